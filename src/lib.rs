@@ -1,0 +1,17 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(not(feature = "wasm"), forbid(unsafe_code))]
+#![warn(missing_docs)]
+
+pub mod artifacts;
+pub mod event;
+pub mod signature;
+
+pub use artifacts::{
+    format_artifacts, format_artifacts_with, plan_artifacts, Artifact, InlineLimits, Placement,
+};
+pub use event::{Event, EventError, RawJson, Timestamp};
+pub use signature::{
+    sign, verify, verify_any, verify_signature, Secret, SecretError, Signature, Signer,
+    VerifyError, SIGNATURE_HEADER, SIGNATURE_PREFIX,
+};

@@ -1,0 +1,290 @@
+//! The shared vector files, run natively (`cargo test`) and under wasm-bindgen-test
+//! (`wasm-pack test --node`, and in Chromium with `WASM_BINDGEN_USE_BROWSER=1`).
+//! Expected values come from tests/vectors/generate.py (Python's hmac/json), never from
+//! this crate.
+
+use foreman_webhook::{
+    format_artifacts_with, plan_artifacts, sign, verify, verify_any, verify_signature, Artifact,
+    Event, InlineLimits, Secret, SecretError, Signature, Signer, Timestamp, VerifyError,
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+const SIGNATURE_CASES: usize = 46;
+const ARTIFACT_CASES: usize = 22;
+const EVENT_CASES: usize = 11;
+
+#[derive(Deserialize)]
+struct File<T> {
+    count: usize,
+    cases: Vec<T>,
+}
+
+fn load<T: for<'de> Deserialize<'de>>(text: &str, expected: usize) -> Vec<T> {
+    let file: File<T> = serde_json::from_str(text).expect("vector file parses");
+    assert_eq!(
+        file.count, expected,
+        "vector file count changed: update the constant"
+    );
+    assert_eq!(file.cases.len(), expected, "vector file truncated?");
+    file.cases
+}
+
+#[derive(Deserialize)]
+struct SecretHex {
+    hex: String,
+}
+
+#[derive(Deserialize)]
+struct SigCase {
+    name: String,
+    body_hex: String,
+    secrets: Vec<SecretHex>,
+    header: String,
+    expect: String,
+}
+
+fn code(r: Result<(), VerifyError>) -> &'static str {
+    match r {
+        Ok(()) => "ok",
+        Err(e) => e.code(),
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn signature_vectors() {
+    let cases: Vec<SigCase> = load(include_str!("vectors/signatures.json"), SIGNATURE_CASES);
+    let mut oks = 0;
+    for c in &cases {
+        let body = hex::decode(&c.body_hex).unwrap();
+        let keys: Vec<Vec<u8>> = c
+            .secrets
+            .iter()
+            .map(|s| hex::decode(&s.hex).unwrap())
+            .collect();
+        let secrets: Result<Vec<Secret>, SecretError> = keys.iter().map(Secret::new).collect();
+        let got = match secrets {
+            Err(SecretError::Empty) => "empty_secret",
+            Err(e) => panic!("{}: unexpected {e}", c.name),
+            Ok(secrets) if secrets.len() == 1 => {
+                let one = code(verify(&body, &c.header, &secrets[0]));
+                // The keyed form and the list form agree with the one-shot form.
+                let signer = Signer::new(&secrets[0]);
+                assert_eq!(code(signer.verify(&body, &c.header)), one, "{}", c.name);
+                assert_eq!(
+                    code(verify_any(&body, &c.header, &secrets)),
+                    one,
+                    "{}",
+                    c.name
+                );
+                if let Ok(text) = std::str::from_utf8(&keys[0]) {
+                    assert_eq!(
+                        verify_signature(&body, &c.header, text),
+                        one == "ok",
+                        "{}",
+                        c.name
+                    );
+                }
+                one
+            }
+            Ok(secrets) => code(verify_any(&body, &c.header, &secrets)),
+        };
+        assert_eq!(got, c.expect, "case {:?}", c.name);
+        // Every `ok` case whose header is canonical is also what `sign` produces.
+        if c.expect == "ok" && c.secrets.len() == 1 {
+            let canonical = c.header.trim().to_ascii_lowercase();
+            if canonical == c.header {
+                let s = Secret::new(&keys[0]).unwrap();
+                assert_eq!(sign(&body, &s).to_string(), c.header, "sign: {}", c.name);
+                assert_eq!(c.header.parse::<Signature>().unwrap().to_string(), c.header);
+            }
+            oks += 1;
+        }
+    }
+    assert!(oks >= 10, "expected many positive cases, got {oks}");
+}
+
+#[derive(Deserialize)]
+struct DataSpec {
+    text: Option<String>,
+    hex: Option<String>,
+    repeat: Option<String>,
+    len: Option<usize>,
+}
+
+impl DataSpec {
+    fn bytes(&self) -> Vec<u8> {
+        if let Some(t) = &self.text {
+            t.as_bytes().to_vec()
+        } else if let Some(h) = &self.hex {
+            hex::decode(h).unwrap()
+        } else {
+            let unit = self.repeat.as_ref().unwrap().as_bytes();
+            unit.iter()
+                .copied()
+                .cycle()
+                .take(self.len.unwrap())
+                .collect()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ArtIn {
+    name: String,
+    content_type: String,
+    size: u64,
+    data: Option<DataSpec>,
+}
+
+#[derive(Deserialize)]
+struct Limits {
+    per_artifact: u64,
+    budget: u64,
+}
+
+#[derive(Deserialize)]
+struct ArtCase {
+    name: String,
+    job_id: String,
+    limits: Option<Limits>,
+    artifacts: Vec<ArtIn>,
+    placements: Vec<String>,
+    /// Absent: the digest form is used. Present: the JSON text, or `null`.
+    #[serde(default, deserialize_with = "present")]
+    expected: Option<Option<String>>,
+    expected_sha256: Option<String>,
+    expected_len: Option<usize>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn artifact_vectors() {
+    let cases: Vec<ArtCase> = load(include_str!("vectors/artifacts.json"), ARTIFACT_CASES);
+    for c in &cases {
+        let datas: Vec<Option<Vec<u8>>> = c
+            .artifacts
+            .iter()
+            .map(|a| a.data.as_ref().map(DataSpec::bytes))
+            .collect();
+        let arts: Vec<Artifact<'_>> = c
+            .artifacts
+            .iter()
+            .zip(&datas)
+            .map(|(a, d)| Artifact {
+                name: &a.name,
+                content_type: &a.content_type,
+                size: a.size,
+                data: d.as_deref(),
+            })
+            .collect();
+        let limits = c
+            .limits
+            .as_ref()
+            .map_or_else(InlineLimits::default, |l| InlineLimits {
+                per_artifact: l.per_artifact,
+                budget: l.budget,
+            });
+        let places: Vec<&str> = plan_artifacts(&arts, &limits)
+            .iter()
+            .map(|p| p.code())
+            .collect();
+        assert_eq!(places, c.placements, "placements: {}", c.name);
+        let got = format_artifacts_with(&c.job_id, &arts, &limits).map(|j| j.get().to_owned());
+        match (&c.expected, &c.expected_sha256) {
+            (Some(expected), None) => {
+                assert_eq!(&got, expected, "case {:?}", c.name);
+                if let (Some(g), Some(e)) = (&got, expected) {
+                    let gv: serde_json::Value = serde_json::from_str(g).unwrap();
+                    let ev: serde_json::Value = serde_json::from_str(e).unwrap();
+                    assert_eq!(gv, ev, "case {:?}", c.name);
+                }
+            }
+            (None, Some(digest)) => {
+                let got = got.expect("non-empty artifacts give JSON");
+                assert_eq!(Some(got.len()), c.expected_len, "length: {}", c.name);
+                assert_eq!(
+                    &hex::encode(Sha256::digest(got.as_bytes())),
+                    digest,
+                    "case {:?}",
+                    c.name
+                );
+            }
+            _ => panic!("case {} has no expectation", c.name),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Fields {
+    job_id: String,
+    state: String,
+    previous_state: String,
+    model: String,
+    attempt: i64,
+    error: Option<String>,
+    unix_nanos: Option<String>,
+    offset_seconds: i32,
+}
+
+#[derive(Deserialize)]
+struct EventCase {
+    name: String,
+    wire: String,
+    fields: Fields,
+    reencoded: String,
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn event_vectors() {
+    let cases: Vec<EventCase> = load(include_str!("vectors/events.json"), EVENT_CASES);
+    for c in &cases {
+        let e =
+            Event::from_json(c.wire.as_bytes()).unwrap_or_else(|err| panic!("{}: {err}", c.name));
+        let f = &c.fields;
+        assert_eq!(e.job_id, f.job_id, "{}", c.name);
+        assert_eq!(e.state, f.state, "{}", c.name);
+        assert_eq!(e.previous_state, f.previous_state, "{}", c.name);
+        assert_eq!(e.model, f.model, "{}", c.name);
+        assert_eq!(e.attempt, f.attempt, "{}", c.name);
+        assert_eq!(e.error, f.error, "{}", c.name);
+        let nanos: i128 = f.unix_nanos.as_ref().unwrap().parse().unwrap();
+        assert_eq!(e.timestamp.unix_nanos(), nanos, "{}", c.name);
+        assert_eq!(e.timestamp.offset_seconds(), f.offset_seconds, "{}", c.name);
+        let out = e.to_json();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            c.reencoded,
+            "{}",
+            c.name
+        );
+        // Re-decoding our own output gives the same event.
+        assert_eq!(Event::from_json(&out).unwrap(), e, "{}", c.name);
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn timestamp_constructors() {
+    let t = Timestamp::from_unix_nanos(1_764_338_400_123_000_000).unwrap();
+    assert_eq!(t.to_string(), "2025-11-28T14:00:00.123Z");
+    let t = t.with_offset_seconds(-5 * 3600).unwrap();
+    assert_eq!(t.to_string(), "2025-11-28T09:00:00.123-05:00");
+    assert!(t.with_offset_seconds(30).is_err());
+    assert_eq!(Timestamp::default().to_string(), "0001-01-01T00:00:00Z");
+    for bad in [
+        "",
+        "2026-11-28",
+        "2026-11-28T14:00:00",
+        "2026-11-28T14:00:00.Z",
+        "yesterday",
+    ] {
+        assert!(bad.parse::<Timestamp>().is_err(), "{bad:?} must not parse");
+    }
+}
