@@ -6,6 +6,7 @@
 pub mod artifacts;
 pub mod event;
 pub mod signature;
+pub mod standard;
 
 pub use artifacts::{
     format_artifacts, format_artifacts_with, plan_artifacts, Artifact, InlineLimits, Placement,
@@ -15,3 +16,4 @@ pub use signature::{
     sign, verify, verify_any, verify_signature, Secret, SecretError, Signature, Signer,
     VerifyError, SIGNATURE_HEADER, SIGNATURE_PREFIX,
 };
+pub use standard::{StandardError, StandardWebhook};

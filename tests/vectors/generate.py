@@ -382,6 +382,89 @@ def extract_raw(text, start):
     return text[start:end]
 
 
+# ---------------------------------------------------------------- standard webhooks
+def std_sig(key: bytes, msg_id: str, ts: int, body: bytes) -> str:
+    mac = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def std_cases():
+    cases = []
+    off_secret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+    off_key = base64.b64decode(off_secret[6:])
+    off_id = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk"
+    off_ts = 1649367553
+    off_body = b'{"email":"test@example.com","username":"test_user"}'
+    published = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="
+    assert std_sig(off_key, off_id, off_ts, off_body) == published
+
+    def case(name, expect, secrets=(off_secret,), msg_id=off_id, ts=str(off_ts),
+             sig=published, body=off_body, now=off_ts, tolerance=None, sign=None, note=None):
+        c = {"name": name, "secrets": list(secrets), "id": msg_id, "timestamp": ts,
+             "signature": sig, "body_hex": body.hex(), "body_text": text_or_none(body),
+             "now": now, "tolerance": tolerance, "expect": expect}
+        if sign is not None:
+            c["sign"] = sign  # what signing with all `secrets` must produce
+        if note:
+            c["note"] = note
+        cases.append(c)
+
+    case("published vector", "ok", sign=published)
+    case("published vector, 300 s later (inclusive)", "ok", now=off_ts + 300)
+    case("published vector, 301 s later", "too_old", now=off_ts + 301)
+    case("published vector, 300 s early (inclusive)", "ok", now=off_ts - 300)
+    case("published vector, 301 s early", "too_new", now=off_ts - 301)
+    case("custom tolerance 10 s, 11 s later", "too_old", now=off_ts + 11, tolerance=10)
+    case("custom tolerance 10 s, 10 s later", "ok", now=off_ts + 10, tolerance=10)
+    case("one year old replay", "too_old", now=off_ts + 365 * 86400)
+    bogus = "v1," + base64.b64encode(b"\x00" * 32).decode()
+    case("several entries, the last matches", "ok", sig=f"{bogus} {published}")
+    case("several entries, the first matches", "ok", sig=f"{published} {bogus}")
+    case("tab-separated entries", "ok", sig=f"{bogus}\t{published}")
+    case("unpadded base64 accepted", "ok", sig=published.rstrip("="))
+    old_key, new_key = b"old-key-bytes-0123456789", b"new-key-bytes-9876543210"
+    old = "whsec_" + base64.b64encode(old_key).decode()
+    new = "whsec_" + base64.b64encode(new_key).decode()
+    both = std_sig(old_key, off_id, off_ts, off_body) + " " + std_sig(new_key, off_id, off_ts, off_body)
+    case("rotation: signed by old, receiver has old+new", "ok", secrets=[old, new],
+         sig=std_sig(old_key, off_id, off_ts, off_body), sign=both)
+    case("rotation: signed by new, receiver has old+new", "ok", secrets=[old, new],
+         sig=std_sig(new_key, off_id, off_ts, off_body))
+    case("rotation: sender signs with both, receiver has only new", "ok", secrets=[new], sig=both)
+    case("rotation: receiver has neither key", "no_matching_signature", secrets=[old], sig=published)
+    case("secret without whsec_ prefix", "ok", secrets=[off_secret[6:]])
+    case("tampered body", "no_matching_signature", body=off_body.replace(b"test_user", b"test_usEr"))
+    case("different id", "no_matching_signature", msg_id="msg_other")
+    case("timestamp changed, same signature", "no_matching_signature", ts=str(off_ts + 1), now=off_ts)
+    case("leading zeros in timestamp", "ok", ts="0" + str(off_ts),
+         note="the signed content uses the integer, as the official libraries do")
+    case("spaces around timestamp", "ok", ts=f" {off_ts} ")
+    case("unknown version v1a ignored", "no_matching_signature", sig="v1a," + published[3:])
+    case("v2 ignored", "no_matching_signature", sig="v2," + published[3:])
+    case("unknown version beside a match", "ok", sig=f"v1a,{published[3:]} {published}")
+    case("missing webhook-id", "missing_header:webhook-id", msg_id=None)
+    case("missing webhook-timestamp", "missing_header:webhook-timestamp", ts=None)
+    case("missing webhook-signature", "missing_header:webhook-signature", sig=None)
+    for bad in ["", "abc", "1649367553.5", "-1649367553", "+1649367553", "1e9", "0x62500181",
+                "99999999999999999999999"]:
+        case(f"malformed timestamp {bad!r}", "malformed_timestamp", ts=bad)
+    case("entry without comma", "malformed_signature", sig="v1" + published[3:])
+    case("empty signature header", "malformed_signature", sig="")
+    case("non-base64 entry", "malformed_signature", sig="v1,!!!notbase64!!!")
+    case("foreman scheme header in the standard slot", "malformed_signature",
+         sig="sha256=" + hmac.new(off_key, off_body, hashlib.sha256).hexdigest())
+    case("base64 of a short mac", "no_matching_signature", sig="v1," + base64.b64encode(b"\x01" * 16).decode())
+    case("empty secret refused", "empty_secret", secrets=["whsec_"])
+    case("no secrets refused", "empty_secret", secrets=[])
+    case("undecodable secret refused", "malformed_secret", secrets=["whsec_!!!"])
+    eb = b""
+    case("empty body", "ok", body=eb, sig=std_sig(off_key, off_id, off_ts, eb),
+         sign=std_sig(off_key, off_id, off_ts, eb))
+    bin_body = bytes(range(256))
+    case("binary body", "ok", body=bin_body, sig=std_sig(off_key, off_id, off_ts, bin_body))
+    return cases
+
+
 def write(name, cases):
     path = os.path.join(HERE, name)
     with open(path, "w", encoding="utf-8") as f:
@@ -395,3 +478,4 @@ if __name__ == "__main__":
     write("signatures.json", sig_cases())
     write("artifacts.json", art_cases())
     write("events.json", event_cases())
+    write("standard.json", std_cases())
