@@ -41,6 +41,7 @@ function update(fw, body) {
   if (body.error || secrets.error) {
     showVerdict(result, verdict, "input-error", `Cannot check: ${body.error ? `the body: ${body.error}` : secrets.error}.`);
     reasonEl.textContent = "—";
+    $("foreman-reason-text").textContent = "";
     renderHints(hintsEl, []);
     needed.replaceChildren();
     return;
@@ -48,9 +49,9 @@ function update(fw, body) {
 
   const valid = fw.verifySignature(body.value, header, secrets.values);
   const reason = fw.verifySignatureReason(body.value, header, secrets.values);
-  showVerdict(result, verdict, valid ? "valid" : "invalid",
-    valid ? "Valid signature" : `Invalid signature — ${REASONS[reason] ?? reason}`);
+  showVerdict(result, verdict, valid ? "valid" : "invalid", valid ? "Valid signature" : "Invalid signature");
   reasonEl.textContent = reason;
+  $("foreman-reason-text").textContent = REASONS[reason] ?? "";
   result.dataset.reason = reason;
   renderHints(hintsEl, explain(fw, body, header, secrets, reason, encoding));
   renderNeeded(fw, body, secrets, header);

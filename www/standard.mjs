@@ -75,6 +75,7 @@ function update(fw, body) {
   if (body.error || form.error) {
     showVerdict(result, verdict, "input-error", `Cannot check: ${body.error ? `the body: ${body.error}` : form.error}.`);
     $("standard-reason").textContent = "—";
+    $("standard-reason-text").textContent = "";
     renderHints($("standard-hints"), []);
     $("standard-needed").replaceChildren();
     $("standard-age").textContent = "";
@@ -89,12 +90,13 @@ function update(fw, body) {
   } catch (e) {
     showVerdict(result, verdict, "input-error", `Cannot check: ${e.message}`);
     $("standard-reason").textContent = "—";
+    $("standard-reason-text").textContent = "";
     return;
   }
   const code0 = reason.split(":")[0];
-  showVerdict(result, verdict, valid ? "valid" : "invalid",
-    valid ? "Valid signature" : `Invalid signature — ${REASONS[code0] ?? reason}`);
+  showVerdict(result, verdict, valid ? "valid" : "invalid", valid ? "Valid signature" : "Invalid signature");
   $("standard-reason").textContent = reason;
+  $("standard-reason-text").textContent = REASONS[code0] ?? "";
   result.dataset.reason = reason;
   showAge(form);
   renderHints($("standard-hints"), explain(fw, body, form, code0));

@@ -304,11 +304,11 @@ async function mistakeHints() {
   }
   // A screenshot of the most common support case, used by the README.
   await fillForeman(cases[0].input);
+  await page.evaluate(() => { document.activeElement.blur(); window.scrollTo(0, 0); });
   const box = await page.locator("#foreman").boundingBox();
-  await page.screenshot({ path: join(OUT, "hint-reserialized.png"), clip: { x: 0, y: 0, width: 1200, height: Math.ceil(box.y + box.height + 16) } });
-  if (README_SHOT) {
-    await page.screenshot({ path: README_SHOT, clip: { x: 0, y: 0, width: 1200, height: Math.ceil(box.y + box.height + 16) } });
-  }
+  const clip = { x: 0, y: 0, width: 1200, height: Math.ceil(box.y + box.height + 16) };
+  await page.screenshot({ path: join(OUT, "hint-reserialized.png"), fullPage: true, clip });
+  if (README_SHOT) await page.screenshot({ path: README_SHOT, fullPage: true, clip });
 }
 
 async function bodyFile() {
