@@ -133,12 +133,27 @@ function why(placement, artifact, limits) {
       return `A URL: the declared size (${formatBytes(artifact.size ?? len)}) or the data (${formatBytes(len ?? 0)}) is over the per-artifact limit of ${formatBytes(perArtifact)}.`;
     case "url_over_budget":
       return `A URL: inlining it would overflow the payload's inline budget of ${formatBytes(budget)} (artifacts are inlined first fit, in order).`;
+    case "url":
+      return `A URL: the data is over the per-artifact limit (${formatBytes(perArtifact)}) or the payload's remaining inline budget (${formatBytes(budget)}); this build of the package has no planArtifacts to tell which.`;
     default:
       return placement;
   }
 }
 
+/**
+ * Where each artifact went, read from the package's JSON when the package has no
+ * `planArtifacts`: inline (text or base64) or a URL, without the URL's reason unless the
+ * artifact had no data at all.
+ */
+function placementsFromJson(json, artifacts) {
+  return (JSON.parse(json) ?? []).map((entry, i) => {
+    if ("data" in entry) return entry.encoding === "base64" ? "inline_base64" : "inline_text";
+    return dataLength(artifacts[i]) === null ? "url_no_data" : "url";
+  });
+}
+
 function render(fw) {
+  section().dataset.plan = typeof fw.planArtifacts === "function" ? "package" : "json";
   const artifacts = readArtifacts();
   const limits = readLimits();
   const error = $("artifacts-error");
@@ -148,7 +163,9 @@ function render(fw) {
   let placements;
   try {
     json = fw.formatArtifacts($("job-id").value, artifacts, limits);
-    placements = fw.planArtifacts(artifacts, limits);
+    placements = typeof fw.planArtifacts === "function"
+      ? fw.planArtifacts(artifacts, limits)
+      : placementsFromJson(json, artifacts);
   } catch (e) {
     section().dataset.state = "error";
     error.hidden = false;
