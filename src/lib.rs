@@ -5,6 +5,8 @@
 
 pub mod artifacts;
 pub mod event;
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+pub mod native;
 pub mod signature;
 pub mod standard;
 
@@ -12,6 +14,8 @@ pub use artifacts::{
     format_artifacts, format_artifacts_with, plan_artifacts, Artifact, InlineLimits, Placement,
 };
 pub use event::{Event, EventError, RawJson, Timestamp};
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+pub use native::{Dispatcher, DispatcherBuilder};
 pub use signature::{
     sign, verify, verify_any, verify_signature, Secret, SecretError, Signature, Signer,
     VerifyError, SIGNATURE_HEADER, SIGNATURE_PREFIX,

@@ -1,0 +1,164 @@
+//! One pending delivery, packed small: the body and the strings the logs need share one
+//! allocation, and the body goes to reqwest as a `Bytes` slice of it (shared, never
+//! copied). A scheduled retry is this plus a deadline in a binary heap: no task, no timer
+//! object per retry.
+
+use std::cmp::Ordering;
+
+use bytes::Bytes;
+use tokio::time::Instant;
+
+/// `buf` = body ‖ url ‖ job_id ‖ state. The url is the normalized (parsed and
+/// re-serialized) URL; `host` is the `host[:port]` span inside it, the per-destination key.
+pub(crate) struct Job {
+    pub(crate) id: u64,
+    buf: Bytes,
+    body_len: u32,
+    url_len: u32,
+    job_id_len: u32,
+    host_start: u16,
+    host_end: u16,
+    pub(crate) attempts: u16,
+}
+
+impl Job {
+    /// `None` when a part is too long to index (a body over 4 GiB, a URL over 64 KiB).
+    pub(crate) fn new(
+        id: u64,
+        mut body: Vec<u8>,
+        url: &str,
+        host: (usize, usize),
+        job_id: &str,
+        state: &str,
+    ) -> Option<Self> {
+        let body_len = u32::try_from(body.len()).ok()?;
+        let url_len = u32::try_from(url.len()).ok()?;
+        let host_start = u16::try_from(host.0).ok()?;
+        let host_end = u16::try_from(host.1).ok()?;
+        // Keep only a bounded prefix of absurdly long ids/states: they are for logs.
+        let job_id = clip(job_id, 1024);
+        let state = clip(state, 256);
+        let job_id_len = job_id.len() as u32;
+        body.reserve_exact(url.len() + job_id.len() + state.len());
+        body.extend_from_slice(url.as_bytes());
+        body.extend_from_slice(job_id.as_bytes());
+        body.extend_from_slice(state.as_bytes());
+        body.shrink_to_fit();
+        Some(Self {
+            id,
+            buf: Bytes::from(body),
+            body_len,
+            url_len,
+            job_id_len,
+            host_start,
+            host_end,
+            attempts: 0,
+        })
+    }
+
+    /// The exact bytes to sign and send (a cheap reference-counted slice).
+    pub(crate) fn body(&self) -> Bytes {
+        self.buf.slice(..self.body_len as usize)
+    }
+
+    fn part(&self, from: usize, len: usize) -> &str {
+        self.buf
+            .get(from..from + len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        self.part(self.body_len as usize, self.url_len as usize)
+    }
+
+    pub(crate) fn host_key(&self) -> &str {
+        let url = self.url();
+        url.get(self.host_start as usize..self.host_end as usize)
+            .unwrap_or(url)
+    }
+
+    pub(crate) fn job_id(&self) -> &str {
+        let from = self.body_len as usize + self.url_len as usize;
+        self.part(from, self.job_id_len as usize)
+    }
+
+    pub(crate) fn state(&self) -> &str {
+        let from = self.body_len as usize + self.url_len as usize + self.job_id_len as usize;
+        self.part(from, self.buf.len().saturating_sub(from))
+    }
+}
+
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A retry waiting for its time; ordered so that `BinaryHeap` pops the earliest first.
+pub(crate) struct Scheduled {
+    pub(crate) due: Instant,
+    pub(crate) job: Job,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Scheduled {}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: the max-heap's top is the earliest deadline (then the lowest id).
+        other
+            .due
+            .cmp(&self.due)
+            .then_with(|| other.job.id.cmp(&self.job.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_round_trip() {
+        let url = "http://127.0.0.1:8080/hook";
+        let job = Job::new(7, b"{\"a\":1}".to_vec(), url, (7, 21), "job-1", "done").unwrap();
+        assert_eq!(&job.body()[..], b"{\"a\":1}");
+        assert_eq!(job.url(), url);
+        assert_eq!(job.host_key(), "127.0.0.1:8080");
+        assert_eq!(job.job_id(), "job-1");
+        assert_eq!(job.state(), "done");
+        assert!(
+            std::mem::size_of::<Job>() <= 64,
+            "{}",
+            std::mem::size_of::<Job>()
+        );
+    }
+
+    #[test]
+    fn heap_pops_earliest_first() {
+        let now = Instant::now();
+        let mk = |id, ms| Scheduled {
+            due: now + std::time::Duration::from_millis(ms),
+            job: Job::new(id, vec![], "http://a/", (7, 8), "j", "s").unwrap(),
+        };
+        let mut heap = std::collections::BinaryHeap::from([mk(1, 30), mk(2, 10), mk(3, 20)]);
+        let order: Vec<u64> = std::iter::from_fn(|| heap.pop().map(|s| s.job.id)).collect();
+        assert_eq!(order, [2, 3, 1]);
+    }
+}

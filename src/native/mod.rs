@@ -1,0 +1,84 @@
+//! Sending webhooks (feature `native`): the Go `Dispatcher` in tokio + reqwest, bounded,
+//! accounted for, and guarded against SSRF.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use foreman_webhook::{Dispatcher, Event, Secret, Timestamp};
+//!
+//! let dispatcher = Dispatcher::builder().secret(Secret::new("whsec-demo")?).build()?;
+//! let event = Event::new("job-42", "running", Timestamp::from(std::time::SystemTime::now()));
+//! dispatcher.fire("https://hooks.example.com/foreman", &event); // returns at once
+//! let report = dispatcher.shutdown_blocking(Duration::from_secs(30));
+//! println!("delivered {:?}, abandoned {:?}", report.delivered, report.abandoned);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Defaults (all set on [`DispatcherBuilder`])
+//!
+//! | setting | default | Go |
+//! |---|---|---|
+//! | attempts | 1 + 5 retries ([`DEFAULT_MAX_RETRIES`]) | same |
+//! | waits before retries | 1, 2, 4, 8, 16 s: [`DEFAULT_BASE_DELAY`] × 2^(n−1), no jitter | same |
+//! | per-request timeout | 10 s, connect to end of body read ([`DEFAULT_TIMEOUT`]) | same |
+//! | delivered | any 2xx; everything else (3xx included) is a failed attempt | same, but Go follows redirects |
+//! | `Retry-After` on 429/503 | lengthens the next wait, capped at 60 s ([`DEFAULT_RETRY_AFTER_CAP`]) | ignored |
+//! | redirects | never followed | followed (POST becomes GET) |
+//! | pending deliveries | 10 000 ([`DEFAULT_MAX_PENDING`]); past it `fire` drops, logs, counts | unbounded |
+//! | concurrent requests | 64 in all, 8 per `host[:port]` | unbounded |
+//! | response body read | at most 4 KiB ([`DEFAULT_RESPONSE_BODY_CAP`]) | not read |
+//! | destinations | global addresses only ([`AddressPolicy`]); open ranges with `allow_cidr` | any |
+//! | proxies | none (environment variables ignored, so the vetted address is the one used) | environment |
+//! | signature | `X-Foreman-Signature` when a secret is set; Standard Webhooks opt-in | same |
+//!
+//! # Which runtime runs the deliveries
+//!
+//! [`DispatcherBuilder::build`] picks, in order: the handle given to
+//! [`DispatcherBuilder::runtime`]; the tokio runtime it is called in; otherwise a
+//! current-thread runtime of its own, driven by one background thread named
+//! `foreman-webhook`. So a synchronous worker needs no tokio setup, and
+//! [`Dispatcher::fire`] works from any thread in every case: it only takes a short lock
+//! and never awaits. When the last clone of a dispatcher is dropped, pending deliveries
+//! still run to their end; call [`Dispatcher::shutdown`] (async) or
+//! [`Dispatcher::shutdown_blocking`] to bound that time and get the report.
+//!
+//! # Every event accounted for
+//!
+//! Each fired event ends in exactly one [`OutcomeKind`]: delivered, exhausted, rejected,
+//! dropped at capacity, or abandoned at shutdown. [`Dispatcher::stats`] counts them
+//! (`fired` = terminal + pending); [`DispatcherBuilder::on_outcome`] receives each one.
+//!
+//! # SSRF guard
+//!
+//! IP-literal hosts (any spelling the URL standard accepts: `2130706433`, `0x7f.1`,
+//! `[::ffff:127.0.0.1]`) are checked inside `fire`; names are resolved by the pluggable
+//! [`NameResolver`] and only permitted addresses are handed to the connector, which
+//! connects to exactly those (no second lookup, so DNS rebinding cannot swap them).
+//! `localhost` and `*.localhost` always mean loopback. A refusal is one `error` log line
+//! and [`OutcomeKind::Rejected`], never a retry.
+//!
+//! # Logs
+//!
+//! Through `tracing`, with the Go messages and fields: `webhook delivery failed`
+//! (`error`, `url`, `job_id`, `attempt`, `max`), `webhook non-2xx response` (`status`,
+//! ...), `webhook delivered` (debug), `webhook delivery exhausted retries` (error), plus
+//! `webhook destination refused`, `webhook dropped: pending deliveries at capacity` and
+//! `webhook abandoned at shutdown`. Secrets and signatures are never logged; a password
+//! in a URL is logged as `REDACTED`.
+
+mod dispatcher;
+mod job;
+mod outcome;
+mod policy;
+mod resolve;
+
+pub use dispatcher::{
+    BuildError, BuildErrorKind, Dispatcher, DispatcherBuilder, DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_PENDING, DEFAULT_MAX_PER_HOST, DEFAULT_RESPONSE_BODY_CAP, DEFAULT_USER_AGENT,
+};
+pub use outcome::{DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats};
+pub use policy::{
+    canonical, is_global, is_localhost_name, parse_retry_after, AddressPolicy, AttemptOutcome,
+    CidrError, Delays, Jitter, Next, RetryPolicy, DEFAULT_BASE_DELAY, DEFAULT_MAX_RETRIES,
+    DEFAULT_RETRY_AFTER_CAP, DEFAULT_TIMEOUT,
+};
+pub use resolve::{ForbiddenDestination, NameResolver, Resolving, StaticResolver, SystemResolver};

@@ -1,0 +1,589 @@
+//! The native dispatcher against an in-process receiver on 127.0.0.1 (real time, scaled delays).
+#![cfg(all(feature = "native", not(target_arch = "wasm32")))]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use foreman_webhook::native::{OutcomeKind, RejectReason, StaticResolver};
+use foreman_webhook::standard::StandardWebhook;
+use foreman_webhook::{verify, Dispatcher, Event, Secret, Timestamp};
+use support::{closed_port, outcomes, Receiver, Reply};
+
+const SECRET: &str = "s3cr3t-for-tests-only";
+
+fn event(job: &str) -> Event {
+    let mut e = Event::new(
+        job,
+        "succeeded",
+        Timestamp::from_unix_seconds(1_764_338_400).unwrap(),
+    );
+    e.previous_state = "running".into();
+    e.model = "llama".into();
+    e.attempt = 1;
+    e
+}
+
+fn local() -> foreman_webhook::DispatcherBuilder {
+    Dispatcher::builder()
+        .allow_cidr("127.0.0.1/32")
+        .base_delay(Duration::from_millis(20))
+}
+
+#[test]
+fn exact_body_and_signature_that_verifies() {
+    let rx = Receiver::always(204);
+    let (cb, out) = outcomes();
+    let secret = Secret::new(SECRET).unwrap();
+    let d = local()
+        .secret(secret.clone())
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let ev = event("job-1");
+    let id = d.fire(&rx.url("/hook"), &ev);
+    let o = out.next(10);
+    assert_eq!(o.id, id);
+    assert_eq!(o.job_id, "job-1");
+    assert_eq!(o.state, "succeeded");
+    assert_eq!(o.attempts, 1);
+    assert_eq!(o.kind, OutcomeKind::Delivered { status: 204 });
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 1);
+    let hit = &hits[0];
+    assert_eq!(hit.path, "/hook");
+    assert_eq!(&hit.body[..], &ev.to_json()[..], "the exact bytes");
+    assert_eq!(hit.header("content-type"), Some("application/json"));
+    assert!(hit
+        .header("user-agent")
+        .unwrap()
+        .starts_with("foreman-webhook/"));
+    let sig = hit.header("x-foreman-signature").unwrap();
+    assert_eq!(verify(&hit.body, sig, &secret), Ok(()));
+    assert_eq!(Event::from_json(&hit.body).unwrap(), ev);
+    let s = d.stats();
+    assert_eq!((s.fired, s.delivered, s.attempts, s.pending), (1, 1, 1, 0));
+}
+
+#[test]
+fn unsigned_without_a_secret() {
+    let rx = Receiver::always(200);
+    let (cb, out) = outcomes();
+    let d = local().on_outcome(cb).build().unwrap();
+    d.fire(&rx.url("/"), &event("job-u"));
+    assert!(matches!(out.next(10).kind, OutcomeKind::Delivered { .. }));
+    assert!(rx.hits()[0].header("x-foreman-signature").is_none());
+}
+
+#[test]
+fn standard_webhooks_headers_stable_id_fresh_signature() {
+    let rx = Receiver::start(|n, _| Reply::status(if n < 2 { 500 } else { 200 }));
+    let (cb, out) = outcomes();
+    let std_secret = Secret::from_standard("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+    let d = local()
+        .secret(Secret::new(SECRET).unwrap())
+        .standard_webhooks(std::slice::from_ref(&std_secret))
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    d.fire(&rx.url("/"), &event("job-std"));
+    assert_eq!(out.next(10).attempts, 3);
+    let hits = rx.hits();
+    let wh = StandardWebhook::new(std::slice::from_ref(&std_secret)).unwrap();
+    let ids: Vec<_> = hits
+        .iter()
+        .map(|h| h.header("webhook-id").unwrap())
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "same id on every retry");
+    for h in &hits {
+        let headers = foreman_webhook::standard::Headers::from_fn(|n| h.header(n));
+        let ts: i64 = h.header("webhook-timestamp").unwrap().parse().unwrap();
+        assert!(wh.verify(&headers, &h.body, ts).is_ok());
+        assert!(h.header("x-foreman-signature").is_some());
+    }
+    assert!(
+        Dispatcher::builder()
+            .standard_webhooks(&[])
+            .build()
+            .is_err(),
+        "no secrets"
+    );
+}
+
+#[test]
+fn retries_500_then_delivers() {
+    let rx = Receiver::start(|n, _| Reply::status(if n == 0 { 500 } else { 200 }));
+    let (cb, out) = outcomes();
+    let d = local().on_outcome(cb).build().unwrap();
+    d.fire(&rx.url("/"), &event("job-2"));
+    let o = out.next(10);
+    assert_eq!(o.kind, OutcomeKind::Delivered { status: 200 });
+    assert_eq!(o.attempts, 2);
+    assert_eq!(rx.hits().len(), 2);
+    let s = d.stats();
+    assert_eq!(
+        (
+            s.attempts,
+            s.failed_attempts,
+            s.retries_scheduled,
+            s.delivered
+        ),
+        (2, 1, 1, 1)
+    );
+}
+
+#[test]
+fn exhausted_after_exactly_six_attempts_with_doubling_waits() {
+    let base = Duration::from_millis(40);
+    let rx = Receiver::always(500);
+    let (cb, out) = outcomes();
+    let d = Dispatcher::builder()
+        .allow_cidr("127.0.0.1/32")
+        .base_delay(base)
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    d.fire(&rx.url("/"), &event("job-3"));
+    let o = out.next(20);
+    assert_eq!(o.kind, OutcomeKind::Exhausted);
+    assert_eq!(o.attempts, 6);
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 6, "1 attempt + 5 retries");
+    let gaps: Vec<Duration> = hits.windows(2).map(|w| w[1].at - w[0].at).collect();
+    for (i, gap) in gaps.iter().enumerate() {
+        let nominal = base * (1 << i);
+        assert!(
+            *gap >= nominal && *gap < nominal + Duration::from_millis(250),
+            "wait {} was {gap:?}, scheduled {nominal:?}",
+            i + 1
+        );
+    }
+    assert!(
+        out.none_within(Duration::from_millis(200)),
+        "one outcome only"
+    );
+    let s = d.stats();
+    assert_eq!((s.exhausted, s.attempts, s.failed_attempts), (1, 6, 6));
+}
+
+#[test]
+fn timeout_is_a_failed_attempt() {
+    let rx = Receiver::start(|_, _| Reply::status(200).delay(Duration::from_secs(3)));
+    let (cb, out) = outcomes();
+    let d = local()
+        .timeout(Duration::from_millis(200))
+        .max_retries(1)
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    d.fire(&rx.url("/"), &event("job-t"));
+    let o = out.next(10);
+    assert_eq!(o.kind, OutcomeKind::Exhausted);
+    assert_eq!(o.attempts, 2);
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    assert_eq!(rx.hits().len(), 2);
+}
+
+#[test]
+fn connection_refused_is_retried_then_exhausted() {
+    let url = format!("http://127.0.0.1:{}/hook", closed_port());
+    let (cb, out) = outcomes();
+    let d = local().max_retries(2).on_outcome(cb).build().unwrap();
+    d.fire(&url, &event("job-r"));
+    let o = out.next(10);
+    assert_eq!((o.kind, o.attempts), (OutcomeKind::Exhausted, 3));
+    let s = d.stats();
+    assert_eq!(
+        (s.attempts, s.failed_attempts, s.retries_scheduled),
+        (3, 3, 2)
+    );
+}
+
+#[test]
+fn redirects_are_not_followed() {
+    let rx = Receiver::start(|_, hit| {
+        if hit.path == "/hook" {
+            Reply::status(302).header("location", "/elsewhere")
+        } else {
+            Reply::status(200)
+        }
+    });
+    let (cb, out) = outcomes();
+    let d = local().max_retries(1).on_outcome(cb).build().unwrap();
+    d.fire(&rx.url("/hook"), &event("job-3xx"));
+    let o = out.next(10);
+    assert_eq!((o.kind, o.attempts), (OutcomeKind::Exhausted, 2));
+    let paths: Vec<_> = rx.hits().into_iter().map(|h| h.path).collect();
+    assert_eq!(paths, ["/hook", "/hook"], "3xx is a failed attempt");
+}
+
+#[test]
+fn response_body_is_read_only_up_to_the_cap() {
+    // 8 MiB answer: delivered without reading it all.
+    let rx = Receiver::start(|_, _| Reply::status(200).body(vec![b'x'; 8 << 20]));
+    let (cb, out) = outcomes();
+    let d = local().on_outcome(cb).build().unwrap();
+    d.fire(&rx.url("/"), &event("job-big"));
+    assert_eq!(out.next(10).kind, OutcomeKind::Delivered { status: 200 });
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let rx = Receiver::start(|n, _| {
+        if n == 0 {
+            Reply::status(503).header("retry-after", "1")
+        } else {
+            Reply::status(200)
+        }
+    });
+    let (cb, out) = outcomes();
+    let d = local().on_outcome(cb).build().unwrap();
+    d.fire(&rx.url("/"), &event("job-ra"));
+    assert_eq!(out.next(10).attempts, 2);
+    let hits = rx.hits();
+    let gap = hits[1].at - hits[0].at;
+    assert!(
+        gap >= Duration::from_millis(950) && gap < Duration::from_secs(2),
+        "Retry-After: 1 lengthened the 20 ms wait to about 1 s: {gap:?}"
+    );
+}
+
+#[test]
+fn retry_after_is_capped() {
+    let date = httpdate_in(3600);
+    let rx = Receiver::start(move |n, _| match n {
+        0 => Reply::status(429).header("retry-after", "3600"),
+        1 => Reply::status(503).header("retry-after", &date),
+        _ => Reply::status(200),
+    });
+    let (cb, out) = outcomes();
+    let cap = Duration::from_millis(300);
+    let d = local()
+        .retry_policy(
+            foreman_webhook::native::RetryPolicy::default()
+                .with_base_delay(Duration::from_millis(20))
+                .with_retry_after_cap(cap),
+        )
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    d.fire(&rx.url("/"), &event("job-cap"));
+    assert_eq!(out.next(10).attempts, 3);
+    let hits = rx.hits();
+    for w in hits.windows(2) {
+        let gap = w[1].at - w[0].at;
+        assert!(
+            gap >= cap && gap < cap + Duration::from_millis(400),
+            "{gap:?}"
+        );
+    }
+}
+
+fn httpdate_in(secs: u64) -> String {
+    // RFC 7231 IMF-fixdate, formatted by hand for the test (no extra dependency).
+    let t = std::time::SystemTime::now() + Duration::from_secs(secs);
+    let secs = t
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let ts = Timestamp::from_unix_seconds(secs).unwrap().to_rfc3339(); // 2026-11-28T14:00:00Z
+    let (date, time) = ts.trim_end_matches('Z').split_once('T').unwrap();
+    let mut p = date.split('-');
+    let (y, m, d): (i64, usize, u32) = (
+        p.next().unwrap().parse().unwrap(),
+        p.next().unwrap().parse().unwrap(),
+        p.next().unwrap().parse().unwrap(),
+    );
+    let days = secs.div_euclid(86_400);
+    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let mon = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][m - 1];
+    format!("{wd}, {d:02} {mon} {y} {time} GMT")
+}
+
+#[test]
+fn capacity_drop_is_counted() {
+    let rx = Receiver::start(|_, _| Reply::status(200).delay(Duration::from_millis(300)));
+    let (cb, out) = outcomes();
+    let d = local().max_pending(2).on_outcome(cb).build().unwrap();
+    let t0 = Instant::now();
+    for i in 0..5 {
+        d.fire(&rx.url("/"), &event(&format!("job-{i}")));
+    }
+    assert!(
+        t0.elapsed() < Duration::from_millis(100),
+        "fire never waits"
+    );
+    let got = out.take(5, 10);
+    let dropped: Vec<_> = got
+        .iter()
+        .filter(|o| o.kind == OutcomeKind::DroppedAtCapacity)
+        .map(|o| o.job_id.as_str())
+        .collect();
+    assert_eq!(dropped, ["job-2", "job-3", "job-4"]);
+    assert_eq!(
+        got.iter()
+            .filter(|o| matches!(o.kind, OutcomeKind::Delivered { .. }))
+            .count(),
+        2
+    );
+    let s = d.stats();
+    assert_eq!((s.fired, s.dropped_at_capacity, s.delivered), (5, 3, 2));
+    assert_eq!(s.terminal() + s.pending, s.fired);
+}
+
+#[test]
+fn per_host_concurrency_is_bounded() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let live = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (l, p) = (live.clone(), peak.clone());
+    // The receiver counts overlapping requests by tracking arrivals and their delay.
+    let rx = Receiver::start(move |_, _| {
+        let now = l.fetch_add(1, SeqCst) + 1;
+        p.fetch_max(now, SeqCst);
+        let l = l.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(95));
+            l.fetch_sub(1, SeqCst);
+        });
+        Reply::status(200).delay(Duration::from_millis(100))
+    });
+    let (cb, out) = outcomes();
+    let d = local().max_per_host(2).on_outcome(cb).build().unwrap();
+    for i in 0..6 {
+        d.fire(&rx.url("/"), &event(&format!("job-{i}")));
+    }
+    out.take(6, 10);
+    assert!(peak.load(SeqCst) <= 2, "peak {}", peak.load(SeqCst));
+    assert_eq!(d.stats().delivered, 6);
+}
+
+#[test]
+fn shutdown_drains_then_reports() {
+    let ok_after_one = Receiver::start(|n, _| Reply::status(if n == 0 { 500 } else { 200 }));
+    let never = Receiver::always(503);
+    let (cb, out) = outcomes();
+    let d = Dispatcher::builder()
+        .allow_cidr("127.0.0.1/32")
+        .base_delay(Duration::from_millis(150))
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    d.fire(&ok_after_one.url("/"), &event("job-a")); // retried at ~150 ms, delivered
+    d.fire(&never.url("/"), &event("job-b")); // retries at 150, 450, 1050 ms: abandoned
+    std::thread::sleep(Duration::from_millis(50));
+    let t0 = Instant::now();
+    let report = d.shutdown_blocking(Duration::from_millis(700));
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+    assert_eq!(report.delivered, ["job-a"]);
+    assert_eq!(report.abandoned, ["job-b"]);
+    assert!(report.exhausted.is_empty());
+    assert!(report.deadline_reached);
+    assert_eq!(report.stats.delivered, 1);
+    assert_eq!(report.stats.abandoned_at_shutdown, 1);
+    assert_eq!(report.stats.pending, 0);
+    assert_eq!(out.take(2, 5).len(), 2);
+    assert_eq!(never.hits().len(), 3, "attempts at 0, 150, 450 ms");
+    // Fires after shutdown are abandoned at once, still accounted for.
+    d.fire(&ok_after_one.url("/"), &event("job-late"));
+    assert_eq!(out.next(5).kind, OutcomeKind::AbandonedAtShutdown);
+    let s = d.stats();
+    assert_eq!(s.fired, s.terminal());
+}
+
+#[test]
+fn shutdown_returns_early_when_idle() {
+    // In flight when shutdown begins, done well before the deadline.
+    let rx = Receiver::start(|_, _| Reply::status(200).delay(Duration::from_millis(200)));
+    let (cb, out) = outcomes();
+    let d = local().on_outcome(cb).build().unwrap();
+    d.fire(&rx.url("/"), &event("job-q"));
+    let t0 = Instant::now();
+    let report = d.shutdown_blocking(Duration::from_secs(10));
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    assert!(!report.deadline_reached);
+    assert_eq!(report.delivered, ["job-q"]);
+    assert_eq!(out.next(1).job_id, "job-q");
+}
+
+#[test]
+fn ssrf_refusals_never_connect() {
+    let rx = Receiver::always(200);
+    let port = rx.port();
+    let (cb, out) = outcomes();
+    let d = Dispatcher::builder()
+        .resolver(
+            StaticResolver::new()
+                .with("internal.test", ["127.0.0.1".parse().unwrap()])
+                .with("meta.test", ["169.254.169.254".parse().unwrap()])
+                .with("mapped.test", ["::ffff:127.0.0.1".parse().unwrap()]),
+        )
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let urls = [
+        format!("http://127.0.0.1:{port}/"),
+        format!("http://127.1:{port}/"),
+        format!("http://2130706433:{port}/"),
+        format!("http://0x7f000001:{port}/"),
+        format!("http://[::1]:{port}/"),
+        format!("http://[::ffff:127.0.0.1]:{port}/"),
+        format!("http://[::127.0.0.1]:{port}/"),
+        "http://10.0.0.1/".into(),
+        "http://192.168.1.1/".into(),
+        "http://172.16.0.1/".into(),
+        "http://100.64.0.1/".into(),
+        "http://169.254.169.254/latest/meta-data/".into(),
+        "http://0.0.0.0/".into(),
+        "http://[fd00::1]/".into(),
+        "http://[fe80::1]/".into(),
+        format!("http://localhost:{port}/"),
+        format!("http://api.localhost:{port}/"),
+        format!("http://internal.test:{port}/"),
+        format!("http://INTERNAL.test:{port}/"),
+        "http://meta.test/".into(),
+        format!("http://mapped.test:{port}/"),
+    ];
+    let ids: Vec<_> = urls
+        .iter()
+        .map(|url| d.fire(url, &event("job-ssrf")))
+        .collect();
+    let got = out.take(urls.len(), 10);
+    for o in &got {
+        let url = &urls[ids.iter().position(|id| *id == o.id).unwrap()];
+        assert_eq!(
+            o.kind,
+            OutcomeKind::Rejected(RejectReason::ForbiddenAddress),
+            "{url}"
+        );
+    }
+    assert!(out.none_within(Duration::from_millis(200)));
+    assert_eq!(rx.connections(), 0, "no connection was attempted");
+    let s = d.stats();
+    assert_eq!(s.rejected, urls.len() as u64);
+    assert_eq!(s.retries_scheduled, 0, "a refusal is never retried");
+    assert_eq!(
+        s.attempts, 6,
+        "only names reach the resolver (no connection)"
+    );
+}
+
+#[test]
+fn invalid_urls_are_rejected() {
+    let (cb, out) = outcomes();
+    let d = Dispatcher::builder().on_outcome(cb).build().unwrap();
+    for (url, why) in [
+        ("nope", RejectReason::InvalidUrl),
+        ("ftp://example.com/", RejectReason::UnsupportedScheme),
+        ("http://", RejectReason::InvalidUrl),
+    ] {
+        d.fire(url, &event("job-bad"));
+        assert_eq!(out.next(1).kind, OutcomeKind::Rejected(why), "{url}");
+    }
+}
+
+#[test]
+fn allowlist_opens_exactly_what_it_names() {
+    let rx = Receiver::always(200);
+    let port = rx.port();
+    let (cb, out) = outcomes();
+    let d = Dispatcher::builder()
+        .allow_cidr("127.0.0.1/32")
+        .resolver(
+            StaticResolver::new()
+                .with("internal.test", ["127.0.0.1".parse().unwrap()])
+                .with("other.test", ["127.0.0.2".parse().unwrap()]),
+        )
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let cases = [
+        (format!("http://127.0.0.1:{port}/"), true),
+        (format!("http://internal.test:{port}/"), true),
+        (format!("http://localhost:{port}/"), true), // ::1 filtered out, 127.0.0.1 kept
+        (format!("http://127.0.0.2:{port}/"), false),
+        (format!("http://other.test:{port}/"), false),
+        (format!("http://[::1]:{port}/"), false),
+        ("http://10.0.0.1/".to_string(), false),
+    ];
+    for (url, _) in &cases {
+        d.fire(url, &event("job-allow"));
+        let o = out.next(10);
+        let delivered = matches!(o.kind, OutcomeKind::Delivered { .. });
+        let expected = cases.iter().find(|(u, _)| u == url).unwrap().1;
+        assert_eq!(delivered, expected, "{url}: {:?}", o.kind);
+    }
+    assert_eq!(rx.hits().len(), 3);
+}
+
+#[test]
+fn fire_from_a_plain_thread_without_tokio() {
+    let rx = Receiver::always(200);
+    let (cb, out) = outcomes();
+    // Built outside any runtime: the dispatcher runs its own, on a background thread.
+    let d = local().on_outcome(cb).build().unwrap();
+    let url = rx.url("/");
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (d, url) = (d.clone(), url.clone());
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    d.fire(&url, &event(&format!("job-{w}-{i}")));
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let got = out.take(100, 20);
+    assert!(got
+        .iter()
+        .all(|o| matches!(o.kind, OutcomeKind::Delivered { .. })));
+    let report = d.shutdown_blocking(Duration::from_secs(5));
+    assert_eq!(report.stats.delivered, 100);
+    assert_eq!(rx.hits().len(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fire_from_async_code_and_await_shutdown() {
+    let rx = Receiver::start(|n, _| Reply::status(if n % 2 == 0 { 500 } else { 200 }));
+    // Built inside a runtime: deliveries run on it.
+    let d = local().build().unwrap();
+    for i in 0..10 {
+        d.fire(&rx.url("/"), &event(&format!("job-{i}")));
+    }
+    let report = d.shutdown(Duration::from_secs(10)).await;
+    assert!(!report.deadline_reached);
+    assert_eq!(report.delivered.len(), 10);
+    assert_eq!(report.stats.delivered, 10);
+    assert_eq!(report.stats.fired, 10);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn fire_inside_a_current_thread_runtime_does_not_block() {
+    let rx = Receiver::always(200);
+    let (cb, out) = outcomes();
+    let d = local().on_outcome(cb).build().unwrap();
+    d.fire(&rx.url("/"), &event("job-ct"));
+    let report = d.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(report.delivered, ["job-ct"]);
+    assert_eq!(out.next(1).job_id, "job-ct");
+}
+
+#[test]
+fn debug_output_hides_secrets() {
+    let d = local().secret(Secret::new(SECRET).unwrap());
+    let s = format!("{d:?}");
+    assert!(!s.contains(SECRET) && s.contains("REDACTED"), "{s}");
+    let d = d.build().unwrap();
+    assert!(!format!("{d:?}").contains(SECRET));
+}
