@@ -164,8 +164,8 @@ function explainPrefix(fw, body, trimmed, secrets) {
       " value (", code("sha256=<64 hex>"), "). Is it the right header?")];
   }
   const fixed = rest !== null && fw.verifySignature(body.value, `sha256=${rest}`, secrets.values);
-  return [hint(id, fixed ? "fix" : "warn", ...text,
-    fixed ? ` With the prefix written sha256=, this signature verifies: only the prefix is wrong.` : "")];
+  const confirmed = fixed ? [" With the prefix written ", code("sha256="), ", this signature verifies: only the prefix is wrong."] : [];
+  return [hint(id, fixed ? "fix" : "warn", ...text, ...confirmed)];
 }
 
 function explainDigits(trimmed, reason) {

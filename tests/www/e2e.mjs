@@ -512,6 +512,8 @@ async function phoneWidth() {
     .map((e) => e.id || e.textContent));
   checkEq("390 px viewport: every visible control fits the width", narrow, []);
   await page.screenshot({ path: join(OUT, "phone-390.png"), fullPage: true });
+  await page.evaluate(() => { document.activeElement.blur(); document.getElementById("foreman").scrollIntoView(); });
+  await page.screenshot({ path: join(OUT, "phone-390-signature.png") });
   await page.setViewportSize({ width: 1200, height: 900 });
 }
 
