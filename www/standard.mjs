@@ -167,6 +167,10 @@ function explain(fw, body, form, reason) {
       hints.push(hint("too-old", "warn", "A replayed or delayed request, a retry that reused its first attempt's timestamp and signature, or a wrong clock on the receiver. Senders sign every attempt afresh."));
       return hints;
     case "too_new":
+      if (/^\d{13}$/.test(ts)) {
+        hints.push(hint("timestamp-ms", "warn", "This looks like milliseconds (JavaScript's ", code("Date.now()"), "): the header is whole Unix seconds."));
+        return hints;
+      }
       hints.push(hint("too-new", "warn", "The sender's clock is ahead of the receiver's (or the receiver's is behind): check NTP on both."));
       return hints;
     case "malformed_signature":
