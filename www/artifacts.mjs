@@ -173,6 +173,7 @@ function render(fw) {
     output.value = "";
     $("artifacts-json-size").textContent = "0";
     plan.replaceChildren();
+    $("artifacts-summary").textContent = "The package refused these artifacts:";
     return;
   }
   section().dataset.state = "ok";
@@ -188,6 +189,10 @@ function render(fw) {
       el("td", {}, el("code", { class: `placement placement-${placement.split("_")[0]}` }, placement)),
       el("td", {}, ...(Array.isArray(reason) ? reason : [reason])));
   }));
+  const inlined = placements.filter((p) => p.startsWith("inline")).length;
+  $("artifacts-summary").textContent = placements.length === 0
+    ? "No artifacts."
+    : `${placements.length} artifact${placements.length === 1 ? "" : "s"}: ${inlined} inlined, ${placements.length - inlined} as URLs; ${formatBytes(utf8Length(json))} of JSON.`;
   if (placements.length === 0) {
     plan.append(el("tr", {}, el("td", { colspan: "4" }, "No artifacts: the field is ", code("null"), ", as Go writes it.")));
   }
