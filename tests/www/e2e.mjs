@@ -534,6 +534,9 @@ async function phoneWidth() {
 async function screenshots() {
   await open();
   await page.screenshot({ path: join(OUT, "desktop.png"), fullPage: true });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: join(OUT, "desktop-dark.png") });
+  await page.emulateMedia({ colorScheme: "light" });
   check("screenshots saved", true);
 }
 
