@@ -541,10 +541,28 @@ async function screenshots() {
 }
 
 async function noRequestsElsewhere() {
+  // The page's Content-Security-Policy stops a request to another origin before it is sent
+  // (a loopback address on another origin, so nothing leaves the machine if it did not).
+  const errorsBefore = consoleErrors.length;
+  const blocked = await page.evaluate(async () => {
+    const violations = [];
+    document.addEventListener("securitypolicyviolation", (e) => violations.push(e.effectiveDirective));
+    try {
+      await fetch("http://127.0.0.2:9/leak", { method: "POST", body: "secret" });
+      return "sent";
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+      return violations.join(",");
+    }
+  });
+  checkEq("the CSP blocks a fetch to another origin", blocked, "connect-src");
+  consoleErrors.splice(errorsBefore); // the violation report itself
   const foreign = requests.filter((u) => !u.startsWith(`${ORIGIN}/`));
   checkEq("no request leaves the page's origin (recorded every request)", foreign, []);
   check("the page's own files were requested (recording works)",
     requests.some((u) => u.endsWith("/pkg/foreman_webhook_bg.wasm")) && requests.some((u) => u.endsWith("/app.mjs")),
     `${requests.length} requests`);
   checkEq("no console errors (CSP violations included)", consoleErrors, []);
+  checkEq("nothing stored: no cookies, localStorage or sessionStorage",
+    [(await context.cookies()).length, await page.evaluate(() => localStorage.length + sessionStorage.length)], [0, 0]);
 }
