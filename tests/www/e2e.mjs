@@ -7,6 +7,9 @@
 // viewport, and that the page makes no request outside its own origin. Expected values
 // come from the vector files (Python's hmac) and node:crypto, never from the package.
 // Prints `N passed, M failed` last; exits non-zero on any failure.
+//
+// Screenshots go to test-output/www/; to refresh the README's, run
+// `WWW_README_SCREENSHOT=www/screenshot.png scripts/test.d/60-www`.
 
 import { createRequire } from "node:module";
 import { createHmac, createHash } from "node:crypto";
