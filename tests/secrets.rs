@@ -71,7 +71,7 @@ fn core_types_and_errors_print_no_secret() {
             "verify_any",
             format!(
                 "{:?}",
-                verify_any(b"x", &sig.to_string(), &[secret.clone()])
+                verify_any(b"x", &sig.to_string(), std::slice::from_ref(&secret))
             ),
         ),
         ("StandardError", {
