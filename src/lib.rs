@@ -9,6 +9,8 @@ pub mod event;
 pub mod native;
 pub mod signature;
 pub mod standard;
+#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+mod wasm;
 
 pub use artifacts::{
     format_artifacts, format_artifacts_with, plan_artifacts, Artifact, InlineLimits, Placement,
