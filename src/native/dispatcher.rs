@@ -626,8 +626,12 @@ async fn run_scheduler(inner: Arc<Inner>) {
                     sched.active += 1;
                     start.push(job);
                 }
+                // Give back the memory of a burst once it has drained.
                 if sched.timers.is_empty() && sched.timers.capacity() > 1024 {
                     sched.timers.shrink_to_fit();
+                }
+                if sched.ready.is_empty() && sched.ready.capacity() > 1024 {
+                    sched.ready.shrink_to_fit();
                 }
                 sched.timers.peek().map(|s| s.due)
             }
