@@ -22,14 +22,6 @@ export type VerifyReason =
   | "mismatch"
   | "empty_secret";
 
-/** Where `formatArtifacts` puts an artifact (stable codes). */
-export type Placement =
-  | "inline_text"
-  | "inline_base64"
-  | "url_no_data"
-  | "url_too_large"
-  | "url_over_budget";
-
 interface ArtifactFields {
   /** File name, e.g. `"report.json"` (percent-encoded in URLs). */
   name: string;
@@ -104,13 +96,3 @@ export declare function formatArtifacts(
   artifacts: readonly ArtifactInput[],
   limits?: InlineLimits,
 ): string;
-
-/**
- * Where each artifact would go (same rules and arguments as {@link formatArtifacts}).
- *
- * @throws TypeError / RangeError as {@link formatArtifacts}.
- */
-export declare function planArtifacts(
-  artifacts: readonly ArtifactInput[],
-  limits?: InlineLimits,
-): Placement[];

@@ -378,12 +378,10 @@ fn bytes_of(value: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
     if len > MAX_INPUT_BYTES as u64 {
         return Err(too_large());
     }
-    if len == 0 {
-        // Also the answer for a detached buffer, whose views report a length of 0.
-        return Ok(Some(Vec::new()));
-    }
+    // Built even for a length of 0: the constructor throws for a detached buffer (whose
+    // views report a length of 0), which must not pass for an empty body.
     let view = ByteView::new(&buffer, offset as f64, len as f64)
-        .map_err(|_| type_error(&[VIEW_FIX, ": is its ArrayBuffer detached?"]))?
+        .map_err(|_| type_error(&[VIEW_FIX, ": is its ArrayBuffer detached (transferred)?"]))?
         .unchecked_into::<Uint8Array>();
     // A fresh view of a live buffer: copying it cannot throw.
     Ok(Some(view.to_vec()))
@@ -415,6 +413,8 @@ fn non_negative_integer(value: &JsValue) -> Option<u64> {
 fn describe(value: &JsValue) -> String {
     if value.is_null() {
         "null".into()
+    } else if value.is_undefined() {
+        "undefined".into()
     } else if is_array(value).unwrap_or(false) {
         "an array".into()
     } else {

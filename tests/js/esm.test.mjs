@@ -1,0 +1,34 @@
+// node --test, run by scripts/test.d/30-npm-package inside a scratch project where the
+// `npm pack` tarball of pkg/ is installed: `import "foreman-webhook"` resolves as for a user
+// (exports condition node → import → node.mjs). FOREMAN_REPO points at the repository.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as fw from "foreman-webhook";
+import { runArtifactVectors, runBadInputs, runSignatureVectors, SIGNATURE_CASES, ARTIFACT_CASES } from "./vectors.mjs";
+
+const repo = process.env.FOREMAN_REPO;
+const vectors = (name) => JSON.parse(readFileSync(join(repo, "tests", "vectors", name), "utf8"));
+
+test("ESM entry: every signature vector, with every body type", () => {
+  assert.equal(runSignatureVectors(fw, vectors("signatures.json")), SIGNATURE_CASES);
+});
+
+test("ESM entry: formatArtifacts byte-equal to every artifact vector", async () => {
+  assert.equal(await runArtifactVectors(fw, vectors("artifacts.json")), ARTIFACT_CASES);
+});
+
+test("ESM entry: the bad-input matrix (at least 30 inputs)", () => {
+  const n = runBadInputs(fw);
+  assert.ok(n >= 30, `only ${n} bad inputs`);
+  console.log(`# bad-input matrix: ${n} inputs`);
+});
+
+test("ESM entry: synchronous, no init call, Node Buffer accepted", () => {
+  const body = Buffer.from("Hello, World!");
+  const header = fw.signPayload(body, "k");
+  assert.match(header, /^sha256=[0-9a-f]{64}$/);
+  assert.equal(fw.verifySignature(body, header, "k"), true);
+  assert.equal(fw.verifySignature(body.toString("utf8"), header, ["old", "k"]), true);
+});

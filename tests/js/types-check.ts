@@ -1,0 +1,39 @@
+// Compiled with tsc --noEmit (strict, module nodenext) against the installed package by
+// scripts/test.d/30-npm-package: the declared union types accept what the docs say and
+// reject the usual mistakes.
+import {
+  formatArtifacts,
+  signPayload,
+  verifySignature,
+  verifySignatureReason,
+  type ArtifactInput,
+  type VerifyReason,
+} from "foreman-webhook";
+
+declare const headers: Record<string, string | string[] | undefined>;
+const body = new TextEncoder().encode("{}");
+
+const ok: boolean = verifySignature(body, headers["x-foreman-signature"], "secret");
+const rotated: boolean = verifySignature("{}", "sha256=00", ["old", "new"]);
+const fromBuffer: boolean = verifySignature(body.buffer, null, new Uint8Array([1]));
+const reason: VerifyReason = verifySignatureReason(body, undefined, "s");
+if (reason === "mismatch" || reason === "empty_secret") console.log(reason);
+const header: string = signPayload(body, "secret");
+const artifacts: ArtifactInput[] = [
+  { name: "a.txt", contentType: "text/plain", data: "hi" },
+  { name: "b.bin", content_type: "application/octet-stream", size: 10 },
+];
+const json: string = formatArtifacts("job-1", artifacts, { perArtifact: 1024 });
+
+// @ts-expect-error a parsed JSON object is not a body
+verifySignature({ job_id: "j" }, header, "s");
+// @ts-expect-error a number is not a secret
+verifySignature(body, header, 42);
+// @ts-expect-error reasons are a closed set
+const wrong: VerifyReason = "bad_signature";
+// @ts-expect-error an artifact needs a content type
+formatArtifacts("job", [{ name: "a", size: 1 }]);
+// @ts-expect-error sizes are numbers
+formatArtifacts("job", [{ name: "a", contentType: "t", size: "1" }]);
+
+console.log(ok, rotated, fromBuffer, json, wrong);
