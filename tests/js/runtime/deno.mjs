@@ -1,0 +1,8 @@
+// Deno 2 (exports condition `deno` → deno.mjs: a source-phase import of the .wasm).
+import * as fw from "foreman-webhook";
+import { runAll } from "./check.mjs";
+
+const dir = Deno.env.get("FOREMAN_VECTORS");
+const read = async (name) => JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+const counts = await runAll(fw, await read("signatures.json"), await read("artifacts.json"));
+console.log(JSON.stringify({ entry: import.meta.resolve("foreman-webhook"), ...counts }));
