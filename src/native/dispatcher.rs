@@ -10,48 +10,29 @@
 //! exactly one terminal outcome.
 
 use core::fmt;
-use std::borrow::Cow;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::error::Error as StdError;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::{debug, error, warn};
-use url::{Host, Position, Url};
 
+use super::builder::{random_u64, BuildError, BuildErrorKind, DispatcherBuilder, OutcomeFn};
+use super::http::{loggable, vet_url, Chain, Http};
 use super::job::{Job, Scheduled};
 use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
 };
-use super::policy::{
-    splitmix64, AddressPolicy, AttemptOutcome, Next, RetryPolicy, DEFAULT_TIMEOUT,
-};
-use super::resolve::{ForbiddenDestination, GuardedResolver, NameResolver, SystemResolver};
+use super::policy::{splitmix64, AddressPolicy, AttemptOutcome, Next, RetryPolicy};
 use crate::standard::StandardWebhook;
-use crate::{Event, Secret, Signer, SIGNATURE_HEADER};
-
-/// Default cap on accepted, not yet finished deliveries.
-pub const DEFAULT_MAX_PENDING: usize = 10_000;
-/// Default cap on requests in flight at once.
-pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
-/// Default cap on requests in flight to one destination (`host[:port]`).
-pub const DEFAULT_MAX_PER_HOST: usize = 8;
-/// Default number of response-body bytes read (then the response is dropped).
-pub const DEFAULT_RESPONSE_BODY_CAP: usize = 4096;
-/// Default `User-Agent`.
-pub const DEFAULT_USER_AGENT: &str = concat!("foreman-webhook/", env!("CARGO_PKG_VERSION"));
+use crate::Event;
 
 const OPEN: u8 = 0;
 const DRAINING: u8 = 1;
 const CANCELLED: u8 = 2;
-
-type OutcomeFn = Arc<dyn Fn(&Outcome) + Send + Sync>;
 
 /// Delivers signed [`Event`]s to webhook URLs in the background; see the
 /// [module docs](super) for the defaults, the runtime and the guarantees.
@@ -112,10 +93,8 @@ impl OwnedRuntime {
 }
 
 struct Inner {
-    client: reqwest::Client,
-    signing: Signing,
+    http: Http,
     policy: RetryPolicy,
-    body_cap: usize,
     max_pending: usize,
     max_concurrency: usize,
     max_per_host: usize,
@@ -147,47 +126,6 @@ struct Sched {
 struct HostSlots {
     active: usize,
     waiting: VecDeque<Job>,
-}
-
-/// The signature headers put on each attempt.
-struct Signing {
-    foreman: Option<Signer>,
-    standard: Option<StandardWebhook>,
-    /// Random per dispatcher, so `webhook-id`s differ across restarts.
-    instance: u64,
-}
-
-impl Signing {
-    fn apply(&self, mut req: reqwest::RequestBuilder, job: &Job) -> reqwest::RequestBuilder {
-        let body = job.body();
-        if let Some(signer) = &self.foreman {
-            if let Some(v) = sensitive(&signer.sign(&body).header_value()) {
-                req = req.header(SIGNATURE_HEADER, v);
-            }
-        }
-        if let Some(standard) = &self.standard {
-            // Stable per event (the same on every retry), fresh timestamp and signature.
-            let id = format!("msg_{:016x}{:016x}", self.instance, job.id);
-            let now = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-            let sig = standard.sign(&id, now, &body);
-            req = req
-                .header(crate::standard::ID_HEADER, id)
-                .header(crate::standard::TIMESTAMP_HEADER, now.to_string());
-            if let Some(v) = sensitive(&sig) {
-                req = req.header(crate::standard::SIGNATURE_HEADER, v);
-            }
-        }
-        req
-    }
-}
-
-/// A header value marked sensitive (hyper and reqwest then keep it out of their logs).
-fn sensitive(s: &str) -> Option<HeaderValue> {
-    let mut v = HeaderValue::from_str(s).ok()?;
-    v.set_sensitive(true);
-    Some(v)
 }
 
 impl Dispatcher {
@@ -250,8 +188,7 @@ impl fmt::Debug for Dispatcher {
         let inner = &self.shared.inner;
         f.debug_struct("Dispatcher")
             .field("policy", &inner.policy)
-            .field("signed", &inner.signing.foreman.is_some())
-            .field("standard_webhooks", &inner.signing.standard.is_some())
+            .field("http", &inner.http)
             .field("owns_runtime", &self.shared.owned.is_some())
             .field("stats", &inner.stats())
             .finish_non_exhaustive()
@@ -329,13 +266,18 @@ impl Inner {
             }
         }
         if let Some(callback) = &self.on_outcome {
-            callback(&Outcome {
+            let outcome = Outcome {
                 id: DeliveryId(id),
                 job_id: job_id.to_owned(),
                 state: state.to_owned(),
                 attempts,
                 kind,
-            });
+            };
+            // A panicking callback must not take `fire` or the scheduler down with it.
+            let call = std::panic::AssertUnwindSafe(|| callback(&outcome));
+            if std::panic::catch_unwind(call).is_err() {
+                error!(job_id = %job_id, "webhook outcome callback panicked");
+            }
         }
     }
 
@@ -491,7 +433,7 @@ impl Inner {
         let result = tokio::select! {
             biased;
             () = self.cancelled() => None,
-            sent = Box::pin(self.send(&job)) => Some(sent),
+            sent = Box::pin(self.http.send(&job)) => Some(sent),
         };
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.release_slot(job.host_key());
@@ -542,47 +484,6 @@ impl Inner {
                 error!(url = %url, job_id = %job.job_id(), state = %job.state(),
                     "webhook delivery exhausted retries");
                 self.finish(job, OutcomeKind::Exhausted);
-            }
-        }
-    }
-
-    async fn send(&self, job: &Job) -> (AttemptOutcome, Option<reqwest::Error>) {
-        let req = self
-            .client
-            .post(job.url())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let req = self.signing.apply(req, job).body(job.body());
-        match req.send().await {
-            Ok(mut resp) => {
-                let code = resp.status().as_u16();
-                let retry_after = match code {
-                    429 | 503 => resp
-                        .headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| super::parse_retry_after(v, SystemTime::now())),
-                    _ => None,
-                };
-                // Read at most `body_cap` bytes (lets a small response's connection be
-                // reused), then drop the rest unread.
-                let mut read = 0usize;
-                while read < self.body_cap {
-                    match resp.chunk().await {
-                        Ok(Some(chunk)) => read += chunk.len(),
-                        _ => break,
-                    }
-                }
-                (AttemptOutcome::Status { code, retry_after }, None)
-            }
-            Err(e) => {
-                let outcome = if is_forbidden(&e) {
-                    AttemptOutcome::Refused
-                } else if e.is_timeout() {
-                    AttemptOutcome::Timeout
-                } else {
-                    AttemptOutcome::Transport
-                };
-                (outcome, Some(e.without_url()))
             }
         }
     }
@@ -658,328 +559,30 @@ async fn run_scheduler(inner: Arc<Inner>) {
     }
 }
 
-/// Parses and vets a URL: http(s), a host, and an IP-literal host the policy permits
-/// (IP literals never reach the resolver, where names are checked). Returns the URL and
-/// the span of `host[:port]` in its serialization.
-fn vet_url(url: &str, policy: &AddressPolicy) -> Result<(Url, (usize, usize)), RejectReason> {
-    let parsed = Url::parse(url).map_err(|_| RejectReason::InvalidUrl)?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(RejectReason::UnsupportedScheme);
-    }
-    let literal = match parsed.host() {
-        None => return Err(RejectReason::InvalidUrl),
-        Some(Host::Domain("")) => return Err(RejectReason::InvalidUrl),
-        Some(Host::Domain(_)) => None,
-        Some(Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
-        Some(Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
-    };
-    if literal.is_some_and(|ip| !policy.permits(ip)) {
-        return Err(RejectReason::ForbiddenAddress);
-    }
-    let start = parsed[..Position::BeforeHost].len();
-    let end = parsed[..Position::AfterPort].len();
-    Ok((parsed, (start, end)))
-}
-
-/// `true` if the error chain holds the resolver's SSRF refusal.
-fn is_forbidden(e: &reqwest::Error) -> bool {
-    let mut source: Option<&(dyn StdError + 'static)> = e.source();
-    while let Some(s) = source {
-        if s.is::<ForbiddenDestination>() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
-}
-
-/// The URL for logs: a password in it is replaced.
-fn loggable(url: &str) -> Cow<'_, str> {
-    if !url.contains('@') {
-        return Cow::Borrowed(url);
-    }
-    match Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("REDACTED"));
-            Cow::Owned(u.to_string())
-        }
-        Ok(_) => Cow::Borrowed(url),
-        Err(_) => Cow::Borrowed("<invalid url>"),
-    }
-}
-
-/// An error and its sources, `a: b: c`.
-struct Chain<'a>(&'a (dyn StdError + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
-    }
-}
-
-/// Configures a [`Dispatcher`]; every default is the Go package's (see the
-/// [module docs](super)).
-///
-/// ```no_run
-/// use std::time::Duration;
-/// use foreman_webhook::{Dispatcher, Secret};
-/// let dispatcher = Dispatcher::builder()
-///     .secret(Secret::new("whsec-demo")?)
-///     .base_delay(Duration::from_millis(50))
-///     .max_pending(50_000)
-///     .build()?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct DispatcherBuilder {
-    secret: Option<Signer>,
-    standard: Option<Result<StandardWebhook, crate::StandardError>>,
-    policy: RetryPolicy,
-    timeout: Duration,
-    user_agent: String,
-    max_pending: usize,
-    max_concurrency: usize,
-    max_per_host: usize,
-    body_cap: usize,
-    addresses: AddressPolicy,
-    allow_error: Option<super::CidrError>,
-    resolver: Option<Arc<dyn NameResolver>>,
-    on_outcome: Option<OutcomeFn>,
-    runtime: Option<Handle>,
-    jitter_seed: Option<u64>,
-}
-
-impl Default for DispatcherBuilder {
-    fn default() -> Self {
-        Self {
-            secret: None,
-            standard: None,
-            policy: RetryPolicy::default(),
-            timeout: DEFAULT_TIMEOUT,
-            user_agent: DEFAULT_USER_AGENT.to_owned(),
-            max_pending: DEFAULT_MAX_PENDING,
-            max_concurrency: DEFAULT_MAX_CONCURRENCY,
-            max_per_host: DEFAULT_MAX_PER_HOST,
-            body_cap: DEFAULT_RESPONSE_BODY_CAP,
-            addresses: AddressPolicy::default(),
-            allow_error: None,
-            resolver: None,
-            on_outcome: None,
-            runtime: None,
-            jitter_seed: None,
-        }
-    }
-}
-
-impl fmt::Debug for DispatcherBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DispatcherBuilder")
-            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
-            .field("standard_webhooks", &self.standard.is_some())
-            .field("policy", &self.policy)
-            .field("timeout", &self.timeout)
-            .field("user_agent", &self.user_agent)
-            .field("max_pending", &self.max_pending)
-            .field("max_concurrency", &self.max_concurrency)
-            .field("max_per_host", &self.max_per_host)
-            .field("addresses", &self.addresses)
-            .finish_non_exhaustive()
-    }
-}
-
-impl DispatcherBuilder {
-    /// Signs every request with `X-Foreman-Signature: sha256=<hex>` under `secret`
-    /// (keyed once). Without it requests go unsigned, as Go does with an empty secret.
-    #[must_use]
-    pub fn secret(mut self, secret: Secret) -> Self {
-        self.secret = Some(Signer::new(&secret));
-        self
-    }
-
-    /// Also sends the [Standard Webhooks](crate::standard) headers: `webhook-id` (stable
-    /// per event, the same on every retry), `webhook-timestamp` and `webhook-signature`
-    /// (fresh per attempt, one `v1,` entry per secret, so keys can rotate).
-    /// `X-Foreman-Signature` is still sent when [`secret`](Self::secret) is set.
-    ///
-    /// An empty list makes [`build`](Self::build) fail.
-    #[must_use]
-    pub fn standard_webhooks(mut self, secrets: &[Secret]) -> Self {
-        self.standard = Some(StandardWebhook::new(secrets));
-        self
-    }
-
-    /// Replaces the whole retry policy.
-    #[must_use]
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// Sets the wait before the first retry (default 1 s; later waits double).
-    #[must_use]
-    pub fn base_delay(mut self, base: Duration) -> Self {
-        self.policy = self.policy.with_base_delay(base);
-        self
-    }
-
-    /// Sets the number of retries after the first attempt (default 5).
-    #[must_use]
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.policy = self.policy.with_max_retries(retries);
-        self
-    }
-
-    /// Sets the per-request timeout, connect to end of the body read (default 10 s).
-    #[must_use]
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets the `User-Agent` (default `foreman-webhook/<version>`).
-    #[must_use]
-    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
-        self
-    }
-
-    /// Caps accepted, unfinished deliveries (default 10 000); past it `fire` drops.
-    #[must_use]
-    pub fn max_pending(mut self, max: usize) -> Self {
-        self.max_pending = max;
-        self
-    }
-
-    /// Caps requests in flight at once (default 64; at least 1).
-    #[must_use]
-    pub fn max_concurrency(mut self, max: usize) -> Self {
-        self.max_concurrency = max.max(1);
-        self
-    }
-
-    /// Caps requests in flight to one `host[:port]` (default 8; at least 1).
-    #[must_use]
-    pub fn max_per_host(mut self, max: usize) -> Self {
-        self.max_per_host = max.max(1);
-        self
-    }
-
-    /// Caps the response-body bytes read per attempt (default 4 KiB).
-    #[must_use]
-    pub fn response_body_cap(mut self, bytes: usize) -> Self {
-        self.body_cap = bytes;
-        self
-    }
-
-    /// Replaces the address policy (default: every non-global address refused).
-    #[must_use]
-    pub fn address_policy(mut self, policy: AddressPolicy) -> Self {
-        self.addresses = policy;
-        self
-    }
-
-    /// Opens a CIDR range to deliveries (e.g. `"127.0.0.1/32"` for local tests); an
-    /// invalid entry makes [`build`](Self::build) fail.
-    #[must_use]
-    pub fn allow_cidr(mut self, cidr: &str) -> Self {
-        match self.addresses.clone().allow(cidr) {
-            Ok(p) => self.addresses = p,
-            Err(e) => self.allow_error = Some(e),
-        }
-        self
-    }
-
-    /// Resolves hostnames with `resolver` instead of the system resolver (the answers
-    /// still pass the address policy).
-    #[must_use]
-    pub fn resolver(mut self, resolver: impl NameResolver) -> Self {
-        self.resolver = Some(Arc::new(resolver));
-        self
-    }
-
-    /// Calls `callback` once with each event's terminal [`Outcome`]. It runs on the
-    /// dispatcher's runtime thread (or, for events refused inside `fire`, on the caller's
-    /// thread): keep it short and non-blocking, e.g. a channel send.
-    #[must_use]
-    pub fn on_outcome(mut self, callback: impl Fn(&Outcome) + Send + Sync + 'static) -> Self {
-        self.on_outcome = Some(Arc::new(callback));
-        self
-    }
-
-    /// Runs deliveries on this tokio runtime (it must have I/O and time enabled).
-    #[must_use]
-    pub fn runtime(mut self, handle: Handle) -> Self {
-        self.runtime = Some(handle);
-        self
-    }
-
-    /// Seeds the jitter (default: random per dispatcher).
-    #[must_use]
-    pub fn jitter_seed(mut self, seed: u64) -> Self {
-        self.jitter_seed = Some(seed);
-        self
-    }
-
-    /// Builds the client and starts the scheduler.
-    ///
-    /// The runtime: the one given to [`runtime`](Self::runtime); else, when called
-    /// inside a tokio runtime, that runtime; else a small runtime of its own on one
-    /// background thread (so synchronous programs need no tokio setup).
-    ///
-    /// # Errors
-    /// [`BuildError`] when the HTTP client or the runtime cannot be built, an allowlist
-    /// entry is invalid, or the Standard Webhooks secret list is empty.
-    pub fn build(self) -> Result<Dispatcher, BuildError> {
-        if let Some(e) = self.allow_error {
-            return Err(BuildError::new(BuildErrorKind::Allowlist, e));
-        }
-        let standard = match self.standard {
-            Some(Ok(s)) => Some(s),
-            Some(Err(e)) => return Err(BuildError::new(BuildErrorKind::StandardWebhooks, e)),
-            None => None,
-        };
-        let addresses = Arc::new(self.addresses);
-        let resolver = GuardedResolver {
-            inner: self.resolver.unwrap_or_else(|| Arc::new(SystemResolver)),
-            policy: Arc::clone(&addresses),
-        };
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout)
-            .user_agent(self.user_agent)
-            .dns_resolver(Arc::new(resolver))
-            .build()
-            .map_err(|e| BuildError::new(BuildErrorKind::Client, e))?;
-        let (handle, owned) = match self.runtime.map(Ok).unwrap_or_else(Handle::try_current) {
+impl Dispatcher {
+    /// Builds the client, picks the runtime and starts the scheduler.
+    pub(super) fn start(
+        b: DispatcherBuilder,
+        standard: Option<StandardWebhook>,
+    ) -> Result<Self, BuildError> {
+        let addresses = Arc::new(b.addresses.clone());
+        let http = Http::new(&b, standard, Arc::clone(&addresses))?;
+        let (handle, owned) = match b.runtime.map(Ok).unwrap_or_else(Handle::try_current) {
             Ok(handle) => (handle, None),
             Err(_) => {
                 let (handle, owned) = OwnedRuntime::start()?;
                 (handle, Some(owned))
             }
         };
-        let instance = random_u64();
         let inner = Arc::new(Inner {
-            client,
-            signing: Signing {
-                foreman: self.secret,
-                standard,
-                instance,
-            },
-            policy: self
+            http,
+            policy: b
                 .policy
-                .with_max_retries(self.policy.max_retries().min(u32::from(u16::MAX) - 1)),
-            body_cap: self.body_cap,
-            max_pending: self.max_pending,
-            max_concurrency: self.max_concurrency,
-            max_per_host: self.max_per_host,
-            jitter_seed: self.jitter_seed.unwrap_or_else(random_u64),
+                .with_max_retries(b.policy.max_retries().min(u32::from(u16::MAX) - 1)),
+            max_pending: b.max_pending,
+            max_concurrency: b.max_concurrency,
+            max_per_host: b.max_per_host,
+            jitter_seed: b.jitter_seed.unwrap_or_else(random_u64),
             addresses,
             sched: Mutex::new(Sched::default()),
             wake: Notify::new(),
@@ -989,7 +592,7 @@ impl DispatcherBuilder {
             cancel: Notify::new(),
             report: Mutex::new(None),
             counters: Counters::default(),
-            on_outcome: self.on_outcome,
+            on_outcome: b.on_outcome,
             next_id: AtomicU64::new(0),
             detached: AtomicBool::new(false),
             handle: handle.clone(),
@@ -998,115 +601,5 @@ impl DispatcherBuilder {
         Ok(Dispatcher {
             shared: Arc::new(Shared { inner, owned }),
         })
-    }
-}
-
-/// 64 random bits from the standard library's per-process hash keys.
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
-
-/// Why [`DispatcherBuilder::build`] failed; the cause is its `source()`.
-#[derive(Debug)]
-pub struct BuildError {
-    kind: BuildErrorKind,
-    source: Box<dyn StdError + Send + Sync>,
-}
-
-/// What [`BuildError`] is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BuildErrorKind {
-    /// The HTTP client (TLS backend, user agent) could not be built.
-    Client,
-    /// The dispatcher's own runtime or its thread could not be started.
-    Runtime,
-    /// An allowlist entry is not a CIDR range or address.
-    Allowlist,
-    /// The Standard Webhooks secret list is invalid (empty).
-    StandardWebhooks,
-}
-
-impl BuildError {
-    fn new(kind: BuildErrorKind, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
-        Self {
-            kind,
-            source: source.into(),
-        }
-    }
-
-    /// What failed.
-    pub fn kind(&self) -> BuildErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            BuildErrorKind::Client => "webhook dispatcher: the HTTP client could not be built",
-            BuildErrorKind::Runtime => "webhook dispatcher: its runtime thread could not start",
-            BuildErrorKind::Allowlist => {
-                "webhook dispatcher: allowlist entry must be a CIDR range like `127.0.0.1/32`"
-            }
-            BuildErrorKind::StandardWebhooks => {
-                "webhook dispatcher: standard webhooks need at least one secret"
-            }
-        })
-    }
-}
-
-impl StdError for BuildError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.source)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vet_url_rules() {
-        let strict = AddressPolicy::default();
-        let ok = vet_url("https://hooks.example.com:8443/a?b=c", &strict).unwrap();
-        assert_eq!(&ok.0.as_str()[ok.1 .0..ok.1 .1], "hooks.example.com:8443");
-        for (url, why) in [
-            ("not a url", RejectReason::InvalidUrl),
-            ("/relative", RejectReason::InvalidUrl),
-            ("ftp://example.com/", RejectReason::UnsupportedScheme),
-            ("file:///etc/passwd", RejectReason::UnsupportedScheme),
-            ("http://127.0.0.1:9/", RejectReason::ForbiddenAddress),
-            ("http://2130706433/", RejectReason::ForbiddenAddress),
-            ("http://0x7f.1/", RejectReason::ForbiddenAddress),
-            ("http://0177.0.0.1/", RejectReason::ForbiddenAddress),
-            (
-                "http://169.254.169.254/latest",
-                RejectReason::ForbiddenAddress,
-            ),
-            ("http://[::1]/", RejectReason::ForbiddenAddress),
-            ("http://[::ffff:127.0.0.1]/", RejectReason::ForbiddenAddress),
-            ("http://[::ffff:7f00:1]/", RejectReason::ForbiddenAddress),
-            ("http://[fe80::1]/", RejectReason::ForbiddenAddress),
-            ("http://10.0.0.1/", RejectReason::ForbiddenAddress),
-        ] {
-            assert_eq!(vet_url(url, &strict).err(), Some(why), "{url}");
-        }
-    }
-
-    #[test]
-    fn passwords_stay_out_of_logs() {
-        assert_eq!(
-            loggable("https://user:hunter2@example.com/x"),
-            "https://user:REDACTED@example.com/x"
-        );
-        assert_eq!(loggable("https://example.com/x"), "https://example.com/x");
     }
 }

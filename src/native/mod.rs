@@ -65,16 +65,19 @@
 //! `webhook abandoned at shutdown`. Secrets and signatures are never logged; a password
 //! in a URL is logged as `REDACTED`.
 
+mod builder;
 mod dispatcher;
+mod http;
 mod job;
 mod outcome;
 mod policy;
 mod resolve;
 
-pub use dispatcher::{
-    BuildError, BuildErrorKind, Dispatcher, DispatcherBuilder, DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_MAX_PENDING, DEFAULT_MAX_PER_HOST, DEFAULT_RESPONSE_BODY_CAP, DEFAULT_USER_AGENT,
+pub use builder::{
+    BuildError, BuildErrorKind, DispatcherBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PENDING,
+    DEFAULT_MAX_PER_HOST, DEFAULT_RESPONSE_BODY_CAP, DEFAULT_USER_AGENT,
 };
+pub use dispatcher::Dispatcher;
 pub use outcome::{DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats};
 pub use policy::{
     canonical, is_global, is_localhost_name, parse_retry_after, AddressPolicy, AttemptOutcome,

@@ -1,0 +1,265 @@
+//! One HTTP attempt: the request (body, content type, signature headers), the response
+//! (status, `Retry-After`, a capped body read) and the URL checks done inside `fire`.
+
+use core::fmt;
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use url::{Host, Position, Url};
+
+use super::builder::{random_u64, BuildError, BuildErrorKind, DispatcherBuilder};
+use super::job::Job;
+use super::outcome::RejectReason;
+use super::policy::{parse_retry_after, AddressPolicy, AttemptOutcome};
+use super::resolve::{ForbiddenDestination, GuardedResolver, SystemResolver};
+use crate::standard::StandardWebhook;
+use crate::{Signer, SIGNATURE_HEADER};
+
+/// The pooled client and what goes on every request.
+pub(super) struct Http {
+    client: reqwest::Client,
+    signing: Signing,
+    body_cap: usize,
+}
+
+impl fmt::Debug for Http {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Http")
+            .field("signed", &self.signing.foreman.is_some())
+            .field("standard_webhooks", &self.signing.standard.is_some())
+            .field("body_cap", &self.body_cap)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Http {
+    /// One client for the dispatcher's life: no redirects, no proxies, the guarded
+    /// resolver, the request timeout.
+    pub(super) fn new(
+        b: &DispatcherBuilder,
+        standard: Option<StandardWebhook>,
+        addresses: Arc<AddressPolicy>,
+    ) -> Result<Self, BuildError> {
+        let resolver = GuardedResolver {
+            inner: b
+                .resolver
+                .clone()
+                .unwrap_or_else(|| Arc::new(SystemResolver)),
+            policy: addresses,
+        };
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(b.timeout)
+            .connect_timeout(b.timeout)
+            .user_agent(b.user_agent.as_str())
+            .dns_resolver(Arc::new(resolver))
+            .build()
+            .map_err(|e| BuildError::new(BuildErrorKind::Client, e))?;
+        Ok(Self {
+            client,
+            signing: Signing {
+                foreman: b.secret.clone(),
+                standard,
+                instance: random_u64(),
+            },
+            body_cap: b.body_cap,
+        })
+    }
+
+    pub(super) async fn send(&self, job: &Job) -> (AttemptOutcome, Option<reqwest::Error>) {
+        let req = self
+            .client
+            .post(job.url())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let req = self.signing.apply(req, job).body(job.body());
+        match req.send().await {
+            Ok(mut resp) => {
+                let code = resp.status().as_u16();
+                let retry_after = match code {
+                    429 | 503 => resp
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| parse_retry_after(v, SystemTime::now())),
+                    _ => None,
+                };
+                // Read at most `body_cap` bytes (lets a small response's connection be
+                // reused), then drop the rest unread.
+                let mut read = 0usize;
+                while read < self.body_cap {
+                    match resp.chunk().await {
+                        Ok(Some(chunk)) => read += chunk.len(),
+                        _ => break,
+                    }
+                }
+                (AttemptOutcome::Status { code, retry_after }, None)
+            }
+            Err(e) => {
+                let outcome = if is_forbidden(&e) {
+                    AttemptOutcome::Refused
+                } else if e.is_timeout() {
+                    AttemptOutcome::Timeout
+                } else {
+                    AttemptOutcome::Transport
+                };
+                (outcome, Some(e.without_url()))
+            }
+        }
+    }
+}
+
+/// The signature headers put on each attempt.
+struct Signing {
+    foreman: Option<Signer>,
+    standard: Option<StandardWebhook>,
+    /// Random per dispatcher, so `webhook-id`s differ across restarts.
+    instance: u64,
+}
+
+impl Signing {
+    fn apply(&self, mut req: reqwest::RequestBuilder, job: &Job) -> reqwest::RequestBuilder {
+        let body = job.body();
+        if let Some(signer) = &self.foreman {
+            if let Some(v) = sensitive(&signer.sign(&body).header_value()) {
+                req = req.header(SIGNATURE_HEADER, v);
+            }
+        }
+        if let Some(standard) = &self.standard {
+            // Stable per event (the same on every retry), fresh timestamp and signature.
+            let id = format!("msg_{:016x}{:016x}", self.instance, job.id);
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            let sig = standard.sign(&id, now, &body);
+            req = req
+                .header(crate::standard::ID_HEADER, id)
+                .header(crate::standard::TIMESTAMP_HEADER, now.to_string());
+            if let Some(v) = sensitive(&sig) {
+                req = req.header(crate::standard::SIGNATURE_HEADER, v);
+            }
+        }
+        req
+    }
+}
+
+/// A header value marked sensitive (hyper and reqwest then keep it out of their logs).
+fn sensitive(s: &str) -> Option<HeaderValue> {
+    let mut v = HeaderValue::from_str(s).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+/// Parses and vets a URL: http(s), a host, and an IP-literal host the policy permits
+/// (IP literals never reach the resolver, where names are checked). Returns the URL and
+/// the span of `host[:port]` in its serialization.
+pub(super) fn vet_url(
+    url: &str,
+    policy: &AddressPolicy,
+) -> Result<(Url, (usize, usize)), RejectReason> {
+    let parsed = Url::parse(url).map_err(|_| RejectReason::InvalidUrl)?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(RejectReason::UnsupportedScheme);
+    }
+    let literal = match parsed.host() {
+        None => return Err(RejectReason::InvalidUrl),
+        Some(Host::Domain("")) => return Err(RejectReason::InvalidUrl),
+        Some(Host::Domain(_)) => None,
+        Some(Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+        Some(Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+    };
+    if literal.is_some_and(|ip| !policy.permits(ip)) {
+        return Err(RejectReason::ForbiddenAddress);
+    }
+    let start = parsed[..Position::BeforeHost].len();
+    let end = parsed[..Position::AfterPort].len();
+    Ok((parsed, (start, end)))
+}
+
+/// `true` if the error chain holds the resolver's SSRF refusal.
+pub(super) fn is_forbidden(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn StdError + 'static)> = e.source();
+    while let Some(s) = source {
+        if s.is::<ForbiddenDestination>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The URL for logs: a password in it is replaced.
+pub(super) fn loggable(url: &str) -> Cow<'_, str> {
+    if !url.contains('@') {
+        return Cow::Borrowed(url);
+    }
+    match Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("REDACTED"));
+            Cow::Owned(u.to_string())
+        }
+        Ok(_) => Cow::Borrowed(url),
+        Err(_) => Cow::Borrowed("<invalid url>"),
+    }
+}
+
+/// An error and its sources, `a: b: c`.
+pub(super) struct Chain<'a>(pub(super) &'a (dyn StdError + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vet_url_rules() {
+        let strict = AddressPolicy::default();
+        let ok = vet_url("https://hooks.example.com:8443/a?b=c", &strict).unwrap();
+        assert_eq!(&ok.0.as_str()[ok.1 .0..ok.1 .1], "hooks.example.com:8443");
+        for (url, why) in [
+            ("not a url", RejectReason::InvalidUrl),
+            ("/relative", RejectReason::InvalidUrl),
+            ("ftp://example.com/", RejectReason::UnsupportedScheme),
+            ("file:///etc/passwd", RejectReason::UnsupportedScheme),
+            ("http://127.0.0.1:9/", RejectReason::ForbiddenAddress),
+            ("http://2130706433/", RejectReason::ForbiddenAddress),
+            ("http://0x7f.1/", RejectReason::ForbiddenAddress),
+            ("http://0177.0.0.1/", RejectReason::ForbiddenAddress),
+            (
+                "http://169.254.169.254/latest",
+                RejectReason::ForbiddenAddress,
+            ),
+            ("http://[::1]/", RejectReason::ForbiddenAddress),
+            ("http://[::ffff:127.0.0.1]/", RejectReason::ForbiddenAddress),
+            ("http://[::ffff:7f00:1]/", RejectReason::ForbiddenAddress),
+            ("http://[fe80::1]/", RejectReason::ForbiddenAddress),
+            ("http://10.0.0.1/", RejectReason::ForbiddenAddress),
+        ] {
+            assert_eq!(vet_url(url, &strict).err(), Some(why), "{url}");
+        }
+    }
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(
+            loggable("https://user:hunter2@example.com/x"),
+            "https://user:REDACTED@example.com/x"
+        );
+        assert_eq!(loggable("https://example.com/x"), "https://example.com/x");
+    }
+}
