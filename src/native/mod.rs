@@ -39,7 +39,10 @@
 //! [`Dispatcher::fire`] works from any thread in every case: it only takes a short lock
 //! and never awaits. When the last clone of a dispatcher is dropped, pending deliveries
 //! still run to their end; call [`Dispatcher::shutdown`] (async) or
-//! [`Dispatcher::shutdown_blocking`] to bound that time and get the report.
+//! [`Dispatcher::shutdown_blocking`] to bound that time and get the report. A borrowed
+//! runtime must have I/O and time enabled and outlive the deliveries: if it shuts down
+//! first, what was still pending is lost without an outcome, so shut the dispatcher down
+//! before the runtime.
 //!
 //! # Every event accounted for
 //!

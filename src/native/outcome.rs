@@ -31,7 +31,8 @@ pub struct Outcome {
     pub job_id: String,
     /// The event's `state`.
     pub state: String,
-    /// Attempts made (0 when the event never reached the network).
+    /// Attempts started (0 when `fire` itself refused the event; 1 for a name that
+    /// resolved only to forbidden addresses, refused before any connection).
     pub attempts: u32,
     /// How it ended.
     pub kind: OutcomeKind,
