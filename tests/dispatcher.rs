@@ -557,7 +557,10 @@ async fn fire_from_async_code_and_await_shutdown() {
     }
     let report = d.shutdown(Duration::from_secs(10)).await;
     assert!(!report.deadline_reached);
-    assert_eq!(report.delivered.len(), 10);
+    // The report names those that finished after shutdown began (the retried ones at
+    // least); the counters cover all.
+    assert!(!report.delivered.is_empty() && report.delivered.len() <= 10);
+    assert!(report.abandoned.is_empty());
     assert_eq!(report.stats.delivered, 10);
     assert_eq!(report.stats.fired, 10);
 }
