@@ -1,0 +1,98 @@
+//! Shared by the benches: the machine description and CPU-time clocks read from `/proc`
+//! (Linux), so results taken on a shared, loaded machine can be compared by CPU time
+//! rather than wall time.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+/// `nproc`, the CPU model and whether it has SHA instructions, and the load averages.
+pub fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU".to_owned(), |s| s.trim().to_owned());
+    let flags = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .unwrap_or_default();
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "nproc {nproc}; {model}; sha_ni {}, avx2 {}; load average {}",
+        if has("sha_ni") { "yes" } else { "no" },
+        if has("avx2") { "yes" } else { "no" },
+        load()
+    )
+}
+
+/// The three load averages from `/proc/loadavg`.
+pub fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Nanoseconds the calling thread has spent on a CPU (`/proc/thread-self/schedstat`,
+/// first field): unaffected by time spent waiting for a CPU on a loaded machine.
+pub fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// User + system CPU time of the whole process, all threads (`/proc/self/stat` fields
+/// 14 and 15, the numbers `getrusage(RUSAGE_SELF)` reports), at clock-tick resolution.
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name (field 2) may contain spaces: count fields after its ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3, so field n is at index n - 3.
+    let ticks = |n: usize| fields.get(n - 3).and_then(|s| s.parse::<u64>().ok());
+    let total = ticks(14).unwrap_or(0) + ticks(15).unwrap_or(0);
+    // USER_HZ is 100 on every Linux architecture we run on.
+    Duration::from_millis(total * 10)
+}
+
+/// Resident set size of this process from `/proc/self/statm`.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// The `q`-quantile (0..=1) of a sorted slice.
+pub fn quantile<T: Copy>(sorted: &[T], q: f64) -> T {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Median of `v` (sorts it).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// `met` / `NOT met`.
+pub fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+/// 1.2 µs / 350 ns / 12.3 ms.
+pub fn fmt_ns(ns: f64) -> String {
+    if ns < 10_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 10_000_000.0 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{:.1} ms", ns / 1e6)
+    }
+}

@@ -1,0 +1,523 @@
+//! Delivery throughput and `fire()` latency, against the receiver's ceiling and a plain
+//! reqwest loop, in one run (issue 9, section 3).
+//!
+//! Run: `CARGO_TARGET_DIR=/work/target-bench cargo bench --features native --bench delivery`
+//! (`QUICK=1` for a short smoke run). Needs `wrk` (Debian package `wrk`) for the ceiling.
+//!
+//! A fast receiver (hyper, HTTP/1.1 keep-alive, reads the body, answers `200`, one thread)
+//! runs in a child process (this binary with `--receiver`) on 127.0.0.1, so the CPU time
+//! this process spends is the sender's alone. For each concurrency c = 1, 16, 64 and over
+//! interleaved rounds, three senders post the same signed 1 KiB event:
+//! - `wrk -t1 -c<c>` with the body and header in a Lua script: the receiver's ceiling;
+//! - a plain reqwest loop: c tasks on a current-thread runtime, sign + POST + read the
+//!   response, no queue, no retry bookkeeping;
+//! - the [`Dispatcher`] with `max_concurrency(c)`, built outside a runtime (so on its own
+//!   current-thread runtime, the default for a synchronous worker): N `fire()` calls as
+//!   fast as the caller can, then wait until all N are delivered.
+//!
+//! Reported: delivered events/s (medians of the rounds), CPU time of this process per
+//! delivery (user + system from `/proc/self/stat`, all threads, as `getrusage`), and the
+//! latency of every `fire()` call (p50/p99/max), also with the pending queue at its cap
+//! (most calls then take the drop path).
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    if std::env::args().any(|a| a == "--receiver") {
+        native::receiver();
+    } else {
+        native::main();
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::convert::Infallible;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use foreman_webhook::native::OutcomeKind;
+    use foreman_webhook::{Dispatcher, Event, RawJson, Secret, Signer, Timestamp};
+    use http_body_util::{BodyExt, Empty};
+    use hyper::body::Incoming;
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response};
+    use hyper_util::rt::TokioIo;
+
+    use crate::common::{fmt_ns, load, machine, median, process_cpu, quantile, verdict};
+
+    const CONCURRENCY: [usize; 3] = [1, 16, 64];
+    const SECRET: &str = "whsec-delivery-bench";
+
+    /// The receiver child: prints `PORT <n>`, serves until its stdin closes.
+    pub fn receiver() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind 127.0.0.1");
+            println!("PORT {}", listener.local_addr().expect("addr").port());
+            std::io::stdout().flush().ok();
+            let (gone_tx, gone) = tokio::sync::oneshot::channel::<()>();
+            std::thread::spawn(move || {
+                let mut sink = Vec::new();
+                let _ = std::io::stdin().read_to_end(&mut sink);
+                let _ = gone_tx.send(());
+            });
+            let accept = async {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(async move {
+                        let svc = service_fn(|req: Request<Incoming>| async move {
+                            let _ = req.into_body().collect().await;
+                            Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new()))
+                        });
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+            };
+            tokio::select! {
+                () = accept => {}
+                _ = gone => {}
+            }
+        });
+    }
+
+    struct ReceiverProcess {
+        child: Child,
+        port: u16,
+    }
+
+    impl ReceiverProcess {
+        fn start() -> Self {
+            let mut child = Command::new(std::env::current_exe().expect("current exe"))
+                .arg("--receiver")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start the receiver child");
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().expect("stdout"))
+                .read_line(&mut line)
+                .expect("receiver port");
+            let port = line
+                .trim()
+                .strip_prefix("PORT ")
+                .and_then(|p| p.parse().ok())
+                .expect("receiver prints PORT <n>");
+            Self { child, port }
+        }
+    }
+
+    impl Drop for ReceiverProcess {
+        fn drop(&mut self) {
+            drop(self.child.stdin.take()); // EOF: the child exits
+            let _ = self.child.wait();
+        }
+    }
+
+    /// A 1 KiB event (exactly 1024 bytes of JSON).
+    fn event_1k() -> Event {
+        let mut event = Event::new("job-000042", "running", Timestamp::UNIX_EPOCH);
+        event.previous_state = "queued".into();
+        event.model = "llama-3-8b".into();
+        let pad = 1024 - event.to_json().len() - r#"{"log":""}"#.len() + "null".len();
+        event.result = Some(RawJson::new(format!(r#"{{"log":"{}"}}"#, "x".repeat(pad))).unwrap());
+        assert_eq!(event.to_json().len(), 1024);
+        event
+    }
+
+    fn wrk_available() -> bool {
+        Command::new("wrk")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    }
+
+    /// `wrk -t1 -c<c>` for `secs` seconds: requests per second.
+    fn wrk(url: &str, script: &std::path::Path, c: usize, secs: u64) -> Option<f64> {
+        let out = Command::new("wrk")
+            .args(["-t1", &format!("-c{c}"), &format!("-d{secs}s"), "-s"])
+            .arg(script)
+            .arg(url)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.starts_with("Requests/sec:"))?;
+        if text.contains("Non-2xx") || text.contains("Socket errors") {
+            eprintln!("wrk reported errors:\n{text}");
+        }
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    struct Run {
+        per_sec: f64,
+        cpu_per: Duration,
+    }
+
+    /// c tasks on one current-thread runtime: sign, POST, read the response; n in all.
+    fn reqwest_loop(url: &str, body: &Bytes, c: usize, n: u64) -> Run {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("client");
+        let signer = Arc::new(Signer::new(&Secret::new(SECRET).unwrap()));
+        let url: Arc<str> = url.into();
+        rt.block_on(async {
+            // Warm-up: one connection per task.
+            let warm: Vec<_> = (0..c)
+                .map(|_| {
+                    tokio::spawn(post(
+                        client.clone(),
+                        url.clone(),
+                        signer.clone(),
+                        body.clone(),
+                    ))
+                })
+                .collect();
+            for w in warm {
+                w.await.unwrap();
+            }
+            let left = Arc::new(AtomicU64::new(n));
+            let (t0, cpu0) = (Instant::now(), process_cpu());
+            let tasks: Vec<_> = (0..c)
+                .map(|_| {
+                    let (client, url, signer, body, left) = (
+                        client.clone(),
+                        url.clone(),
+                        signer.clone(),
+                        body.clone(),
+                        left.clone(),
+                    );
+                    tokio::spawn(async move {
+                        while left
+                            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1))
+                            .is_ok()
+                        {
+                            post(client.clone(), url.clone(), signer.clone(), body.clone()).await;
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            let (el, cpu) = (t0.elapsed(), process_cpu() - cpu0);
+            Run {
+                per_sec: n as f64 / el.as_secs_f64(),
+                cpu_per: cpu / n as u32,
+            }
+        })
+    }
+
+    /// One signed POST of `body`; panics unless the answer is a 2xx.
+    async fn post(client: reqwest::Client, url: Arc<str>, signer: Arc<Signer>, body: Bytes) {
+        let resp = client
+            .post(&*url)
+            .header("content-type", "application/json")
+            .header(
+                foreman_webhook::SIGNATURE_HEADER,
+                signer.sign(&body).header_value(),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("receiver answers");
+        assert!(resp.status().is_success());
+        let _ = resp.bytes().await;
+    }
+
+    fn wait_until(done: impl Fn() -> bool, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !done() {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        true
+    }
+
+    /// The dispatcher at concurrency c: n fires, then wait for n deliveries. Appends the
+    /// latency of every `fire()` (ns) to `lat`.
+    fn dispatcher_run(url: &str, event: &Event, c: usize, n: u64, lat: &mut Vec<u64>) -> Run {
+        let dispatcher = Dispatcher::builder()
+            .secret(Secret::new(SECRET).unwrap())
+            .allow_cidr("127.0.0.1/32")
+            .max_concurrency(c)
+            .max_per_host(c)
+            .max_pending(n as usize + c + 16)
+            .build()
+            .expect("dispatcher");
+        // Warm-up: c deliveries, so the pool holds its connections.
+        for _ in 0..c {
+            dispatcher.fire(url, event);
+        }
+        assert!(
+            wait_until(
+                || dispatcher.stats().delivered >= c as u64,
+                Duration::from_secs(30)
+            ),
+            "warm-up deliveries: {:?}",
+            dispatcher.stats()
+        );
+        let (t0, cpu0) = (Instant::now(), process_cpu());
+        for _ in 0..n {
+            let t = Instant::now();
+            dispatcher.fire(url, event);
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+        let target = c as u64 + n;
+        assert!(
+            wait_until(
+                || dispatcher.stats().delivered >= target,
+                Duration::from_secs(600)
+            ),
+            "deliveries did not finish: {:?}",
+            dispatcher.stats()
+        );
+        let (el, cpu) = (t0.elapsed(), process_cpu() - cpu0);
+        let s = dispatcher.stats();
+        assert_eq!(s.delivered, target, "{s:?}");
+        assert_eq!(s.failed_attempts, 0, "{s:?}");
+        dispatcher.shutdown_blocking(Duration::from_secs(5));
+        Run {
+            per_sec: n as f64 / el.as_secs_f64(),
+            cpu_per: cpu / n as u32,
+        }
+    }
+
+    /// `fire()` with the pending queue held at its cap: latencies (ns) of calls that were
+    /// accepted and of calls that took the drop path.
+    fn at_capacity(url: &str, event: &Event, calls: usize) -> (Vec<u64>, Vec<u64>) {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let d = dropped.clone();
+        let dispatcher = Dispatcher::builder()
+            .secret(Secret::new(SECRET).unwrap())
+            .allow_cidr("127.0.0.1/32")
+            .max_concurrency(64)
+            .max_per_host(64)
+            .max_pending(1000)
+            .on_outcome(move |o| {
+                if o.kind == OutcomeKind::DroppedAtCapacity {
+                    d.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .build()
+            .expect("dispatcher");
+        let (mut accepted, mut drops) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+        for _ in 0..calls {
+            let before = dropped.load(Ordering::Relaxed);
+            let t = Instant::now();
+            dispatcher.fire(url, event);
+            let ns = t.elapsed().as_nanos() as u64;
+            // Drops are counted on this thread, inside `fire`.
+            if dropped.load(Ordering::Relaxed) == before {
+                accepted.push(ns);
+            } else {
+                drops.push(ns);
+            }
+        }
+        dispatcher.shutdown_blocking(Duration::from_secs(10));
+        (accepted, drops)
+    }
+
+    fn lat_row(label: &str, lat: &mut [u64]) -> (String, u64) {
+        lat.sort_unstable();
+        if lat.is_empty() {
+            return (format!("| {label} | 0 calls | | | | |"), 0);
+        }
+        let p99 = quantile(lat, 0.99);
+        (
+            format!(
+                "| {label} | {} | {} | {} | {} | {} |",
+                lat.len(),
+                fmt_ns(quantile(lat, 0.5) as f64),
+                fmt_ns(p99 as f64),
+                fmt_ns(quantile(lat, 0.999) as f64),
+                fmt_ns(*lat.last().unwrap() as f64),
+            ),
+            p99,
+        )
+    }
+
+    pub fn main() {
+        let quick = std::env::var_os("QUICK").is_some();
+        let rounds = if quick { 1 } else { 3 };
+        let wrk_secs = if quick { 2 } else { 4 };
+        println!("machine: {}", machine());
+        let have_wrk = wrk_available();
+        if !have_wrk {
+            eprintln!(
+                "wrk not found: the receiver's ceiling is not measured \
+                 (install the Debian package: apt-get install -y wrk)"
+            );
+        }
+
+        let receiver = ReceiverProcess::start();
+        let url = format!("http://127.0.0.1:{}/hook", receiver.port);
+        let event = event_1k();
+        let body = Bytes::from(event.to_json());
+        let header = Signer::new(&Secret::new(SECRET).unwrap())
+            .sign(&body)
+            .header_value();
+        let script =
+            std::env::temp_dir().join(format!("delivery-bench-{}.lua", std::process::id()));
+        std::fs::write(
+            &script,
+            format!(
+                "wrk.method = \"POST\"\nwrk.body = [==[{}]==]\n\
+                 wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+                 wrk.headers[\"X-Foreman-Signature\"] = \"{header}\"\n",
+                String::from_utf8_lossy(&body)
+            ),
+        )
+        .expect("write the wrk script");
+
+        println!("receiver: 127.0.0.1:{} (child process, one thread); body {} B; {rounds} interleaved round(s)", receiver.port, body.len());
+        println!();
+        let mut rows = Vec::new();
+        let mut fire_lat: Vec<u64> = Vec::new();
+        for c in CONCURRENCY {
+            let (mut w, mut r, mut d) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut r_cpu, mut d_cpu) = (Vec::new(), Vec::new());
+            // Size the runs from the ceiling: about 3 s of work each.
+            let first = if have_wrk {
+                wrk(&url, &script, c, wrk_secs)
+            } else {
+                None
+            };
+            w.extend(first);
+            let n = ((first.unwrap_or(5000.0) * if quick { 1.0 } else { 3.0 }) as u64)
+                .clamp(2000, 200_000);
+            for round in 0..rounds {
+                for k in 0..3 {
+                    match (k + round) % 3 {
+                        0 if round > 0 && have_wrk => w.extend(wrk(&url, &script, c, wrk_secs)),
+                        0 => {}
+                        1 => {
+                            let run = reqwest_loop(&url, &body, c, n);
+                            r.push(run.per_sec);
+                            r_cpu.push(run.cpu_per.as_nanos() as f64);
+                        }
+                        _ => {
+                            let mut lat = Vec::with_capacity(n as usize);
+                            let run = dispatcher_run(&url, &event, c, n, &mut lat);
+                            d.push(run.per_sec);
+                            d_cpu.push(run.cpu_per.as_nanos() as f64);
+                            if c == 64 {
+                                fire_lat.extend(lat);
+                            }
+                        }
+                    }
+                }
+            }
+            let wm = (!w.is_empty()).then(|| median(&mut w));
+            let row = (
+                c,
+                n,
+                wm,
+                median(&mut r),
+                median(&mut r_cpu),
+                median(&mut d),
+                median(&mut d_cpu),
+            );
+            eprintln!("c={c}: {row:?}");
+            rows.push(row);
+        }
+
+        println!("| c | events per run | wrk (receiver ceiling) req/s | reqwest loop ev/s | reqwest CPU/delivery | Dispatcher ev/s | Dispatcher CPU/delivery | Dispatcher / wrk | Dispatcher / reqwest loop |");
+        println!("|---|---|---|---|---|---|---|---|---|");
+        for (c, n, wm, r, rc, d, dc) in &rows {
+            println!(
+                "| {c} | {n} | {} | {r:.0} | {} | {d:.0} | {} | {} | {:.2}× |",
+                wm.map_or("n/a (no wrk)".into(), |v| format!("{v:.0}")),
+                fmt_ns(*rc),
+                fmt_ns(*dc),
+                wm.map_or("n/a".into(), |v| format!("{:.2}×", d / v)),
+                d / r,
+            );
+        }
+        println!();
+
+        let calls = if quick { 50_000 } else { 300_000 };
+        let (mut accepted, mut drops) = at_capacity(&url, &event, calls);
+        let mut all: Vec<u64> = accepted.iter().chain(&drops).copied().collect();
+        println!("`fire()` latency (wall time of each call, on the firing thread):");
+        println!();
+        println!("| case | calls | p50 | p99 | p99.9 | max |");
+        println!("|---|---|---|---|---|---|");
+        let (row, p99_flow) = lat_row("c=64 runs, queue below its cap", &mut fire_lat);
+        println!("{row}");
+        let (row, p99_cap) = lat_row(
+            "at capacity (max_pending 1000 reached): all calls",
+            &mut all,
+        );
+        println!("{row}");
+        println!("{}", lat_row("  of which accepted", &mut accepted).0);
+        println!("{}", lat_row("  of which dropped", &mut drops).0);
+        println!();
+
+        println!("| target | measured | verdict |");
+        println!("|---|---|---|");
+        if let Some((_, _, wm, r, _, d, _)) = rows.iter().find(|row| row.0 == 64) {
+            match wm {
+                Some(w) => println!(
+                    "| Dispatcher ≥ 0.5× wrk's req/s at c=64 | {:.2}× | {} |",
+                    d / w,
+                    verdict(d / w >= 0.5)
+                ),
+                None => println!(
+                    "| Dispatcher ≥ 0.5× wrk's req/s at c=64 | wrk missing | not measured |"
+                ),
+            }
+            println!(
+                "| Dispatcher faster than a plain reqwest loop at c=64 | {:.2}× | {} |",
+                d / r,
+                verdict(d >= r)
+            );
+        }
+        println!(
+            "| `fire()` p99 ≤ 5 µs, queue below its cap | {} ({:.2}× the budget) | {} |",
+            fmt_ns(p99_flow as f64),
+            5000.0 / p99_flow as f64,
+            verdict(p99_flow <= 5000)
+        );
+        println!(
+            "| `fire()` p99 ≤ 5 µs at capacity | {} ({:.2}× the budget) | {} |",
+            fmt_ns(p99_cap as f64),
+            5000.0 / p99_cap as f64,
+            verdict(p99_cap <= 5000)
+        );
+        println!();
+        println!("load average after the run: {}", load());
+        let _ = std::fs::remove_file(&script);
+        drop(receiver);
+    }
+}
