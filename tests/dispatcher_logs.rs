@@ -34,6 +34,7 @@ fn logs_carry_the_go_fields_and_never_a_secret_or_signature() {
     tracing::subscriber::set_global_default(
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false) // plain `key=value` text, also when the `ansi` feature is on
             .with_writer(move || writer.clone())
             .finish(),
     )
