@@ -13,8 +13,8 @@
 //!   called through a `catch` import, so a JavaScript exception never unwinds through
 //!   wasm frames.
 //!
-//! Messages are built by concatenation, not `format!`, and integers are printed by
-//! [`decimal`]: this keeps integer formatting out of the `.wasm` (size budget).
+//! Messages are built by concatenation, not `format!` (each `format!` call site costs
+//! code in the `.wasm`, which has a size budget).
 //!
 //! The npm package (`js/`, assembled by `scripts/build-wasm`) re-exports every function
 //! exported here from one entry per runtime; `js/index.d.ts` declares their types.
@@ -59,6 +59,23 @@ extern "C" {
     /// `Array.isArray(value)`; throws for a revoked proxy.
     #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
     fn is_array(value: &JsValue) -> Result<bool, JsValue>;
+
+    /// Any JavaScript value whose properties are read with the getters below, each of
+    /// which may throw (an overridden or proxied property).
+    #[wasm_bindgen(js_name = Object)]
+    type Props;
+
+    /// `value.buffer`
+    #[wasm_bindgen(method, getter, catch)]
+    fn buffer(this: &Props) -> Result<JsValue, JsValue>;
+
+    /// `value.byteOffset`
+    #[wasm_bindgen(method, getter, catch, js_name = byteOffset)]
+    fn byte_offset(this: &Props) -> Result<JsValue, JsValue>;
+
+    /// `value.byteLength`
+    #[wasm_bindgen(method, getter, catch, js_name = byteLength)]
+    fn byte_length(this: &Props) -> Result<JsValue, JsValue>;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -166,7 +183,7 @@ fn secret_list(secret: &JsValue) -> Result<Vec<Vec<u8>>, JsValue> {
                     ", got ",
                     &describe(&item),
                     " at index ",
-                    &decimal(i),
+                    &i.to_string(),
                 ]))
             }
         }
@@ -205,7 +222,7 @@ pub fn format_artifacts(
     let mut owned = Vec::new();
     for i in 0..len {
         let item = Reflect::get_u32(artifacts, i).map_err(|_| type_error(&[ARTIFACTS_FIX]))?;
-        owned.push(read_artifact(&item, &decimal(i))?);
+        owned.push(read_artifact(&item, &i.to_string())?);
     }
     let limits = read_limits(limits)?;
     let borrowed: Vec<Artifact<'_>> = owned.iter().map(OwnedArtifact::borrow).collect();
@@ -359,14 +376,16 @@ fn bytes_of(value: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
         return Ok(value.as_string().map(String::into_bytes));
     }
     const VIEW_FIX: &str = "the bytes of a typed array or ArrayBuffer could not be read";
+    let props = value.unchecked_ref::<Props>();
+    let read = |r: Result<JsValue, JsValue>| r.map_err(|_| type_error(&[VIEW_FIX]));
     let (buffer, offset, len) = if ArrayBuffer::is_view(value) {
         (
-            get(value, "buffer", VIEW_FIX)?,
-            get(value, "byteOffset", VIEW_FIX)?,
-            get(value, "byteLength", VIEW_FIX)?,
+            read(props.buffer())?,
+            read(props.byte_offset())?,
+            read(props.byte_length())?,
         )
     } else if value.is_instance_of::<ArrayBuffer>() {
-        let len = get(value, "byteLength", VIEW_FIX)?;
+        let len = read(props.byte_length())?;
         (value.clone(), JsValue::from_f64(0.0), len)
     } else {
         return Ok(None);
@@ -426,19 +445,6 @@ fn describe(value: &JsValue) -> String {
     }
 }
 
-/// `n` in decimal.
-fn decimal(mut n: u32) -> String {
-    let mut digits = Vec::new();
-    loop {
-        digits.push(b'0' + (n % 10) as u8);
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    digits.iter().rev().map(|&d| d as char).collect()
-}
-
 fn too_large() -> JsValue {
     js_sys::RangeError::new(
         "input is larger than 64 MiB: limit the request body size before verifying \
@@ -449,7 +455,11 @@ fn too_large() -> JsValue {
 
 /// A `TypeError` whose message is `parts` joined.
 fn type_error(parts: &[&str]) -> JsValue {
-    js_sys::TypeError::new(&parts.concat()).into()
+    let mut message = String::new();
+    for part in parts {
+        message.push_str(part);
+    }
+    js_sys::TypeError::new(&message).into()
 }
 
 /// The global allocator of the npm package's module: lol_alloc's free list (coalescing,
@@ -638,7 +648,5 @@ mod tests {
         let big = Uint8Array::new_with_length(MAX_INPUT_BYTES as u32 + 1);
         let err = verify_signature(&big.into(), &s(GOOD), &s(KEY)).unwrap_err();
         assert!(err.is_instance_of::<js_sys::RangeError>());
-        assert_eq!(decimal(0), "0");
-        assert_eq!(decimal(4_294_967_295), "4294967295");
     }
 }
