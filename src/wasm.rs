@@ -60,6 +60,18 @@ extern "C" {
     #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
     fn is_array(value: &JsValue) -> Result<bool, JsValue>;
 
+    /// The global `TextEncoder` (every runtime has it).
+    type TextEncoder;
+
+    /// `new TextEncoder()`
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+
+    /// `encoder.encode(string)`: UTF-8, lone surrogates as U+FFFD; native speed, unlike a
+    /// `&str`/`as_string()` conversion, which walks ASCII strings in a JavaScript loop.
+    #[wasm_bindgen(method)]
+    fn encode(this: &TextEncoder, string: &JsValue) -> Uint8Array;
+
     /// Any JavaScript value whose properties are read with the getters below, each of
     /// which may throw (an overridden or proxied property).
     #[wasm_bindgen(js_name = Object)]
@@ -373,7 +385,7 @@ fn bytes_of(value: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
         if value.unchecked_ref::<JsString>().length() as usize > MAX_INPUT_BYTES {
             return Err(too_large());
         }
-        return Ok(value.as_string().map(String::into_bytes));
+        return Ok(Some(TextEncoder::new().encode(value).to_vec()));
     }
     const VIEW_FIX: &str = "the bytes of a typed array or ArrayBuffer could not be read";
     let props = value.unchecked_ref::<Props>();
