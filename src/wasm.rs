@@ -37,6 +37,9 @@ pub const MAX_INPUT_BYTES: usize = 64 << 20;
 /// Most secrets accepted in one rotation list.
 pub const MAX_SECRETS: usize = 64;
 
+/// Standard Webhooks exports (`verifyStandardWebhook`, ...), in src/wasm/standard.rs.
+mod standard;
+
 const BODY_FIX: &str = "pass the raw request body (string or Uint8Array), not the parsed JSON \
      (Express: express.raw({ type: \"application/json\" }); fetch, Workers, Deno: \
      new Uint8Array(await request.arrayBuffer()))";

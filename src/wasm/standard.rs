@@ -1,0 +1,235 @@
+//! Standard Webhooks for JavaScript: `verifyStandardWebhook`,
+//! `verifyStandardWebhookReason` and `signStandardWebhook`, converters over
+//! [`crate::standard`]. Synchronous in every runtime (Web Crypto's HMAC is async-only).
+
+use js_sys::{Array, Date, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::{body_bytes, describe, type_error};
+use crate::standard::{Headers, StandardWebhook, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::{Secret, SecretError};
+
+const HEADERS_FIX: &str = "headers must be a Headers instance or a plain object of header \
+    names to values (e.g. Node's req.headers)";
+const STD_SECRET_FIX: &str =
+    "secret must be a `whsec_...` string or an array of them (key rotation)";
+const OPTIONS_FIX: &str = "options must be { toleranceSeconds?: number, now?: number | Date } \
+    with `now` in Unix seconds (Date.now() / 1000) or a Date";
+
+/// `true` iff the request carries a valid Standard Webhooks signature (`webhook-id`,
+/// `webhook-timestamp`, `webhook-signature`) of `body` under any of `secret`, with a
+/// timestamp within the tolerance (300 s by default) of `options.now` (default: the
+/// current time). Missing or malformed headers give `false`, never an exception.
+///
+/// # Errors
+/// `TypeError` for a caller's mistake: wrong `headers`, `body`, `secret` or `options` type.
+#[wasm_bindgen(js_name = verifyStandardWebhook)]
+pub fn verify_standard_webhook(
+    headers: &JsValue,
+    body: &JsValue,
+    secret: &JsValue,
+    options: &JsValue,
+) -> Result<bool, JsValue> {
+    Ok(reason(headers, body, secret, options)? == "ok")
+}
+
+/// Like `verifyStandardWebhook`, but says why: `"ok"`, `"missing_header"`,
+/// `"malformed_timestamp"`, `"too_old"`, `"too_new"`, `"malformed_signature"`,
+/// `"no_matching_signature"`, `"empty_secret"` or `"malformed_secret"`. Safe to log.
+///
+/// # Errors
+/// As `verifyStandardWebhook`.
+#[wasm_bindgen(js_name = verifyStandardWebhookReason)]
+pub fn verify_standard_webhook_reason(
+    headers: &JsValue,
+    body: &JsValue,
+    secret: &JsValue,
+    options: &JsValue,
+) -> Result<String, JsValue> {
+    reason(headers, body, secret, options).map(str::to_owned)
+}
+
+/// The `webhook-signature` value for `body` sent as message `id` at `timestamp` (Unix
+/// seconds): one `v1,<base64>` entry per secret, space-separated.
+///
+/// # Errors
+/// `TypeError` when an argument has the wrong type, a secret is not `whsec_` + base64 of
+/// a non-empty key, or `timestamp` is not a non-negative integer number of seconds.
+#[wasm_bindgen(js_name = signStandardWebhook)]
+pub fn sign_standard_webhook(
+    id: &JsValue,
+    timestamp: &JsValue,
+    body: &JsValue,
+    secret: &JsValue,
+) -> Result<String, JsValue> {
+    let id = id.as_string().ok_or_else(|| {
+        type_error(&["id must be a string (the webhook-id), got ", &describe(id)])
+    })?;
+    let ts = timestamp
+        .as_f64()
+        .filter(|t| t.fract() == 0.0 && (0.0..1e11).contains(t))
+        .ok_or_else(|| {
+            type_error(&[
+                "timestamp must be an integer number of Unix seconds (Math.floor(Date.now() / 1000))",
+            ])
+        })? as i64;
+    let body = body_bytes(body)?;
+    let secrets = secrets(secret)?.map_err(|e| {
+        type_error(&[match e {
+            SecretError::Empty => {
+                "secret must not be empty: an empty HMAC key lets anyone forge signatures"
+            }
+            _ => "secret must be `whsec_` followed by the base64 of a non-empty key",
+        }])
+    })?;
+    let wh = StandardWebhook::new(&secrets)
+        .map_err(|_| type_error(&["at least one secret is needed to sign"]))?;
+    Ok(wh.sign(&id, ts, &body))
+}
+
+fn reason(
+    headers: &JsValue,
+    body: &JsValue,
+    secret: &JsValue,
+    options: &JsValue,
+) -> Result<&'static str, JsValue> {
+    let id = header(headers, ID_HEADER)?;
+    let ts = header(headers, TIMESTAMP_HEADER)?;
+    let sig = header(headers, SIGNATURE_HEADER)?;
+    let body = body_bytes(body)?;
+    let (tolerance, now) = read_options(options)?;
+    let secrets = match secrets(secret)? {
+        Ok(s) => s,
+        Err(SecretError::Empty) => return Ok("empty_secret"),
+        Err(_) => return Ok("malformed_secret"),
+    };
+    let Ok(mut wh) = StandardWebhook::new(&secrets) else {
+        return Ok("empty_secret");
+    };
+    if let Some(t) = tolerance {
+        wh = wh.with_tolerance_secs(t);
+    }
+    let headers = Headers {
+        id: id.as_deref(),
+        timestamp: ts.as_deref(),
+        signature: sig.as_deref(),
+    };
+    Ok(match wh.verify(&headers, &body, now) {
+        Ok(()) => "ok",
+        Err(e) => e.code(),
+    })
+}
+
+/// `secret` as parsed Standard Webhooks keys; the outer error is a thrown TypeError.
+fn secrets(secret: &JsValue) -> Result<Result<Vec<Secret>, SecretError>, JsValue> {
+    let strings: Vec<String> = if let Some(s) = secret.as_string() {
+        vec![s]
+    } else if Array::is_array(secret) {
+        let arr = secret.unchecked_ref::<Array>();
+        if arr.length() > 64 {
+            return Err(type_error(&["at most 64 secrets are accepted"]));
+        }
+        let mut out = Vec::new();
+        for item in arr.iter() {
+            out.push(
+                item.as_string()
+                    .ok_or_else(|| type_error(&[STD_SECRET_FIX, ", got ", &describe(&item)]))?,
+            );
+        }
+        out
+    } else {
+        return Err(type_error(&[STD_SECRET_FIX, ", got ", &describe(secret)]));
+    };
+    Ok(strings.iter().map(|s| Secret::from_standard(s)).collect())
+}
+
+/// One header's value from a `Headers`-like object (anything with a `get` method) or a
+/// plain object (name matched case-insensitively; an array value is joined with spaces,
+/// as repeated `webhook-signature` lines are). Absent or non-string: `None`.
+fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
+    if !headers.is_object() || headers.is_function() {
+        return Err(type_error(&[HEADERS_FIX, ", got ", &describe(headers)]));
+    }
+    let bad = |_| type_error(&[HEADERS_FIX, " (reading it threw)"]);
+    let get = Reflect::get(headers, &JsValue::from_str("get")).map_err(bad)?;
+    let value = if let Some(f) = get.dyn_ref::<Function>() {
+        f.call1(headers, &JsValue::from_str(name)).map_err(bad)?
+    } else {
+        let mut found = JsValue::UNDEFINED;
+        let keys = Object::keys(headers.unchecked_ref::<Object>());
+        for key in keys.iter() {
+            if key
+                .as_string()
+                .is_some_and(|k| k.eq_ignore_ascii_case(name))
+            {
+                found = Reflect::get(headers, &key).map_err(bad)?;
+                break;
+            }
+        }
+        found
+    };
+    if let Some(s) = value.as_string() {
+        return Ok(Some(s));
+    }
+    if Array::is_array(&value) {
+        let parts: Vec<String> = value
+            .unchecked_ref::<Array>()
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect();
+        return Ok((!parts.is_empty()).then(|| parts.join(" ")));
+    }
+    Ok(None)
+}
+
+/// `(tolerance, now)` from `{ toleranceSeconds?, now? }`; `now` defaults to the clock.
+fn read_options(options: &JsValue) -> Result<(Option<u64>, i64), JsValue> {
+    let clock = || (Date::now() / 1000.0).floor() as i64;
+    if options.is_undefined() || options.is_null() {
+        return Ok((None, clock()));
+    }
+    if !options.is_object() {
+        return Err(type_error(&[OPTIONS_FIX, ", got ", &describe(options)]));
+    }
+    let bad = |_| type_error(&[OPTIONS_FIX]);
+    let tol = Reflect::get(options, &JsValue::from_str("toleranceSeconds")).map_err(bad)?;
+    let tolerance = if tol.is_undefined() {
+        None
+    } else {
+        Some(
+            tol.as_f64()
+                .filter(|t| t.fract() == 0.0 && (0.0..1e11).contains(t))
+                .ok_or_else(|| {
+                    type_error(&[
+                        OPTIONS_FIX,
+                        ": toleranceSeconds must be a non-negative integer",
+                    ])
+                })? as u64,
+        )
+    };
+    let now = Reflect::get(options, &JsValue::from_str("now")).map_err(bad)?;
+    let now = if now.is_undefined() {
+        clock()
+    } else if let Some(d) = now.dyn_ref::<Date>() {
+        let ms = d.get_time();
+        if ms.is_nan() {
+            return Err(type_error(&[OPTIONS_FIX, ": `now` is an invalid Date"]));
+        }
+        (ms / 1000.0).floor() as i64
+    } else {
+        match now.as_f64() {
+            // Seconds since 1970 stay below 1e11 until the year 5138; a larger number is
+            // almost certainly Date.now() in milliseconds.
+            Some(n) if n.is_finite() && n.abs() < 1e11 => n.floor() as i64,
+            Some(n) if n.is_finite() => {
+                return Err(type_error(&[
+                    OPTIONS_FIX,
+                    ": `now` looks like milliseconds; divide Date.now() by 1000",
+                ]))
+            }
+            _ => return Err(type_error(&[OPTIONS_FIX])),
+        }
+    };
+    Ok((tolerance, now))
+}
