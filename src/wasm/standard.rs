@@ -173,12 +173,14 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
         return Ok(Some(s));
     }
     if Array::is_array(&value) {
-        let parts: Vec<String> = value
-            .unchecked_ref::<Array>()
-            .iter()
-            .filter_map(|v| v.as_string())
-            .collect();
-        return Ok((!parts.is_empty()).then(|| parts.join(" ")));
+        let mut joined = String::new();
+        for part in value.unchecked_ref::<Array>().iter().filter_map(|v| v.as_string()) {
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(&part);
+        }
+        return Ok((!joined.is_empty()).then_some(joined));
     }
     Ok(None)
 }
