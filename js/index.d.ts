@@ -96,3 +96,84 @@ export declare function formatArtifacts(
   artifacts: readonly ArtifactInput[],
   limits?: InlineLimits,
 ): string;
+
+/** Why a Standard Webhooks request did or did not verify (stable codes, safe to log). */
+export type StandardVerifyReason =
+  | "ok"
+  | "missing_header"
+  | "malformed_timestamp"
+  | "too_old"
+  | "too_new"
+  | "malformed_signature"
+  | "no_matching_signature"
+  | "empty_secret"
+  | "malformed_secret";
+
+/** A header value as Node's `IncomingHttpHeaders` holds it. */
+export type HeaderValue = string | readonly string[] | undefined;
+
+/**
+ * Request headers: a `Headers` instance (fetch, Workers, Deno, Bun, edge), anything with a
+ * `get(name)` method, or a plain object such as Node's `req.headers` (names matched
+ * case-insensitively; an array value is joined with spaces).
+ */
+export type HeadersInput =
+  | { get(name: string): string | null | undefined }
+  | { readonly [name: string]: HeaderValue };
+
+/** Standard Webhooks secret: `whsec_` + base64 of the key (the prefix is optional). */
+export type StandardSecret = string;
+
+/** Options of the Standard Webhooks verifiers. */
+export interface StandardVerifyOptions {
+  /** Allowed distance between `webhook-timestamp` and `now`, both directions; default 300. */
+  toleranceSeconds?: number;
+  /**
+   * The receiver's clock: Unix **seconds** (`Date.now() / 1000`) or a `Date`; default the
+   * current time. A number that looks like milliseconds is refused with a TypeError.
+   */
+  now?: number | Date;
+}
+
+/**
+ * `true` iff the request's Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+ * `webhook-signature`) carry a `v1` signature of `body` under any of `secret`, with a
+ * timestamp within the tolerance of `now`. Synchronous in every runtime. Missing or
+ * malformed headers give `false`; it never throws for them.
+ *
+ * @throws TypeError for a caller's mistake: `headers` not an object, a parsed-JSON `body`,
+ *   a non-string secret, bad `options` (e.g. `now` in milliseconds).
+ * @throws RangeError when the body is larger than 64 MiB.
+ */
+export declare function verifyStandardWebhook(
+  headers: HeadersInput,
+  body: BytesInput,
+  secret: StandardSecret | readonly StandardSecret[],
+  options?: StandardVerifyOptions,
+): boolean;
+
+/**
+ * Like {@link verifyStandardWebhook}, but says why. Never contains a secret or signature.
+ *
+ * @throws TypeError / RangeError as {@link verifyStandardWebhook}.
+ */
+export declare function verifyStandardWebhookReason(
+  headers: HeadersInput,
+  body: BytesInput,
+  secret: StandardSecret | readonly StandardSecret[],
+  options?: StandardVerifyOptions,
+): StandardVerifyReason;
+
+/**
+ * The `webhook-signature` value for `body` sent as message `id` at `timestamp` (integer
+ * Unix seconds): one `v1,<base64>` entry per secret, space-separated.
+ *
+ * @throws TypeError when an argument has the wrong type, a secret is malformed or empty,
+ *   or `timestamp` is not integer seconds.
+ */
+export declare function signStandardWebhook(
+  id: string,
+  timestamp: number,
+  body: BytesInput,
+  secret: StandardSecret | readonly StandardSecret[],
+): string;

@@ -25,3 +25,9 @@ test("CJS and ESM entries export the same functions", async () => {
   const esm = await import("foreman-webhook");
   assert.deepEqual(Object.keys(fw).sort(), Object.keys(esm).sort());
 });
+
+test("CJS entry: every Standard Webhooks vector and its bad inputs", async () => {
+  const s = await import("./standard-vectors.mjs");
+  assert.equal(s.runStandardVectors(fw, vectors("standard.json")), s.STANDARD_CASES);
+  assert.ok(s.runStandardBadInputs(fw) >= 20);
+});

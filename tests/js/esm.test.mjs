@@ -32,3 +32,10 @@ test("ESM entry: synchronous, no init call, Node Buffer accepted", () => {
   assert.equal(fw.verifySignature(body, header, "k"), true);
   assert.equal(fw.verifySignature(body.toString("utf8"), header, ["old", "k"]), true);
 });
+
+test("ESM entry: every Standard Webhooks vector (object, Mixed-Case, Headers) and its bad inputs", async () => {
+  const s = await import("./standard-vectors.mjs");
+  assert.equal(s.runStandardVectors(fw, vectors("standard.json")), s.STANDARD_CASES);
+  const n = s.runStandardBadInputs(fw);
+  assert.ok(n >= 20, `only ${n} bad inputs`);
+});

@@ -37,3 +37,22 @@ formatArtifacts("job", [{ name: "a", size: 1 }]);
 formatArtifacts("job", [{ name: "a", contentType: "t", size: "1" }]);
 
 console.log(ok, rotated, fromBuffer, json, wrong);
+
+// Standard Webhooks: Node's IncomingHttpHeaders, a fetch Headers, options.
+import {
+  signStandardWebhook,
+  verifyStandardWebhook,
+  verifyStandardWebhookReason,
+  type StandardVerifyReason,
+} from "foreman-webhook";
+const whsec = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+const stdOk: boolean = verifyStandardWebhook(headers, body, whsec);
+const stdFetch: boolean = verifyStandardWebhook(new Headers(), "{}", [whsec, whsec], { now: new Date() });
+const stdWhy: StandardVerifyReason = verifyStandardWebhookReason(headers, body, whsec, { toleranceSeconds: 60, now: 1_700_000_000 });
+if (stdWhy === "too_old" || stdWhy === "no_matching_signature") console.log(stdWhy);
+const stdSig: string = signStandardWebhook("msg_1", 1_700_000_000, body, whsec);
+// @ts-expect-error headers are not a string
+verifyStandardWebhook("webhook-id: x", body, whsec);
+// @ts-expect-error options.now is a number or a Date, not a string
+verifyStandardWebhook(headers, body, whsec, { now: "now" });
+console.log(stdOk, stdFetch, stdSig);
