@@ -16,7 +16,8 @@
 //!   fast as the caller can, then wait until all N are delivered.
 //!
 //! Reported: delivered events/s (medians of the rounds), CPU time of this process per
-//! delivery (user + system from `/proc/self/stat`, all threads, as `getrusage`), and the
+//! delivery (user + system, all threads: `CLOCK_PROCESS_CPUTIME_ID`, what `getrusage`
+//! sums, cross-checked against `/proc/self/stat`), and the
 //! latency of every `fire()` call (p50/p99/max), also with the pending queue at its cap
 //! (most calls then take the drop path).
 
@@ -54,7 +55,10 @@ mod native {
     use hyper::{Request, Response};
     use hyper_util::rt::TokioIo;
 
-    use crate::common::{fmt_ns, load, machine, median, process_cpu, quantile, verdict};
+    use crate::common::{
+        children_cpu, fmt_ns, load, machine, median, process_cpu, process_cpu_proc, quantile,
+        thread_cpu_ns, thread_events, verdict,
+    };
 
     const CONCURRENCY: [usize; 3] = [1, 16, 64];
     const SECRET: &str = "whsec-delivery-bench";
@@ -154,8 +158,10 @@ mod native {
             .is_ok()
     }
 
-    /// `wrk -t1 -c<c>` for `secs` seconds: requests per second.
-    fn wrk(url: &str, script: &std::path::Path, c: usize, secs: u64) -> Option<f64> {
+    /// `wrk -t1 -c<c>` for `secs` seconds: requests per second, and wrk's own CPU time
+    /// per request.
+    fn wrk(url: &str, script: &std::path::Path, c: usize, secs: u64) -> Option<(f64, f64)> {
+        let cpu0 = children_cpu();
         let out = Command::new("wrk")
             .args(["-t1", &format!("-c{c}"), &format!("-d{secs}s"), "-s"])
             .arg(script)
@@ -167,12 +173,16 @@ mod native {
         if text.contains("Non-2xx") || text.contains("Socket errors") {
             eprintln!("wrk reported errors:\n{text}");
         }
-        line.split_whitespace().nth(1)?.parse().ok()
+        let rps: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        let cpu_ns = (children_cpu() - cpu0).as_nanos() as f64;
+        Some((rps, cpu_ns / (rps * secs as f64)))
     }
 
     struct Run {
         per_sec: f64,
         cpu_per: Duration,
+        /// The same from `/proc/self/stat` (10 ms ticks), as a cross-check.
+        cpu_per_proc: Duration,
     }
 
     /// c tasks on one current-thread runtime: sign, POST, read the response; n in all.
@@ -206,6 +216,7 @@ mod native {
             }
             let left = Arc::new(AtomicU64::new(n));
             let (t0, cpu0) = (Instant::now(), process_cpu());
+            let cpu0_proc = process_cpu_proc();
             let tasks: Vec<_> = (0..c)
                 .map(|_| {
                     let (client, url, signer, body, left) = (
@@ -232,6 +243,7 @@ mod native {
             Run {
                 per_sec: n as f64 / el.as_secs_f64(),
                 cpu_per: cpu / n as u32,
+                cpu_per_proc: (process_cpu_proc() - cpu0_proc) / n as u32,
             }
         })
     }
@@ -253,56 +265,76 @@ mod native {
         let _ = resp.bytes().await;
     }
 
-    fn wait_until(done: impl Fn() -> bool, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        while !done() {
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_micros(500));
-        }
-        true
-    }
-
     /// The dispatcher at concurrency c: n fires, then wait for n deliveries. Appends the
     /// latency of every `fire()` (ns) to `lat`.
-    fn dispatcher_run(url: &str, event: &Event, c: usize, n: u64, lat: &mut Vec<u64>) -> Run {
+    fn dispatcher_run(
+        url: &str,
+        event: &Event,
+        c: usize,
+        n: u64,
+        lat: &mut Vec<u64>,
+        mut cpu_lat: Option<&mut Vec<u64>>,
+    ) -> Run {
+        // The outcome callback says when the warm-up and the run are delivered, so this
+        // thread sleeps instead of polling (a poll loop would take CPU from the
+        // dispatcher's thread on a 2-core machine).
+        let delivered = Arc::new(AtomicU64::new(0));
+        let (done_tx, done) = std::sync::mpsc::channel::<()>();
+        let (warm, target) = (c as u64, c as u64 + n);
+        let count = delivered.clone();
         let dispatcher = Dispatcher::builder()
             .secret(Secret::new(SECRET).unwrap())
             .allow_cidr("127.0.0.1/32")
             .max_concurrency(c)
             .max_per_host(c)
             .max_pending(n as usize + c + 16)
+            .on_outcome(move |o| {
+                if matches!(o.kind, OutcomeKind::Delivered { .. }) {
+                    let k = count.fetch_add(1, Ordering::AcqRel) + 1;
+                    if k == warm || k == target {
+                        let _ = done_tx.send(());
+                    }
+                }
+            })
             .build()
             .expect("dispatcher");
         // Warm-up: c deliveries, so the pool holds its connections.
         for _ in 0..c {
             dispatcher.fire(url, event);
         }
-        assert!(
-            wait_until(
-                || dispatcher.stats().delivered >= c as u64,
-                Duration::from_secs(30)
-            ),
-            "warm-up deliveries: {:?}",
-            dispatcher.stats()
-        );
-        let (t0, cpu0) = (Instant::now(), process_cpu());
+        done.recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("warm-up deliveries: {:?}", dispatcher.stats()));
+        let (t0, cpu0, cpu0_proc) = (Instant::now(), process_cpu(), process_cpu_proc());
+        let events0 = thread_events();
         for _ in 0..n {
+            if let Some(cpu_lat) = cpu_lat.as_deref_mut() {
+                // Diagnostic: the CPU time of each call too (a syscall each side).
+                let c0 = thread_cpu_ns();
+                let t = Instant::now();
+                dispatcher.fire(url, event);
+                lat.push(t.elapsed().as_nanos() as u64);
+                cpu_lat.push(thread_cpu_ns() - c0);
+                continue;
+            }
             let t = Instant::now();
             dispatcher.fire(url, event);
             lat.push(t.elapsed().as_nanos() as u64);
         }
-        let target = c as u64 + n;
-        assert!(
-            wait_until(
-                || dispatcher.stats().delivered >= target,
-                Duration::from_secs(600)
-            ),
-            "deliveries did not finish: {:?}",
-            dispatcher.stats()
-        );
+        if cpu_lat.is_some() {
+            let e = thread_events();
+            println!(
+                "diagnostic c=64 run, firing thread during its {n} `fire()` calls: {} minor page \
+                 faults ({:.3} per call), {} involuntary and {} voluntary context switches",
+                e.0 - events0.0,
+                (e.0 - events0.0) as f64 / n as f64,
+                e.1 - events0.1,
+                e.2 - events0.2
+            );
+        }
+        done.recv_timeout(Duration::from_secs(600))
+            .unwrap_or_else(|_| panic!("deliveries did not finish: {:?}", dispatcher.stats()));
         let (el, cpu) = (t0.elapsed(), process_cpu() - cpu0);
+        let cpu_proc = process_cpu_proc() - cpu0_proc;
         let s = dispatcher.stats();
         assert_eq!(s.delivered, target, "{s:?}");
         assert_eq!(s.failed_attempts, 0, "{s:?}");
@@ -310,6 +342,7 @@ mod native {
         Run {
             per_sec: n as f64 / el.as_secs_f64(),
             cpu_per: cpu / n as u32,
+            cpu_per_proc: cpu_proc / n as u32,
         }
     }
 
@@ -400,35 +433,81 @@ mod native {
         )
         .expect("write the wrk script");
 
+        // Profiling aid: `ONLY=dispatcher|reqwest C=64 N=200000` runs just that sender
+        // (e.g. under `perf record`), no wrk, no table.
+        if let Ok(only) = std::env::var("ONLY") {
+            let num = |k: &str, d: u64| {
+                std::env::var(k)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(d)
+            };
+            let (c, n) = (num("C", 64) as usize, num("N", 200_000));
+            let run = if only == "reqwest" {
+                reqwest_loop(&url, &body, c, n)
+            } else {
+                dispatcher_run(
+                    &url,
+                    &event,
+                    c,
+                    n,
+                    &mut Vec::with_capacity(n as usize),
+                    None,
+                )
+            };
+            println!(
+                "{only} c={c} n={n}: {:.0} ev/s, CPU {:?} per delivery",
+                run.per_sec, run.cpu_per
+            );
+            return;
+        }
         println!("receiver: 127.0.0.1:{} (child process, one thread); body {} B; {rounds} interleaved round(s)", receiver.port, body.len());
         println!();
         let mut rows = Vec::new();
         let mut fire_lat: Vec<u64> = Vec::new();
         for c in CONCURRENCY {
-            let (mut w, mut r, mut d) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut w, mut w_cpu, mut r, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let (mut r_cpu, mut d_cpu) = (Vec::new(), Vec::new());
-            // Size the runs from the ceiling: about 3 s of work each.
-            let first = if have_wrk {
-                wrk(&url, &script, c, wrk_secs)
-            } else {
-                None
+            let wrk_run = |w: &mut Vec<f64>, w_cpu: &mut Vec<f64>| {
+                let got = if have_wrk {
+                    wrk(&url, &script, c, wrk_secs)
+                } else {
+                    None
+                };
+                if let Some((rps, cpu)) = got {
+                    eprintln!("c={c} wrk: {rps:.0}/s, wrk CPU {} per request", fmt_ns(cpu));
+                    w.push(rps);
+                    w_cpu.push(cpu);
+                }
+                got.map(|g| g.0)
             };
-            w.extend(first);
-            let n = ((first.unwrap_or(5000.0) * if quick { 1.0 } else { 3.0 }) as u64)
+            // Size the runs from the ceiling: about 2 s of work each.
+            let first = wrk_run(&mut w, &mut w_cpu);
+            let n = ((first.unwrap_or(5000.0) * if quick { 1.0 } else { 2.0 }) as u64)
                 .clamp(2000, 200_000);
             for round in 0..rounds {
                 for k in 0..3 {
                     match (k + round) % 3 {
-                        0 if round > 0 && have_wrk => w.extend(wrk(&url, &script, c, wrk_secs)),
+                        0 if round > 0 => {
+                            wrk_run(&mut w, &mut w_cpu);
+                        }
                         0 => {}
                         1 => {
                             let run = reqwest_loop(&url, &body, c, n);
+                            eprintln!(
+                                "c={c} reqwest: {:.0}/s, CPU {:?} ({:?} by /proc/self/stat)",
+                                run.per_sec, run.cpu_per, run.cpu_per_proc
+                            );
                             r.push(run.per_sec);
                             r_cpu.push(run.cpu_per.as_nanos() as f64);
                         }
                         _ => {
                             let mut lat = Vec::with_capacity(n as usize);
-                            let run = dispatcher_run(&url, &event, c, n, &mut lat);
+                            let run = dispatcher_run(&url, &event, c, n, &mut lat, None);
+                            eprintln!(
+                                "c={c} dispatcher: {:.0}/s, CPU {:?} ({:?} by /proc/self/stat)",
+                                run.per_sec, run.cpu_per, run.cpu_per_proc
+                            );
                             d.push(run.per_sec);
                             d_cpu.push(run.cpu_per.as_nanos() as f64);
                             if c == 64 {
@@ -438,7 +517,7 @@ mod native {
                     }
                 }
             }
-            let wm = (!w.is_empty()).then(|| median(&mut w));
+            let wm = (!w.is_empty()).then(|| (median(&mut w), median(&mut w_cpu)));
             let row = (
                 c,
                 n,
@@ -448,23 +527,35 @@ mod native {
                 median(&mut d),
                 median(&mut d_cpu),
             );
-            eprintln!("c={c}: {row:?}");
             rows.push(row);
         }
 
-        println!("| c | events per run | wrk (receiver ceiling) req/s | reqwest loop ev/s | reqwest CPU/delivery | Dispatcher ev/s | Dispatcher CPU/delivery | Dispatcher / wrk | Dispatcher / reqwest loop |");
-        println!("|---|---|---|---|---|---|---|---|---|");
+        println!("| c | events per run | wrk (receiver ceiling) req/s | wrk CPU/request | reqwest loop ev/s | reqwest CPU/delivery | Dispatcher ev/s | Dispatcher CPU/delivery | Dispatcher / wrk | Dispatcher / reqwest loop |");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
         for (c, n, wm, r, rc, d, dc) in &rows {
             println!(
-                "| {c} | {n} | {} | {r:.0} | {} | {d:.0} | {} | {} | {:.2}× |",
-                wm.map_or("n/a (no wrk)".into(), |v| format!("{v:.0}")),
+                "| {c} | {n} | {} | {} | {r:.0} | {} | {d:.0} | {} | {} | {:.2}× |",
+                wm.map_or("n/a (no wrk)".into(), |v| format!("{:.0}", v.0)),
+                wm.map_or("n/a".into(), |v| fmt_ns(v.1)),
                 fmt_ns(*rc),
                 fmt_ns(*dc),
-                wm.map_or("n/a".into(), |v| format!("{:.2}×", d / v)),
+                wm.map_or("n/a".into(), |v| format!("{:.2}×", d / v.0)),
                 d / r,
             );
         }
         println!();
+        println!(
+            "Rates: medians of {rounds} interleaved round(s); CPU: user + system time of the \
+             sending process (all threads) or of wrk, per delivery; the receiver's CPU is in \
+             neither."
+        );
+        println!();
+
+        // Diagnostic: one more c=64 run with each `fire()` also timed in thread CPU time,
+        // to tell work from waiting (preemption, the lock) in the latency tail.
+        let n64 = rows.iter().find(|r| r.0 == 64).map_or(20_000, |r| r.1);
+        let (mut diag_wall, mut diag_cpu) = (Vec::new(), Vec::new());
+        dispatcher_run(&url, &event, 64, n64, &mut diag_wall, Some(&mut diag_cpu));
 
         let calls = if quick { 50_000 } else { 300_000 };
         let (mut accepted, mut drops) = at_capacity(&url, &event, calls);
@@ -482,13 +573,29 @@ mod native {
         println!("{row}");
         println!("{}", lat_row("  of which accepted", &mut accepted).0);
         println!("{}", lat_row("  of which dropped", &mut drops).0);
+        println!(
+            "{}",
+            lat_row(
+                "diagnostic c=64 run: wall time (CPU clock read around each call)",
+                &mut diag_wall
+            )
+            .0
+        );
+        println!(
+            "{}",
+            lat_row(
+                "diagnostic c=64 run: thread CPU time of the same calls",
+                &mut diag_cpu
+            )
+            .0
+        );
         println!();
 
         println!("| target | measured | verdict |");
         println!("|---|---|---|");
         if let Some((_, _, wm, r, _, d, _)) = rows.iter().find(|row| row.0 == 64) {
             match wm {
-                Some(w) => println!(
+                Some((w, _)) => println!(
                     "| Dispatcher ≥ 0.5× wrk's req/s at c=64 | {:.2}× | {} |",
                     d / w,
                     verdict(d / w >= 0.5)

@@ -45,7 +45,7 @@ mod native {
     use tracing::field::{Field, Visit};
     use tracing::span;
 
-    use crate::common::{fmt_ns, load, machine, quantile, rss_bytes, verdict};
+    use crate::common::{fmt_ns, load, machine, process_cpu, quantile, rss_bytes, verdict};
 
     /// Per delivery (index = the number in its job id): ns since `EPOCH` at the end of
     /// attempt 1, of attempt 2, and at the exhausted outcome. 0 = not seen.
@@ -243,6 +243,7 @@ mod native {
         assert_eq!(template.to_json().len(), 1024);
 
         let rss0 = rss_bytes();
+        let cpu0 = process_cpu();
         let t0 = Instant::now();
         let mut event = template.clone();
         for i in 0..n {
@@ -258,6 +259,7 @@ mod native {
         let s = dispatcher.stats();
         let waiting_before_first_due = all_waiting && settled < delay;
         let rss1 = rss_bytes();
+        let cpu1 = process_cpu();
         println!(
             "{n} deliveries of 1024 B to closed port 127.0.0.1:{port}; retry after D = {} s; \
              fired in {:.2} s, all {} waiting on retry after {:.2} s ({}); \
@@ -277,10 +279,18 @@ mod native {
             || exhausted.load(Ordering::Relaxed) as usize >= n,
             delay + Duration::from_secs(600),
         );
+        let cpu2 = process_cpu();
         println!(
             "retries done after {:.2} s: {ok}; stats {:?}",
             t0.elapsed().as_secs_f64(),
             dispatcher.stats()
+        );
+        println!(
+            "process CPU time: {} per delivery for fire() + first attempt, {} per retry \
+             attempt (one runtime thread: at most {:.0} refused attempts/s)",
+            fmt_ns((cpu1 - cpu0).as_nanos() as f64 / n as f64),
+            fmt_ns((cpu2 - cpu1).as_nanos() as f64 / n as f64),
+            n as f64 / (cpu2 - cpu1).as_secs_f64()
         );
         dispatcher.shutdown_blocking(Duration::from_secs(5));
 
@@ -288,6 +298,8 @@ mod native {
         let mut by_log = Vec::with_capacity(n);
         let mut by_outcome = Vec::with_capacity(n);
         let mut missing = 0;
+        // (due time, lateness) to see whether lateness grows through the burst.
+        let mut by_due: Vec<(i64, i64)> = Vec::with_capacity(n);
         for i in 0..n {
             let (a, b, o) = (
                 marks.first[i].load(Ordering::Relaxed) as i64,
@@ -300,6 +312,35 @@ mod native {
             }
             by_log.push(b - a - d);
             by_outcome.push(o - a - d);
+            by_due.push((a + d, b - a - d));
+        }
+        by_due.sort_unstable();
+        if let (Some(first), Some(last)) = (by_due.first(), by_due.last()) {
+            let span = (last.0 - first.0).max(1) as f64 / 1e9;
+            let first_ends = by_due.iter().map(|x| x.0 - d).min().unwrap_or(0);
+            let last_end = by_due.iter().map(|x| x.0 + x.1).max().unwrap_or(0);
+            println!(
+                "first attempts ended over {:.2} s ({:.0}/s), so retries came due at that rate; \
+                 the retries ran from {:.2} s to {:.2} s after the first came due ({:.0}/s)",
+                span,
+                by_due.len() as f64 / span,
+                0.0,
+                (last_end - first.0) as f64 / 1e9,
+                by_due.len() as f64 / ((last_end - first.0) as f64 / 1e9)
+            );
+            let _ = first_ends;
+            let tenth = (by_due.len() / 10).max(1);
+            let p99_of = |part: &[(i64, i64)]| {
+                let mut v: Vec<i64> = part.iter().map(|x| x.1).collect();
+                v.sort_unstable();
+                quantile(&v, 0.99)
+            };
+            println!(
+                "lateness p99 by due time: first tenth {}, middle tenth {}, last tenth {}",
+                fmt_ns(p99_of(&by_due[..tenth]) as f64),
+                fmt_ns(p99_of(&by_due[by_due.len() / 2..by_due.len() / 2 + tenth]) as f64),
+                fmt_ns(p99_of(&by_due[by_due.len() - tenth..]) as f64)
+            );
         }
         println!(
             "timestamps: {} complete, {missing} missing, {} unmatched log events",
