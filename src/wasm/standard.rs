@@ -174,7 +174,11 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
     }
     if Array::is_array(&value) {
         let mut joined = String::new();
-        for part in value.unchecked_ref::<Array>().iter().filter_map(|v| v.as_string()) {
+        for part in value
+            .unchecked_ref::<Array>()
+            .iter()
+            .filter_map(|v| v.as_string())
+        {
             if !joined.is_empty() {
                 joined.push(' ');
             }
