@@ -89,6 +89,27 @@ const closure = (name, seen = new Set()) => {
 };
 const version = (name) => JSON.parse(readFileSync(join(nm, name, "package.json"), "utf8")).version;
 
+// Sizes first: pkg/ may be rebuilt by someone else while the rounds run.
+const { createHash } = await import("node:crypto");
+const sizeLines = ["", "| package | version | installed size (du -sk of its node_modules dir) | with its dependencies |", "|---|---|---|---|"];
+for (const name of ["@octokit/webhooks-methods", "standardwebhooks", "svix"]) {
+  const deps = [...closure(name)];
+  sizeLines.push(
+    `| ${name} | ${version(name)} | ${du([join(nm, name)])} KiB | ${du(deps.map((d) => join(nm, d)))} KiB (${deps.length} packages) |`,
+  );
+}
+const wasmBytes = readFileSync(join(pkgDir, "foreman_webhook_bg.wasm"));
+sizeLines.push(
+  `| foreman-webhook (pkg/) | ${JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")).version} | ${du([pkgDir])} KiB | no dependencies; .wasm ${wasmBytes.length} B raw, ${gzipSync(wasmBytes, { level: 9 }).length} B gzip -9 |`,
+);
+let head = "unknown";
+try {
+  head = execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"]).toString().trim();
+} catch {}
+console.log(
+  `pkg/: .wasm sha256 ${createHash("sha256").update(wasmBytes).digest("hex").slice(0, 12)}, built ${readFileSync(join(pkgDir, "package.json")) && new Date(execFileSync("stat", ["-c", "%Y", join(pkgDir, "foreman_webhook_bg.wasm")]).toString() * 1000).toISOString()}; repository HEAD ${head}`,
+);
+
 // ---------------------------------------------------------------- inputs and candidates
 const SECRET = "It's a Secret to Everybody";
 const STD_SECRET = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
@@ -295,20 +316,7 @@ console.log(
   ).join(" | ")} |`,
 );
 
-console.log();
-console.log("| package | version | installed size (du -sk of its node_modules dir) | with its dependencies |");
-console.log("|---|---|---|---|");
-for (const name of ["@octokit/webhooks-methods", "standardwebhooks", "svix"]) {
-  const deps = [...closure(name)];
-  console.log(
-    `| ${name} | ${version(name)} | ${du([join(nm, name)])} KiB | ${du(deps.map((d) => join(nm, d)))} KiB (${deps.length} packages) |`,
-  );
-}
-const wasm = readFileSync(join(pkgDir, "foreman_webhook_bg.wasm"));
-console.log(
-  `| foreman-webhook (pkg/) | ${JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")).version} | ${du([pkgDir])} KiB | no dependencies; .wasm ${wasm.length} B raw, ${gzipSync(wasm, { level: 9 }).length} B gzip -9 |`,
-);
-
+for (const line of sizeLines) console.log(line);
 console.log();
 console.log("| target | measured | verdict |");
 console.log("|---|---|---|");

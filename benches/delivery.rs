@@ -56,8 +56,8 @@ mod native {
     use hyper_util::rt::TokioIo;
 
     use crate::common::{
-        children_cpu, fmt_ns, load, machine, median, process_cpu, process_cpu_proc, quantile,
-        thread_cpu_ns, thread_events, verdict,
+        children_cpu, fmt_ns, load, machine, median, pid_cpu, process_cpu, process_cpu_proc,
+        quantile, thread_cpu_ns, thread_events, verdict,
     };
 
     const CONCURRENCY: [usize; 3] = [1, 16, 64];
@@ -108,6 +108,7 @@ mod native {
     struct ReceiverProcess {
         child: Child,
         port: u16,
+        pid: u32,
     }
 
     impl ReceiverProcess {
@@ -127,7 +128,8 @@ mod native {
                 .strip_prefix("PORT ")
                 .and_then(|p| p.parse().ok())
                 .expect("receiver prints PORT <n>");
-            Self { child, port }
+            let pid = child.id();
+            Self { child, port, pid }
         }
     }
 
@@ -464,49 +466,66 @@ mod native {
         println!("receiver: 127.0.0.1:{} (child process, one thread); body {} B; {rounds} interleaved round(s)", receiver.port, body.len());
         println!();
         let mut rows = Vec::new();
+        let mut busy_rows = Vec::new();
         let mut fire_lat: Vec<u64> = Vec::new();
         for c in CONCURRENCY {
             let (mut w, mut w_cpu, mut r, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let (mut r_cpu, mut d_cpu) = (Vec::new(), Vec::new());
-            let wrk_run = |w: &mut Vec<f64>, w_cpu: &mut Vec<f64>| {
-                let got = if have_wrk {
-                    wrk(&url, &script, c, wrk_secs)
-                } else {
-                    None
-                };
+            // Share of one CPU the receiver used while `f` ran.
+            let busy = |f: &mut dyn FnMut()| {
+                let (t, cpu) = (Instant::now(), pid_cpu(receiver.pid));
+                f();
+                (pid_cpu(receiver.pid) - cpu).as_secs_f64() / t.elapsed().as_secs_f64()
+            };
+            let (mut w_busy, mut r_busy, mut d_busy) = (Vec::new(), Vec::new(), Vec::new());
+            let wrk_run = |w: &mut Vec<f64>, w_cpu: &mut Vec<f64>, w_busy: &mut Vec<f64>| {
+                let mut got = None;
+                if have_wrk {
+                    w_busy.push(busy(&mut || got = wrk(&url, &script, c, wrk_secs)));
+                }
                 if let Some((rps, cpu)) = got {
-                    eprintln!("c={c} wrk: {rps:.0}/s, wrk CPU {} per request", fmt_ns(cpu));
+                    eprintln!(
+                        "c={c} wrk: {rps:.0}/s, wrk CPU {} per request, receiver busy {:.0} %",
+                        fmt_ns(cpu),
+                        w_busy.last().unwrap_or(&0.0) * 100.0
+                    );
                     w.push(rps);
                     w_cpu.push(cpu);
                 }
                 got.map(|g| g.0)
             };
             // Size the runs from the ceiling: about 2 s of work each.
-            let first = wrk_run(&mut w, &mut w_cpu);
+            let first = wrk_run(&mut w, &mut w_cpu, &mut w_busy);
             let n = ((first.unwrap_or(5000.0) * if quick { 1.0 } else { 2.0 }) as u64)
                 .clamp(2000, 200_000);
             for round in 0..rounds {
                 for k in 0..3 {
                     match (k + round) % 3 {
                         0 if round > 0 => {
-                            wrk_run(&mut w, &mut w_cpu);
+                            wrk_run(&mut w, &mut w_cpu, &mut w_busy);
                         }
                         0 => {}
                         1 => {
-                            let run = reqwest_loop(&url, &body, c, n);
+                            let mut run = None;
+                            r_busy.push(busy(&mut || run = Some(reqwest_loop(&url, &body, c, n))));
+                            let run = run.expect("ran");
                             eprintln!(
-                                "c={c} reqwest: {:.0}/s, CPU {:?} ({:?} by /proc/self/stat)",
-                                run.per_sec, run.cpu_per, run.cpu_per_proc
+                                "c={c} reqwest: {:.0}/s, CPU {:?} ({:?} by /proc/self/stat), receiver busy {:.0} %",
+                                run.per_sec, run.cpu_per, run.cpu_per_proc, r_busy.last().unwrap_or(&0.0) * 100.0
                             );
                             r.push(run.per_sec);
                             r_cpu.push(run.cpu_per.as_nanos() as f64);
                         }
                         _ => {
                             let mut lat = Vec::with_capacity(n as usize);
-                            let run = dispatcher_run(&url, &event, c, n, &mut lat, None);
+                            let mut run = None;
+                            d_busy.push(busy(&mut || {
+                                run = Some(dispatcher_run(&url, &event, c, n, &mut lat, None));
+                            }));
+                            let run = run.expect("ran");
                             eprintln!(
-                                "c={c} dispatcher: {:.0}/s, CPU {:?} ({:?} by /proc/self/stat)",
-                                run.per_sec, run.cpu_per, run.cpu_per_proc
+                                "c={c} dispatcher: {:.0}/s, CPU {:?} ({:?} by /proc/self/stat), receiver busy {:.0} %",
+                                run.per_sec, run.cpu_per, run.cpu_per_proc, d_busy.last().unwrap_or(&0.0) * 100.0
                             );
                             d.push(run.per_sec);
                             d_cpu.push(run.cpu_per.as_nanos() as f64);
@@ -518,6 +537,8 @@ mod native {
                 }
             }
             let wm = (!w.is_empty()).then(|| (median(&mut w), median(&mut w_cpu)));
+            let med = |v: &mut Vec<f64>| if v.is_empty() { 0.0 } else { median(v) };
+            busy_rows.push((c, med(&mut w_busy), med(&mut r_busy), med(&mut d_busy)));
             let row = (
                 c,
                 n,
@@ -541,6 +562,20 @@ mod native {
                 fmt_ns(*dc),
                 wm.map_or("n/a".into(), |v| format!("{:.2}×", d / v.0)),
                 d / r,
+            );
+        }
+        println!();
+        println!();
+        println!("Receiver (one thread) busy, share of one CPU while each sender ran (median):");
+        println!();
+        println!("| c | during wrk | during the reqwest loop | during the Dispatcher |");
+        println!("|---|---|---|---|");
+        for (c, w, r, d) in &busy_rows {
+            println!(
+                "| {c} | {:.0} % | {:.0} % | {:.0} % |",
+                w * 100.0,
+                r * 100.0,
+                d * 100.0
             );
         }
         println!();

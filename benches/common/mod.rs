@@ -85,8 +85,17 @@ pub fn children_cpu() -> Duration {
     stat_ticks(16, 17)
 }
 
+/// User + system CPU time of process `pid` (`/proc/<pid>/stat`, 10 ms ticks).
+pub fn pid_cpu(pid: u32) -> Duration {
+    stat_ticks_of(&format!("/proc/{pid}/stat"), 14, 15)
+}
+
 fn stat_ticks(user: usize, system: usize) -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat_ticks_of("/proc/self/stat", user, system)
+}
+
+fn stat_ticks_of(path: &str, user: usize, system: usize) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The command name (field 2) may contain spaces: count fields after its ')'.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
