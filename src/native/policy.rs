@@ -325,7 +325,8 @@ impl AddressPolicy {
     }
 
     /// Opens a CIDR range (`"127.0.0.1/32"`, `"10.0.0.0/8"`, `"::1/128"`) or a single
-    /// address (`"127.0.0.1"`).
+    /// address (`"127.0.0.1"`). A range written in IPv4-mapped or -compatible form
+    /// (`"::ffff:10.0.0.0/104"`) opens the IPv4 range it embeds.
     ///
     /// # Errors
     /// [`CidrError`] when `cidr` is neither.
@@ -334,7 +335,7 @@ impl AddressPolicy {
         let net = IpNet::from_str(cidr)
             .or_else(|_| IpAddr::from_str(cidr).map(IpNet::from))
             .map_err(|_| CidrError)?;
-        self.allow.push(net.trunc());
+        self.allow.push(embedded_v4(net.trunc()));
         Ok(self)
     }
 
@@ -342,6 +343,19 @@ impl AddressPolicy {
     pub fn permits(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
         self.allow.iter().any(|net| net.contains(&ip)) || is_global(ip)
+    }
+}
+
+/// An IPv6 range inside the IPv4-mapped or -compatible space (`::ffff:10.0.0.0/104`), as
+/// the IPv4 range it embeds: addresses are matched in their [`canonical`] form, so an entry
+/// kept as IPv6 would match nothing.
+fn embedded_v4(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match canonical(IpAddr::V6(v6.network())) {
+            IpAddr::V4(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            IpAddr::V6(_) => net,
+        },
+        _ => net,
     }
 }
 
@@ -660,6 +674,37 @@ mod tests {
         assert!(!p.permits(ip("10.0.0.1")));
         let p = AddressPolicy::default().allow("::1").unwrap();
         assert!(p.permits(ip("::1")) && !p.permits(ip("127.0.0.1")));
+        let p = AddressPolicy::default()
+            .allow("::ffff:10.0.0.0/104")
+            .unwrap()
+            .allow("::ffff:127.0.0.2")
+            .unwrap()
+            .allow("::192.168.0.0/120")
+            .unwrap();
+        for open in [
+            "10.0.0.0",
+            "10.255.255.255",
+            "::ffff:10.1.2.3",
+            "127.0.0.2",
+            "192.168.0.9",
+        ] {
+            assert!(
+                p.permits(ip(open)),
+                "{open}: a mapped entry names the IPv4 range"
+            );
+        }
+        for shut in [
+            "172.16.0.1",
+            "127.0.0.1",
+            "127.0.0.3",
+            "192.168.1.0",
+            "::1",
+            "::",
+        ] {
+            assert!(!p.permits(ip(shut)), "{shut}");
+        }
+        let p = AddressPolicy::default().allow("::/127").unwrap();
+        assert!(p.permits(ip("::")) && p.permits(ip("::1")) && !p.permits(ip("0.0.0.0")));
         assert!(AddressPolicy::default().allow("10.0.0.0/33").is_err());
         assert!(AddressPolicy::default().allow("localhost").is_err());
     }
