@@ -218,7 +218,16 @@ struct Books {
     redirect_targets: Vec<String>,
     /// SHA-256 of each fired body, by event index (recorded before `fire`).
     fired: Mutex<Vec<[u8; 32]>>,
-    arrivals: Mutex<HashMap<String, u32>>,
+    /// Per `webhook-id`: arrivals so far, and when the last `Retry-After` (as capped by
+    /// the policy) was sent.
+    arrivals: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    /// Retries that came sooner than a `Retry-After` allowed.
+    early_retries: AtomicU64,
+    /// Arrivals after a `Retry-After`, and the shortest gap seen.
+    after_retry_after: AtomicU64,
+    min_retry_after_gap_us: AtomicU64,
+    /// The most response-body bytes written before the dispatcher hung up.
+    max_body_written: AtomicU64,
     events: Mutex<Vec<Rec>>,
     faults: Mutex<BTreeMap<Fault, u64>>,
     connections: AtomicU64,
@@ -264,8 +273,18 @@ impl Books {
         };
         let n = {
             let mut arrivals = lock(&self.arrivals);
-            let n = arrivals.entry(id.clone()).or_insert(0);
+            let (n, retry_after) = arrivals.entry(id.clone()).or_insert((0, None));
             *n += 1;
+            if let Some(sent) = retry_after.take() {
+                let gap = sent.elapsed();
+                self.after_retry_after.fetch_add(1, Ordering::Relaxed);
+                self.min_retry_after_gap_us
+                    .fetch_min(gap.as_micros() as u64, Ordering::Relaxed);
+                // The timer wheel has millisecond resolution.
+                if gap + Duration::from_millis(2) < RETRY_AFTER_CAP {
+                    self.early_retries.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             *n
         };
         // The id's first 20 characters are random per dispatcher: key on the event number.
@@ -275,6 +294,15 @@ impl Books {
         let fault = Fault::pick(roll);
         *lock(&self.faults).entry(fault).or_insert(0) += 1;
         (fault, splitmix64(&mut state))
+    }
+
+    /// Notes that a `Retry-After` at least as long as the policy's cap was just sent.
+    fn retry_after_sent(&self, head: &Head) {
+        if let Some(id) = head.headers.get("webhook-id") {
+            if let Some(entry) = lock(&self.arrivals).get_mut(id) {
+                entry.1 = Some(Instant::now());
+            }
+        }
     }
 
     fn receipt(&self, head: &Head, body: &[u8], fault: Fault) {
@@ -363,7 +391,7 @@ async fn wait_for_close(s: &mut TcpStream) {
     .await;
 }
 
-async fn write_forever(s: &mut TcpStream, chunked: bool, limit: usize) {
+async fn write_forever(s: &mut TcpStream, chunked: bool, limit: usize, books: &Books) {
     let chunk = vec![b'z'; 16 * 1024];
     let mut sent = 0;
     while sent < limit {
@@ -376,10 +404,13 @@ async fn write_forever(s: &mut TcpStream, chunked: bool, limit: usize) {
             s.write_all(&chunk).await
         };
         if r.is_err() {
-            return;
+            break;
         }
         sent += chunk.len();
     }
+    books
+        .max_body_written
+        .fetch_max(sent as u64, Ordering::Relaxed);
 }
 
 fn response(status: u16, extra: &str, body: &str) -> Vec<u8> {
@@ -446,6 +477,7 @@ async fn handle_one(s: &mut TcpStream, buf: &mut Vec<u8>, books: &Books) -> io::
         Fault::TooManySeconds => {
             s.write_all(&response(429, "retry-after: 1\r\n", ""))
                 .await?;
+            books.retry_after_sent(&head);
         }
         Fault::TooManyDate => {
             let at = if roll % 2 == 0 {
@@ -455,6 +487,9 @@ async fn handle_one(s: &mut TcpStream, buf: &mut Vec<u8>, books: &Books) -> io::
             };
             let extra = format!("retry-after: {}\r\n", httpdate::fmt_http_date(at));
             s.write_all(&response(429, &extra, "")).await?;
+            if roll % 2 == 0 {
+                books.retry_after_sent(&head);
+            }
         }
         Fault::ClientError => {
             s.write_all(&response(pick(&[400, 404, 410]), "", "no"))
@@ -483,13 +518,13 @@ async fn handle_one(s: &mut TcpStream, buf: &mut Vec<u8>, books: &Books) -> io::
             let size = 64 << 20;
             let head = format!("HTTP/1.1 200 huge\r\ncontent-length: {size}\r\n\r\n");
             s.write_all(head.as_bytes()).await?;
-            write_forever(s, false, size).await;
+            write_forever(s, false, size, books).await;
             return Ok(After::Close);
         }
         Fault::Endless500 => {
             s.write_all(b"HTTP/1.1 500 endless\r\ntransfer-encoding: chunked\r\n\r\n")
                 .await?;
-            write_forever(s, true, 1 << 30).await;
+            write_forever(s, true, 1 << 30, books).await;
             return Ok(After::Close);
         }
         Fault::Redirect => {
@@ -822,6 +857,10 @@ fn chaos_soak_books_balance_deliveries_verify_logs_stay_clean() {
         redirect_targets,
         fired: Mutex::new(Vec::with_capacity(n as usize)),
         arrivals: Mutex::default(),
+        early_retries: AtomicU64::new(0),
+        after_retry_after: AtomicU64::new(0),
+        min_retry_after_gap_us: AtomicU64::new(u64::MAX),
+        max_body_written: AtomicU64::new(0),
         events: Mutex::new(Vec::with_capacity(n as usize)),
         faults: Mutex::default(),
         connections: AtomicU64::new(0),
@@ -1091,6 +1130,13 @@ fn chaos_soak_books_balance_deliveries_verify_logs_stay_clean() {
         "logs: {} lines, {} bytes; {:?}",
         log.lines, log.bytes, log.messages
     );
+    eprintln!(
+        "Retry-After: {} retries came after one, the soonest {} µs later (cap {:?}); at most {} KiB of a huge/endless body written before the hang-up",
+        books.after_retry_after.load(Ordering::Relaxed),
+        books.min_retry_after_gap_us.load(Ordering::Relaxed),
+        RETRY_AFTER_CAP,
+        books.max_body_written.load(Ordering::Relaxed) / 1024,
+    );
     if let Ok(path) = std::env::var("CHAOS_LOG") {
         std::fs::write(path, &log.head).unwrap();
     }
@@ -1175,6 +1221,16 @@ fn chaos_soak_books_balance_deliveries_verify_logs_stay_clean() {
         );
     }
     assert_eq!(books.unparsable.load(Ordering::Relaxed), 0);
+    assert!(books.after_retry_after.load(Ordering::Relaxed) > 0);
+    assert_eq!(
+        books.early_retries.load(Ordering::Relaxed),
+        0,
+        "a retry came before Retry-After allowed"
+    );
+    assert!(
+        books.max_body_written.load(Ordering::Relaxed) < 32 << 20,
+        "the dispatcher read far more than its 4 KiB response cap"
+    );
     assert_eq!(
         books.body_mismatch.load(Ordering::Relaxed),
         0,
