@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import * as fw from "foreman-webhook";
 
 const require = createRequire(import.meta.url);
@@ -37,4 +38,26 @@ test("index.d.ts declares exactly the exported functions, with no `any`", () => 
   assert.deepEqual(declared, Object.keys(fw).sort());
   assert.doesNotMatch(dts, /(:|<|\||=)\s*any\b/, "a type is `any`");
   assert.equal(readFileSync(join(dir, "index.d.cts"), "utf8"), dts);
+});
+
+test("no WebAssembly memory growth across 10^4 rounds of mixed calls, throwing ones included", async () => {
+  // The glue behind the node entry (already instantiated by it): its exports include the memory.
+  const { initSync } = await import(pathToFileURL(join(dir, "foreman_webhook.js")).href);
+  const memory = initSync({ module: readFileSync(join(dir, "foreman_webhook_bg.wasm")) }).memory;
+  const bodies = [256, 4096, 65536, 1000, 70000, 3].map((n) => new Uint8Array(n).fill(97));
+  const headers = bodies.map((b) => fw.signPayload(b, "k"));
+  const bad = [{}, null, 42, Symbol("x"), new Proxy({}, { get() { throw new Error("boom"); } })];
+  const round = (i) => {
+    const j = i % bodies.length;
+    assert.equal(fw.verifySignature(bodies[j], headers[j], ["other", "k"]), true);
+    fw.verifySignatureReason("x".repeat(i % 500), "sha256=zz", "k");
+    assert.throws(() => fw.verifySignature(bad[i % bad.length], headers[j], "k"), TypeError);
+    assert.throws(() => fw.formatArtifacts("j", [{ name: "a", contentType: "t", data: bodies[j] }, { name: "b", contentType: "t", size: -1 }]), TypeError);
+    fw.formatArtifacts("j", [{ name: "a", contentType: "t", data: bodies[j] }, { name: "b", contentType: "t", size: 5 }]);
+  };
+  for (let i = 0; i < 1000; i++) round(i);
+  const before = memory.buffer.byteLength;
+  for (let i = 0; i < 10_000; i++) round(i);
+  assert.equal(memory.buffer.byteLength, before, "wasm memory grew");
+  console.log(`# wasm memory: ${before} bytes, unchanged over 10^4 rounds (5 calls each)`);
 });
