@@ -36,7 +36,9 @@ function checkCounts(counts, where) {
   assert.equal(counts.signatures, SIGNATURES, `${where}: signature vectors`);
   assert.equal(counts.artifacts, ARTIFACTS, `${where}: artifact vectors`);
   assert.ok(counts.badInputs >= 30, `${where}: bad inputs ${counts.badInputs}`);
-  console.log(`# ${where}: ${counts.signatures} signature + ${counts.artifacts} artifact vectors, ${counts.badInputs} bad inputs${counts.entry ? ` (${counts.entry.replace(/^.*node_modules\//, "")})` : ""}`);
+  assert.equal(counts.standard, 46, `${where}: Standard Webhooks vectors`);
+  assert.ok(counts.standardBadInputs >= 20, `${where}: Standard Webhooks bad inputs ${counts.standardBadInputs}`);
+  console.log(`# ${where}: ${counts.signatures} signature + ${counts.artifacts} artifact vectors, ${counts.badInputs} bad inputs, ${counts.standard} Standard Webhooks vectors + ${counts.standardBadInputs} bad inputs${counts.entry ? ` (${counts.entry.replace(/^.*node_modules\//, "")})` : ""}`);
 }
 
 /** Runs a command (bounded in time); resolves with its stdout, rejects with its stderr. */

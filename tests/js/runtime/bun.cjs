@@ -4,7 +4,7 @@ const { readFileSync } = require("node:fs");
 
 const read = (name) => JSON.parse(readFileSync(`${process.env.FOREMAN_VECTORS}/${name}`, "utf8"));
 import("./check.mjs")
-  .then(({ runAll }) => runAll(fw, read("signatures.json"), read("artifacts.json")))
+  .then(({ runAll }) => runAll(fw, read("signatures.json"), read("artifacts.json"), read("standard.json")))
   .then((counts) => console.log(JSON.stringify({ entry: require.resolve("foreman-webhook"), ...counts })))
   .catch((e) => {
     console.error(e);

@@ -4,5 +4,5 @@ import { readFileSync } from "node:fs";
 import { runAll } from "./check.mjs";
 
 const read = (name) => JSON.parse(readFileSync(`${process.env.FOREMAN_VECTORS}/${name}`, "utf8"));
-const counts = await runAll(fw, read("signatures.json"), read("artifacts.json"));
+const counts = await runAll(fw, read("signatures.json"), read("artifacts.json"), read("standard.json"));
 console.log(JSON.stringify({ entry: import.meta.resolve("foreman-webhook"), ...counts }));

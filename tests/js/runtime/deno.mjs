@@ -4,5 +4,5 @@ import { runAll } from "./check.mjs";
 
 const dir = Deno.env.get("FOREMAN_VECTORS");
 const read = async (name) => JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
-const counts = await runAll(fw, await read("signatures.json"), await read("artifacts.json"));
+const counts = await runAll(fw, await read("signatures.json"), await read("artifacts.json"), await read("standard.json"));
 console.log(JSON.stringify({ entry: import.meta.resolve("foreman-webhook"), ...counts }));

@@ -6,12 +6,13 @@ import * as fw from "foreman-webhook";
 import { runAll } from "./check.mjs";
 import signatures from "../../vectors/signatures.json";
 import artifacts from "../../vectors/artifacts.json";
+import standard from "../../vectors/standard.json";
 
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/vectors") {
-      return Response.json(await runAll(fw, signatures, artifacts));
+      return Response.json(await runAll(fw, signatures, artifacts, standard));
     }
     if (request.method !== "POST") return new Response("POST a webhook\n", { status: 405 });
     const body = new Uint8Array(await request.arrayBuffer());
