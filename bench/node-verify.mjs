@@ -2,7 +2,8 @@
 // against node:crypto and the peers' verifiers, interleaved in one process (issue 9, §2).
 //
 // Run:   npm ci --prefix bench && node bench/node-verify.mjs      (QUICK=1 for a smoke run)
-// Needs: pkg/ built by scripts/build-wasm; the peers from bench/package-lock.json.
+// Needs: pkg/ built by scripts/build-wasm (or PKG_DIR=<a copy>); the peers from
+// bench/package-lock.json.
 //
 // For each body size, every candidate verifies the same valid signature in rounds of
 // about BUDGET ms; the order of the candidates is shuffled in every round. Rates are
@@ -31,7 +32,8 @@ import { gzipSync } from "node:zlib";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
-const pkgDir = join(root, "pkg");
+// PKG_DIR: a copy of pkg/ (e.g. a snapshot taken while someone else rebuilds pkg/).
+const pkgDir = process.env.PKG_DIR ?? join(root, "pkg");
 const nm = join(here, "node_modules");
 const QUICK = !!process.env.QUICK;
 const SIZES = [256, 4096, 64 * 1024, 1024 * 1024];

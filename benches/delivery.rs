@@ -332,6 +332,7 @@ mod native {
                 e.1 - events0.1,
                 e.2 - events0.2
             );
+            println!();
         }
         done.recv_timeout(Duration::from_secs(600))
             .unwrap_or_else(|_| panic!("deliveries did not finish: {:?}", dispatcher.stats()));
