@@ -25,7 +25,6 @@
 
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde::Serialize;
 
 use crate::event::RawJson;
 
@@ -157,19 +156,6 @@ pub fn plan_artifacts(artifacts: &[Artifact<'_>], limits: &InlineLimits) -> Vec<
         .collect()
 }
 
-#[derive(Serialize)]
-struct Out<'a> {
-    name: &'a str,
-    content_type: &'a str,
-    size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<std::borrow::Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    encoding: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-}
-
 /// The `artifacts` JSON for an [`Event`](crate::Event), with the default
 /// [`InlineLimits`]. `None` (JSON `null`) for zero artifacts, as Go.
 ///
@@ -194,43 +180,110 @@ pub fn format_artifacts_with(
     artifacts: &[Artifact<'_>],
     limits: &InlineLimits,
 ) -> Option<RawJson> {
+    let text = artifacts_json(job_id, artifacts, limits)?;
+    // The writer below emits valid JSON (tests/vectors, tests/properties and the fuzz
+    // target check it against independent parsers); `new` validates once more.
+    RawJson::new(text).ok()
+}
+
+/// The `artifacts` JSON text itself (`None` for zero artifacts): what
+/// [`format_artifacts_with`] wraps. Written directly rather than through serde, which
+/// keeps the WebAssembly build small; the bytes are serde_json's (same key order, same
+/// escapes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other controls as `\u00xx`).
+pub fn artifacts_json(
+    job_id: &str,
+    artifacts: &[Artifact<'_>],
+    limits: &InlineLimits,
+) -> Option<String> {
     if artifacts.is_empty() {
         return None;
     }
     let plan = plan_artifacts(artifacts, limits);
     let job_segment = path_segment(job_id);
-    let out: Vec<Out<'_>> = artifacts
-        .iter()
-        .zip(&plan)
-        .map(|(a, place)| {
-            let mut o = Out {
-                name: a.name,
-                content_type: a.content_type,
-                size: a.size,
-                data: None,
-                encoding: None,
-                url: None,
-            };
-            match (place, a.data) {
-                (Placement::InlineText, Some(d)) => {
-                    o.data = core::str::from_utf8(d).ok().map(Into::into);
-                }
-                (Placement::InlineBase64, Some(d)) => {
-                    o.data = Some(base64::engine::general_purpose::STANDARD.encode(d).into());
-                    o.encoding = Some("base64");
-                }
-                _ => {
-                    o.url = Some(format!(
-                        "/jobs/{job_segment}/artifacts/{}",
-                        path_segment(a.name)
-                    ));
-                }
+    let mut out = String::with_capacity(
+        artifacts
+            .iter()
+            .zip(&plan)
+            .map(|(a, p)| {
+                96 + a.name.len()
+                    + a.content_type.len()
+                    + if p.is_inline() {
+                        a.data.map_or(0, |d| d.len() * 4 / 3 + 8)
+                    } else {
+                        job_segment.len() + 3 * a.name.len()
+                    }
+            })
+            .sum(),
+    );
+    out.push('[');
+    for (i, (a, place)) in artifacts.iter().zip(&plan).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        json_string(&mut out, a.name);
+        out.push_str(",\"content_type\":");
+        json_string(&mut out, a.content_type);
+        out.push_str(",\"size\":");
+        out.push_str(itoa::Buffer::new().format(a.size));
+        match (place, a.data) {
+            (Placement::InlineText, Some(d)) => {
+                out.push_str(",\"data\":");
+                // Placement::InlineText was decided on `from_utf8(d).is_ok()`.
+                json_string(&mut out, core::str::from_utf8(d).unwrap_or_default());
             }
-            o
-        })
-        .collect();
-    // Strings and integers only: serialization cannot fail.
-    RawJson::from_value(&out).ok()
+            (Placement::InlineBase64, Some(d)) => {
+                out.push_str(",\"data\":\"");
+                base64::engine::general_purpose::STANDARD.encode_string(d, &mut out);
+                out.push_str("\",\"encoding\":\"base64\"");
+            }
+            _ => {
+                // Percent-encoded segments hold no character JSON escapes.
+                out.push_str(",\"url\":\"/jobs/");
+                out.push_str(&job_segment);
+                out.push_str("/artifacts/");
+                out.push_str(&path_segment(a.name));
+                out.push('"');
+            }
+        }
+        out.push('}');
+    }
+    out.push(']');
+    Some(out)
+}
+
+/// Appends `s` as a JSON string literal, escaped exactly as serde_json escapes.
+#[inline(never)]
+fn json_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // `i` is at an ASCII byte, so a char boundary: `get` always succeeds (and, unlike
+        // indexing, brings no panic-formatting code into the WebAssembly build).
+        out.push_str(s.get(start..i).unwrap_or_default());
+        start = i + 1;
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(short);
+        }
+    }
+    out.push_str(s.get(start..).unwrap_or_default());
+    out.push('"');
 }
 
 /// Percent-encodes `s` as a single path segment; dot segments are escaped too.
@@ -238,6 +291,6 @@ fn path_segment(s: &str) -> String {
     match s {
         "." => "%2E".into(),
         ".." => "%2E%2E".into(),
-        _ => utf8_percent_encode(s, SEGMENT).to_string(),
+        _ => utf8_percent_encode(s, SEGMENT).collect(),
     }
 }

@@ -13,7 +13,8 @@ pub mod standard;
 mod wasm;
 
 pub use artifacts::{
-    format_artifacts, format_artifacts_with, plan_artifacts, Artifact, InlineLimits, Placement,
+    artifacts_json, format_artifacts, format_artifacts_with, plan_artifacts, Artifact,
+    InlineLimits, Placement,
 };
 pub use event::{Event, EventError, RawJson, Timestamp};
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]

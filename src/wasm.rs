@@ -25,8 +25,7 @@ use wasm_bindgen::JsCast;
 
 use crate::artifacts::{INLINE_BUDGET, INLINE_MAX};
 use crate::{
-    format_artifacts_with, sign, verify_any, Artifact, InlineLimits, Secret, SecretError,
-    VerifyError,
+    artifacts_json, sign, verify_any, Artifact, InlineLimits, Secret, SecretError, VerifyError,
 };
 
 /// Largest body, secret or artifact `data` accepted: 64 MiB (for a string, in UTF-16
@@ -198,7 +197,7 @@ fn secret_list(secret: &JsValue) -> Result<Vec<Vec<u8>>, JsValue> {
                     ", got ",
                     &describe(&item),
                     " at index ",
-                    &i.to_string(),
+                    itoa::Buffer::new().format(i),
                 ]))
             }
         }
@@ -237,14 +236,11 @@ pub fn format_artifacts(
     let mut owned = Vec::new();
     for i in 0..len {
         let item = Reflect::get_u32(artifacts, i).map_err(|_| type_error(&[ARTIFACTS_FIX]))?;
-        owned.push(read_artifact(&item, &i.to_string())?);
+        owned.push(read_artifact(&item, itoa::Buffer::new().format(i))?);
     }
     let limits = read_limits(limits)?;
     let borrowed: Vec<Artifact<'_>> = owned.iter().map(OwnedArtifact::borrow).collect();
-    Ok(match format_artifacts_with(&job_id, &borrowed, &limits) {
-        Some(json) => json.get().to_owned(),
-        None => "null".to_owned(),
-    })
+    Ok(artifacts_json(&job_id, &borrowed, &limits).unwrap_or_else(|| "null".to_owned()))
 }
 
 /// An artifact read out of a JavaScript object.
@@ -452,11 +448,9 @@ fn describe(value: &JsValue) -> String {
     } else if is_array(value).unwrap_or(false) {
         "an array".into()
     } else {
-        [
-            "a value of type ",
-            &value.js_typeof().as_string().unwrap_or_default(),
-        ]
-        .concat()
+        let mut out = String::from("a value of type ");
+        out.push_str(&value.js_typeof().as_string().unwrap_or_default());
+        out
     }
 }
 

@@ -138,3 +138,68 @@ proptest! {
         prop_assert_eq!(back, e);
     }
 }
+
+/// What the artifacts JSON writer must produce, built with serde_json (an independent
+/// implementation of JSON string escaping and number formatting).
+#[derive(serde::Serialize)]
+struct SerdeOut<'a> {
+    name: &'a str,
+    content_type: &'a str,
+    size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn artifacts_json_is_byte_equal_to_serde_json(
+        items in proptest::collection::vec(
+            (any::<String>(), "[\\x00-\\x2f\\\\\"a-z\\x7f\\u{e9}\\u{2028}\\u{1f680}]{0,12}",
+             proptest::option::of(proptest::collection::vec(any::<u8>(), 0..64)), any::<u64>()),
+            1..8),
+        job in any::<String>())
+    {
+        let arts: Vec<Artifact<'_>> = items.iter().map(|(n, ct, d, size)| Artifact {
+            name: n, content_type: ct, size: *size % 128, data: d.as_deref(),
+        }).collect();
+        let limits = InlineLimits { per_artifact: 100, budget: 150 };
+        let ours = foreman_webhook::artifacts_json(&job, &arts, &limits).unwrap();
+        let plan = plan_artifacts(&arts, &limits);
+        let expected: Vec<SerdeOut<'_>> = arts.iter().zip(&plan).map(|(a, p)| {
+            let (data, encoding, url) = match a.data.filter(|_| p.is_inline()) {
+                Some(d) => match std::str::from_utf8(d) {
+                    Ok(t) => (Some(t.to_owned()), None, None),
+                    Err(_) => (Some(base64::engine::general_purpose::STANDARD.encode(d)), Some("base64"), None),
+                },
+                None => (None, None, Some(format!(
+                    "/jobs/{}/artifacts/{}",
+                    seg(&job), seg(a.name)))),
+            };
+            SerdeOut { name: a.name, content_type: a.content_type, size: a.size, data, encoding, url }
+        }).collect();
+        prop_assert_eq!(ours, serde_json::to_string(&expected).unwrap());
+    }
+}
+
+fn seg(s: &str) -> String {
+    match s {
+        "." => "%2E".into(),
+        ".." => "%2E%2E".into(),
+        _ => s
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect(),
+    }
+}
