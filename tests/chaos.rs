@@ -1235,6 +1235,33 @@ fn chaos_soak_books_balance_deliveries_verify_logs_stay_clean() {
     assert!(t("abandoned_at_shutdown") > 0, "fires after shutdown began");
     assert!(t("exhausted") > 0, "the long outage exhausted some events");
     assert!(report.stats.fired <= n);
+    // The report names, by outcome, events that ended after shutdown began.
+    let kind_of = |job: &str| {
+        let i: usize = job.strip_prefix("job-").unwrap().parse().unwrap();
+        seen[i + 1].map(|s| s.kind)
+    };
+    for job in &report.delivered {
+        assert!(
+            matches!(kind_of(job), Some(OutcomeKind::Delivered { .. })),
+            "{job}"
+        );
+    }
+    for job in &report.exhausted {
+        assert_eq!(kind_of(job), Some(OutcomeKind::Exhausted), "{job}");
+    }
+    for job in &report.abandoned {
+        assert!(
+            matches!(
+                kind_of(job),
+                Some(OutcomeKind::AbandonedAtShutdown | OutcomeKind::DroppedAtCapacity)
+            ),
+            "{job}"
+        );
+    }
+    assert!(
+        report.deadline_reached,
+        "the deadline cut the backlog short"
+    );
     for kind in [
         OutcomeKind::Rejected(RejectReason::ForbiddenAddress),
         OutcomeKind::Rejected(RejectReason::InvalidUrl),
