@@ -97,6 +97,26 @@ export declare function formatArtifacts(
   limits?: InlineLimits,
 ): string;
 
+/** Where `formatArtifacts` puts an artifact, and why. */
+export type Placement =
+  | "inline_text"
+  | "inline_base64"
+  | "url_no_data"
+  | "url_too_large"
+  | "url_over_budget";
+
+/**
+ * Where {@link formatArtifacts} puts each artifact (same inputs): inlined as text or
+ * base64, or a URL because there is no data, it is over the per-artifact limit, or it
+ * would overrun the payload's inline budget (first fit, in order).
+ *
+ * @throws TypeError / RangeError as {@link formatArtifacts}.
+ */
+export declare function planArtifacts(
+  artifacts: readonly ArtifactInput[],
+  limits?: InlineLimits,
+): Placement[];
+
 /** Why a Standard Webhooks request did or did not verify (stable codes, safe to log). */
 export type StandardVerifyReason =
   | "ok"

@@ -229,6 +229,32 @@ pub fn format_artifacts(
     let job_id = job_id
         .as_string()
         .ok_or_else(|| type_error(&["jobId must be a string, got ", &describe(job_id)]))?;
+    let owned = read_artifacts(artifacts)?;
+    let limits = read_limits(limits)?;
+    let borrowed: Vec<Artifact<'_>> = owned.iter().map(OwnedArtifact::borrow).collect();
+    Ok(artifacts_json(&job_id, &borrowed, &limits).unwrap_or_else(|| "null".to_owned()))
+}
+
+/// Where `formatArtifacts` puts each artifact, and why: one of `"inline_text"`,
+/// `"inline_base64"`, `"url_no_data"`, `"url_too_large"`, `"url_over_budget"` per artifact
+/// (the core's `plan_artifacts`), for tools that explain the output.
+///
+/// # Errors
+/// As `formatArtifacts`.
+#[wasm_bindgen(js_name = planArtifacts)]
+pub fn plan_artifacts(artifacts: &JsValue, limits: &JsValue) -> Result<js_sys::Array, JsValue> {
+    let owned = read_artifacts(artifacts)?;
+    let limits = read_limits(limits)?;
+    let borrowed: Vec<Artifact<'_>> = owned.iter().map(OwnedArtifact::borrow).collect();
+    let out = js_sys::Array::new();
+    for p in crate::plan_artifacts(&borrowed, &limits) {
+        out.push(&JsValue::from_str(p.code()));
+    }
+    Ok(out)
+}
+
+/// The JS array of artifacts, read into owned Rust values.
+fn read_artifacts(artifacts: &JsValue) -> Result<Vec<OwnedArtifact>, JsValue> {
     if !is_array(artifacts).map_err(|_| type_error(&[ARTIFACTS_FIX]))? {
         return Err(type_error(&[ARTIFACTS_FIX, ", got ", &describe(artifacts)]));
     }
@@ -238,9 +264,7 @@ pub fn format_artifacts(
         let item = Reflect::get_u32(artifacts, i).map_err(|_| type_error(&[ARTIFACTS_FIX]))?;
         owned.push(read_artifact(&item, itoa::Buffer::new().format(i))?);
     }
-    let limits = read_limits(limits)?;
-    let borrowed: Vec<Artifact<'_>> = owned.iter().map(OwnedArtifact::borrow).collect();
-    Ok(artifacts_json(&job_id, &borrowed, &limits).unwrap_or_else(|| "null".to_owned()))
+    Ok(owned)
 }
 
 /// An artifact read out of a JavaScript object.

@@ -56,3 +56,6 @@ verifyStandardWebhook("webhook-id: x", body, whsec);
 // @ts-expect-error options.now is a number or a Date, not a string
 verifyStandardWebhook(headers, body, whsec, { now: "now" });
 console.log(stdOk, stdFetch, stdSig);
+import { planArtifacts, type Placement } from "foreman-webhook";
+const places: Placement[] = planArtifacts(artifacts, { budget: 10 });
+if (places[0] === "url_over_budget") console.log(places);

@@ -99,6 +99,7 @@ export async function runArtifactVectors(fw, file) {
         eq(got.length, c.expected_len, `${c.name} (${variant}) length`);
         eq(await sha256Hex(got), c.expected_sha256, `${c.name} (${variant}) sha256`);
       }
+      eq(fw.planArtifacts(artifacts, limits).join(","), c.placements.join(","), `${c.name} (${variant}) planArtifacts`);
     }
   }
   return file.cases.length;
