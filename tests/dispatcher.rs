@@ -584,3 +584,37 @@ fn debug_output_hides_secrets() {
     let d = d.build().unwrap();
     assert!(!format!("{d:?}").contains(SECRET));
 }
+
+#[test]
+fn a_2xx_stays_delivered_when_shutdown_cuts_its_stalled_body_short() {
+    // Found by the chaos soak: the status line and headers of a 200 arrive, the body
+    // stalls; a shutdown deadline during the body read used to abandon the event.
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\nstarted");
+        std::thread::sleep(Duration::from_secs(5));
+    });
+    let (cb, out) = outcomes();
+    let d = local()
+        .timeout(Duration::from_secs(10))
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    d.fire(&format!("http://{addr}/"), &event("job-stall"));
+    std::thread::sleep(Duration::from_millis(300)); // the head is in, the body stalls
+    let t0 = Instant::now();
+    let report = d.shutdown_blocking(Duration::from_millis(100));
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "the deadline still bounds it"
+    );
+    let o = out.next(1);
+    assert_eq!(o.kind, OutcomeKind::Delivered { status: 200 });
+    assert_eq!(report.delivered, ["job-stall"]);
+    assert!(report.abandoned.is_empty());
+}

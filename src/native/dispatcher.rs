@@ -430,10 +430,24 @@ impl Inner {
         let attempt = u32::from(job.attempts);
         Counters::bump(&self.counters.attempts);
         self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
-        let result = tokio::select! {
+        let sent = tokio::select! {
             biased;
             () = self.cancelled() => None,
             sent = Box::pin(self.http.send(&job)) => Some(sent),
+        };
+        let result = match sent {
+            None => None,
+            Some(Ok(head)) => {
+                // The status decides: a shutdown cutting the body read short does not
+                // turn a 2xx that arrived into an abandoned event.
+                tokio::select! {
+                    biased;
+                    () = self.cancelled() => {}
+                    () = Box::pin(self.http.drain(head.response)) => {}
+                }
+                Some((head.outcome, None))
+            }
+            Some(Err((outcome, e))) => Some((outcome, Some(e))),
         };
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.release_slot(job.host_key());

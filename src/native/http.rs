@@ -71,14 +71,17 @@ impl Http {
         })
     }
 
-    pub(super) async fn send(&self, job: &Job) -> (AttemptOutcome, Option<reqwest::Error>) {
+    /// Sends the request; returns as soon as the response head arrives, with the status
+    /// and `Retry-After` (the status decides the outcome) and the response, whose body
+    /// [`drain`](Self::drain) reads.
+    pub(super) async fn send(&self, job: &Job) -> Result<Sent, (AttemptOutcome, reqwest::Error)> {
         let req = self
             .client
             .post(job.url())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let req = self.signing.apply(req, job).body(job.body());
         match req.send().await {
-            Ok(mut resp) => {
+            Ok(resp) => {
                 let code = resp.status().as_u16();
                 let retry_after = match code {
                     429 | 503 => resp
@@ -88,16 +91,10 @@ impl Http {
                         .and_then(|v| parse_retry_after(v, SystemTime::now())),
                     _ => None,
                 };
-                // Read at most `body_cap` bytes (lets a small response's connection be
-                // reused), then drop the rest unread.
-                let mut read = 0usize;
-                while read < self.body_cap {
-                    match resp.chunk().await {
-                        Ok(Some(chunk)) => read += chunk.len(),
-                        _ => break,
-                    }
-                }
-                (AttemptOutcome::Status { code, retry_after }, None)
+                Ok(Sent {
+                    outcome: AttemptOutcome::Status { code, retry_after },
+                    response: resp,
+                })
             }
             Err(e) => {
                 let outcome = if is_forbidden(&e) {
@@ -107,10 +104,28 @@ impl Http {
                 } else {
                     AttemptOutcome::Transport
                 };
-                (outcome, Some(e.without_url()))
+                Err((outcome, e.without_url()))
             }
         }
     }
+
+    /// Reads at most `body_cap` bytes of the body (lets a small response's connection be
+    /// reused), then drops the rest unread. Ends early on an error or the request timeout.
+    pub(super) async fn drain(&self, mut resp: reqwest::Response) {
+        let mut read = 0usize;
+        while read < self.body_cap {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                _ => break,
+            }
+        }
+    }
+}
+
+/// A response head: how the attempt ended, and the response to drain.
+pub(super) struct Sent {
+    pub(super) outcome: AttemptOutcome,
+    pub(super) response: reqwest::Response,
 }
 
 /// The signature headers put on each attempt.
