@@ -30,7 +30,9 @@
 //! CHAOS_EVENTS=100000 cargo test --release --all-features --test chaos -- --nocapture
 //! ```
 //!
-//! `CHAOS_SEED=<u64>` changes the fault mix (default 0x5EED_C4A0_5000_0001).
+//! `CHAOS_SEED=<u64>` changes the fault mix (default 0x5EED_C4A0_5000_0001);
+//! `CHAOS_VERBOSE=1` prints progress every 500 events; `CHAOS_LOG=<file>` saves the first
+//! 4 MiB of the captured logs.
 #![cfg(all(feature = "native", not(target_arch = "wasm32")))]
 
 use std::collections::{BTreeMap, HashMap};
