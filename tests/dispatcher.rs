@@ -410,6 +410,9 @@ fn shutdown_returns_early_when_idle() {
 
 #[test]
 fn ssrf_refusals_never_connect() {
+    // Loopback destinations only: if the guard ever broke, traffic would still stay on
+    // this machine. Every other non-global range, in every spelling, is in tests/ssrf.rs,
+    // fired at a dispatcher that can never open a socket.
     let rx = Receiver::always(200);
     let port = rx.port();
     let (cb, out) = outcomes();
@@ -417,7 +420,6 @@ fn ssrf_refusals_never_connect() {
         .resolver(
             StaticResolver::new()
                 .with("internal.test", ["127.0.0.1".parse().unwrap()])
-                .with("meta.test", ["169.254.169.254".parse().unwrap()])
                 .with("mapped.test", ["::ffff:127.0.0.1".parse().unwrap()]),
         )
         .on_outcome(cb)
@@ -431,19 +433,10 @@ fn ssrf_refusals_never_connect() {
         format!("http://[::1]:{port}/"),
         format!("http://[::ffff:127.0.0.1]:{port}/"),
         format!("http://[::127.0.0.1]:{port}/"),
-        "http://10.0.0.1/".into(),
-        "http://192.168.1.1/".into(),
-        "http://172.16.0.1/".into(),
-        "http://100.64.0.1/".into(),
-        "http://169.254.169.254/latest/meta-data/".into(),
-        "http://0.0.0.0/".into(),
-        "http://[fd00::1]/".into(),
-        "http://[fe80::1]/".into(),
         format!("http://localhost:{port}/"),
         format!("http://api.localhost:{port}/"),
         format!("http://internal.test:{port}/"),
         format!("http://INTERNAL.test:{port}/"),
-        "http://meta.test/".into(),
         format!("http://mapped.test:{port}/"),
     ];
     let ids: Vec<_> = urls
@@ -465,7 +458,7 @@ fn ssrf_refusals_never_connect() {
     assert_eq!(s.rejected, urls.len() as u64);
     assert_eq!(s.retries_scheduled, 0, "a refusal is never retried");
     assert_eq!(
-        s.attempts, 6,
+        s.attempts, 5,
         "only names reach the resolver (no connection)"
     );
 }
