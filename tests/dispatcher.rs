@@ -499,7 +499,7 @@ fn allowlist_opens_exactly_what_it_names() {
         (format!("http://127.0.0.2:{port}/"), false),
         (format!("http://other.test:{port}/"), false),
         (format!("http://[::1]:{port}/"), false),
-        ("http://10.0.0.1/".to_string(), false),
+        (format!("http://127.0.0.3:{port}/"), false),
     ];
     for (url, _) in &cases {
         d.fire(url, &event("job-allow"));

@@ -61,7 +61,7 @@ fn logs_carry_the_go_fields_and_never_a_secret_or_signature() {
         &Event::new("job-refused", "failed", Timestamp::UNIX_EPOCH),
     ); // exhausted
     d.fire(
-        "http://10.0.0.1/",
+        "http://127.0.0.2:9/",
         &Event::new("job-ssrf", "failed", Timestamp::UNIX_EPOCH),
     ); // rejected
     d.fire(
