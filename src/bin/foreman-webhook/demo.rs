@@ -259,14 +259,12 @@ async fn demo(a: DemoArgs) -> Result<u8, Failure> {
         e.model = "llama-3.1-8b-instruct".into();
         e.attempt = attempt;
         f(&mut e);
-        let id = dispatcher.fire(&url, &e);
+        // Print first: the delivery may reach the receiver before `fire` returns.
         line(
             json,
-            &format!(
-                "{}  dispatcher  {job:<9} {state:<10} fired (delivery #{id})",
-                clock.t()
-            ),
+            &format!("{}  dispatcher  {job:<9} {state:<10} fired", clock.t()),
         );
+        dispatcher.fire(&url, &e);
         fired.push((job.to_owned(), state.to_owned()));
     };
     emit("job-7f3a", "", "queued", 1, &|_| {});
