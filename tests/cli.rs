@@ -176,29 +176,39 @@ fn standard_verify_matches_the_vectors() {
     assert!(checked >= 30, "only {checked} cases ran");
 }
 
-#[test]
-fn listen_and_send_round_trip_with_a_retry() {
-    let mut listener = Command::new(BIN)
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret",
-            "round-trip-secret",
-            "--fail-first",
-            "1",
-            "--status",
-            "503",
-        ])
-        .args(["--max-requests", "2", "--json"])
+type Lines = std::io::Lines<BufReader<std::process::ChildStdout>>;
+
+/// Starts `listen --port 0 --json` with `args`; returns the child, its output lines and
+/// the URL it printed first.
+fn listen(args: &[&str]) -> (std::process::Child, Lines, String) {
+    let mut child = Command::new(BIN)
+        .args(["listen", "--port", "0", "--json"])
+        .args(args)
+        .env_remove("FOREMAN_WEBHOOK_SECRET")
+        .env_remove("FOREMAN_WEBHOOK_STANDARD_SECRET")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     let url = first["listening"].as_str().unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (child, lines, url)
+}
+
+#[test]
+fn listen_and_send_round_trip_with_a_retry() {
+    let (mut listener, mut lines, url) = listen(&[
+        "--secret",
+        "round-trip-secret",
+        "--fail-first",
+        "1",
+        "--status",
+        "503",
+        "--max-requests",
+        "2",
+    ]);
 
     let event = br#"{"job_id":"job-rt","state":"succeeded","previous_state":"running","timestamp":"2026-11-28T14:00:00Z","model":"m","attempt":1,"result":{"ok":true},"artifacts":null,"error":null}"#;
     let out = run(
@@ -260,23 +270,7 @@ fn send_refuses_loopback_without_allow_private() {
 
 #[test]
 fn listen_rejects_a_bad_signature_with_401() {
-    let mut listener = Command::new(BIN)
-        .args([
-            "listen",
-            "--port",
-            "0",
-            "--secret",
-            "right",
-            "--max-requests",
-            "1",
-            "--json",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(listener.stdout.take().unwrap()).lines();
-    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    let url = first["listening"].as_str().unwrap().to_owned();
+    let (mut listener, mut lines, url) = listen(&["--secret", "right", "--max-requests", "1"]);
     let event = br#"{"job_id":"j","state":"queued","timestamp":"2026-11-28T14:00:00Z"}"#;
     // Signed with the wrong key: the listener answers 401, so send exhausts its retries.
     let out = run(

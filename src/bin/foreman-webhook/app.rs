@@ -116,7 +116,7 @@ impl SecretArgs {
             );
         }
         Ok(Keys {
-            foreman: foreman.iter().map(Signer::new).collect(),
+            foreman,
             standard: if standard.is_empty() {
                 None
             } else {

@@ -66,7 +66,7 @@ async fn demo(a: DemoArgs) -> Result<u8, Failure> {
 
     // The receiver: verifies both schemes; rehearses a 500 then a 429 for one event.
     let keys = Arc::new(Keys {
-        foreman: vec![Signer::new(&foreman_secret)],
+        foreman: vec![foreman_secret.clone()],
         standard: foreman_webhook::StandardWebhook::new(std::slice::from_ref(&standard_secret))
             .ok(),
     });

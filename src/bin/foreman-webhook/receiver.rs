@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use foreman_webhook::standard::{Headers, StandardWebhook};
-use foreman_webhook::{Event, Signer, VerifyError, SIGNATURE_HEADER};
+use foreman_webhook::{verify_any, Event, Secret, SIGNATURE_HEADER};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
@@ -22,7 +22,7 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 /// What the receiver checks requests with.
 pub struct Keys {
     /// Keys for `X-Foreman-Signature` (any may match).
-    pub foreman: Vec<Signer>,
+    pub foreman: Vec<Secret>,
     /// Keys for the Standard Webhooks headers, when configured.
     pub standard: Option<StandardWebhook>,
 }
@@ -93,19 +93,10 @@ pub fn check(
         None if keys.foreman.is_empty() => Check::NotUsed,
         None => Check::Invalid("missing_header"),
         Some(_) if keys.foreman.is_empty() => Check::NotUsed,
-        Some(h) => {
-            let mut verdict = Err(VerifyError::Mismatch);
-            for k in &keys.foreman {
-                verdict = k.verify(body, h);
-                if !matches!(verdict, Err(VerifyError::Mismatch)) {
-                    break;
-                }
-            }
-            match verdict {
-                Ok(()) => Check::Valid,
-                Err(e) => Check::Invalid(e.code()),
-            }
-        }
+        Some(h) => match verify_any(body, h, &keys.foreman) {
+            Ok(()) => Check::Valid,
+            Err(e) => Check::Invalid(e.code()),
+        },
     };
     let standard = match &keys.standard {
         None => Check::NotUsed,
