@@ -8,41 +8,13 @@ use foreman_webhook::{
     Event, InlineLimits, Secret, SecretError, Signature, Signer, Timestamp, VerifyError,
 };
 use serde::Deserialize;
+
+mod cases;
+use cases::{load, SigCase, StdCase, SIGNATURE_CASES, STANDARD_CASES};
 use sha2::{Digest, Sha256};
 
-const SIGNATURE_CASES: usize = 46;
 const ARTIFACT_CASES: usize = 22;
 const EVENT_CASES: usize = 11;
-
-#[derive(Deserialize)]
-struct File<T> {
-    count: usize,
-    cases: Vec<T>,
-}
-
-fn load<T: for<'de> Deserialize<'de>>(text: &str, expected: usize) -> Vec<T> {
-    let file: File<T> = serde_json::from_str(text).expect("vector file parses");
-    assert_eq!(
-        file.count, expected,
-        "vector file count changed: update the constant"
-    );
-    assert_eq!(file.cases.len(), expected, "vector file truncated?");
-    file.cases
-}
-
-#[derive(Deserialize)]
-struct SecretHex {
-    hex: String,
-}
-
-#[derive(Deserialize)]
-struct SigCase {
-    name: String,
-    body_hex: String,
-    secrets: Vec<SecretHex>,
-    header: String,
-    expect: String,
-}
 
 fn code(r: Result<(), VerifyError>) -> &'static str {
     match r {
@@ -287,22 +259,6 @@ fn timestamp_constructors() {
     ] {
         assert!(bad.parse::<Timestamp>().is_err(), "{bad:?} must not parse");
     }
-}
-
-const STANDARD_CASES: usize = 46;
-
-#[derive(Deserialize)]
-struct StdCase {
-    name: String,
-    secrets: Vec<String>,
-    id: Option<String>,
-    timestamp: Option<String>,
-    signature: Option<String>,
-    body_hex: String,
-    now: i64,
-    tolerance: Option<u64>,
-    expect: String,
-    sign: Option<String>,
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]
