@@ -3,6 +3,7 @@
 use core::fmt;
 use core::str::FromStr;
 
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use time::format_description::well_known::Rfc3339;
@@ -34,25 +35,19 @@ use time::{OffsetDateTime, UtcOffset};
 /// assert_eq!(Event::from_json(&body)?, event);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Event {
     /// The job's id.
-    #[serde(deserialize_with = "null_as_default")]
     pub job_id: String,
     /// The state entered.
-    #[serde(deserialize_with = "null_as_default")]
     pub state: String,
     /// The state left (empty for the first event).
-    #[serde(deserialize_with = "null_as_default")]
     pub previous_state: String,
     /// When the transition happened.
     pub timestamp: Timestamp,
     /// The model the job runs.
-    #[serde(deserialize_with = "null_as_default")]
     pub model: String,
     /// The job's attempt number.
-    #[serde(deserialize_with = "null_as_default")]
     pub attempt: i64,
     /// The job's result, raw JSON, or `null`.
     pub result: Option<RawJson>,
@@ -60,15 +55,6 @@ pub struct Event {
     pub artifacts: Option<RawJson>,
     /// The error message of a failed job, or `null`.
     pub error: Option<String>,
-}
-
-/// Go decodes `null` into a string or int as "leave the zero value"; do the same.
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Event {
@@ -89,6 +75,13 @@ impl Event {
 
     /// The JSON body, compact, keys in the Go struct's order. Infallible: every field is
     /// a string, an integer or already-validated JSON.
+    ///
+    /// This is the same JSON *value* Go's `json.Marshal` writes for the same event, and
+    /// byte for byte the same except in two places: Go escapes `<`, `>`, `&`, U+2028 and
+    /// U+2029 inside strings (`\u003c`…) where this writes them as they are, and Go
+    /// strips the whitespace inside `result`/`artifacts` where this keeps the raw JSON
+    /// verbatim. Receivers are unaffected (the value is the same and the signature
+    /// covers whichever bytes were sent); [`Event::to_go_json`] writes Go's exact bytes.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(160 + self.job_id.len() + self.raw_len());
         if serde_json::to_writer(&mut out, self).is_err() {
@@ -98,18 +91,267 @@ impl Event {
         out
     }
 
+    /// The bytes Go's `json.Marshal` writes for this event: [`Event::to_json`] with
+    /// `<`, `>`, `&`, U+2028 and U+2029 escaped inside strings and the raw `result` and
+    /// `artifacts` compacted, as Go does. Checked byte for byte against Go's own output
+    /// (tests/vectors/go_events.json).
+    ///
+    /// One version note: Go 1.22 and later write backspace and form feed as `\b` and
+    /// `\f`, as this does; Go 1.21 and earlier wrote `\u0008` and `\u000c`.
+    ///
+    /// ```
+    /// use foreman_webhook::{Event, RawJson, Timestamp};
+    /// let mut event = Event::new("a<b>&c", "succeeded", Timestamp::GO_ZERO);
+    /// event.result = Some(RawJson::new(r#"{ "html": "<p>" }"#)?);
+    /// let go = String::from_utf8(event.to_go_json())?;
+    /// assert!(go.starts_with(r#"{"job_id":"a\u003cb\u003e\u0026c","#));
+    /// assert!(go.contains(r#""result":{"html":"\u003cp\u003e"},"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_go_json(&self) -> Vec<u8> {
+        let plain = self.to_json();
+        let mut out = Vec::with_capacity(plain.len() + 16);
+        go_compact(&plain, &mut out);
+        out
+    }
+
     fn raw_len(&self) -> usize {
         self.result.as_ref().map_or(0, |r| r.get().len())
             + self.artifacts.as_ref().map_or(0, |r| r.get().len())
     }
 
-    /// Decodes a body as Go's `json.Unmarshal` would (unknown keys ignored, missing keys
-    /// zero, `null` strings/ints left zero).
+    /// Decodes a body as Go's `json.Unmarshal` decodes it into the seed's `Event`:
+    ///
+    /// - unknown keys are ignored, missing keys leave the zero value;
+    /// - `null` leaves a string, integer or the timestamp unchanged (zero unless an
+    ///   earlier duplicate key set it) and sets `result`, `artifacts` and `error` to `None`;
+    /// - keys match case-insensitively (`"JOB_ID"`, and `"ſtate"` with U+017F, as Go's
+    ///   Unicode case folding does); a duplicate key overwrites: the last one wins;
+    /// - a top-level `null` is the zero event ([`Event::default`]); a top-level array,
+    ///   string, number or boolean is an error;
+    /// - invalid UTF-8 becomes U+FFFD, one per invalid byte, and a lone UTF-16
+    ///   surrogate escape (`"\ud800"`) inside a string field becomes one U+FFFD.
+    ///
+    /// Each rule is checked against Go's own decoder (tests/vectors/go_events.json).
+    /// One difference remains: invalid UTF-8 inside the raw `result` or `artifacts` is
+    /// kept byte for byte by Go (and written back out, invalid); here it becomes U+FFFD
+    /// like everywhere else, because [`RawJson`] is always valid UTF-8.
     ///
     /// # Errors
-    /// [`EventError`] with the `serde_json` error as its source.
+    /// [`EventError`] with the `serde_json` error as its source when the body is not
+    /// JSON, not an object (or `null`), or a field has the wrong type.
     pub fn from_json(body: &[u8]) -> Result<Self, EventError> {
-        serde_json::from_slice(body).map_err(EventError::json)
+        serde_json::from_str(&go_lossy_utf8(body)).map_err(EventError::json)
+    }
+}
+
+/// Go's `json.Marshal` rewrite of already-compact or raw JSON: whitespace outside
+/// strings removed, `<`, `>`, `&`, U+2028 and U+2029 inside strings escaped, everything
+/// else (escapes, number text) copied. Hand-written because serde_json has no
+/// byte-preserving compactor and re-serializing a `Value` would change number text.
+fn go_compact(json: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while let Some(&c) = json.get(i) {
+        if !in_string {
+            in_string = c == b'"';
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                out.push(c);
+            }
+        } else if escaped {
+            escaped = false;
+            out.push(c);
+        } else if matches!(c, b'<' | b'>' | b'&') {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(c >> 4)]);
+            out.push(HEX[usize::from(c & 0xF)]);
+        } else if c == 0xE2
+            && json.get(i + 1) == Some(&0x80)
+            && matches!(json.get(i + 2), Some(0xA8 | 0xA9))
+        {
+            out.extend_from_slice(if json.get(i + 2) == Some(&0xA8) {
+                b"\\u2028"
+            } else {
+                b"\\u2029"
+            });
+            i += 2;
+        } else {
+            escaped = c == b'\\';
+            in_string = c != b'"';
+            out.push(c);
+        }
+        i += 1;
+    }
+}
+
+/// Invalid UTF-8 replaced as Go's decoder replaces it: one U+FFFD per invalid byte
+/// (`String::from_utf8_lossy` writes one per maximal invalid sequence instead).
+fn go_lossy_utf8(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(body) {
+        Ok(s) => s.into(),
+        Err(_) => {
+            let mut out = String::with_capacity(body.len() + 16);
+            for chunk in body.utf8_chunks() {
+                out.push_str(chunk.valid());
+                out.extend(chunk.invalid().iter().map(|_| char::REPLACEMENT_CHARACTER));
+            }
+            out.into()
+        }
+    }
+}
+
+/// A string field decoded as Go decodes it: serde_json hands over lone surrogate
+/// escapes as WTF-8 (`ED A0..BF xx`) when asked for bytes; each becomes one U+FFFD.
+struct GoString(String);
+
+impl<'de> Deserialize<'de> for GoString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = GoString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<GoString, E> {
+                Ok(GoString(v.to_owned()))
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<GoString, E> {
+                let mut out = Vec::with_capacity(v.len());
+                let mut i = 0;
+                while let Some(&b) = v.get(i) {
+                    if b == 0xED && v.get(i + 1).is_some_and(|&n| n >= 0xA0) {
+                        out.extend_from_slice("\u{FFFD}".as_bytes());
+                        i += 3;
+                    } else {
+                        out.push(b);
+                        i += 1;
+                    }
+                }
+                Ok(GoString(match String::from_utf8(out) {
+                    Ok(s) => s,
+                    Err(e) => go_lossy_utf8(e.as_bytes()).into_owned(),
+                }))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+/// The Go struct's fields, by JSON key.
+#[derive(Clone, Copy)]
+enum Field {
+    JobId,
+    State,
+    PreviousState,
+    Timestamp,
+    Model,
+    Attempt,
+    Result,
+    Artifacts,
+    Error,
+}
+
+impl Field {
+    const ALL: [(&'static str, Field); 9] = [
+        ("job_id", Field::JobId),
+        ("state", Field::State),
+        ("previous_state", Field::PreviousState),
+        ("timestamp", Field::Timestamp),
+        ("model", Field::Model),
+        ("attempt", Field::Attempt),
+        ("result", Field::Result),
+        ("artifacts", Field::Artifacts),
+        ("error", Field::Error),
+    ];
+
+    /// Go's rule: an exact match, else a match under Unicode simple case folding. The
+    /// names are lower-case ASCII, so a key matches when each character is the name's,
+    /// its ASCII upper case, or one of the two non-ASCII runes that fold into ASCII
+    /// letters (U+017F long s, U+212A Kelvin sign).
+    fn find(key: &str) -> Option<Field> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| fold_eq(key, name))
+            .map(|&(_, f)| f)
+    }
+}
+
+fn fold_eq(key: &str, name: &str) -> bool {
+    let mut k = key.chars();
+    name.chars().all(|n| {
+        k.next().is_some_and(|c| {
+            c.to_ascii_lowercase() == n
+                || (n == 's' && c == '\u{17F}')
+                || (n == 'k' && c == '\u{212A}')
+        })
+    }) && k.next().is_none()
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EventVisitor)
+    }
+}
+
+struct EventVisitor;
+
+impl<'de> Visitor<'de> for EventVisitor {
+    type Value = Event;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object (or null)")
+    }
+
+    /// Go: `null` into a struct leaves it zero.
+    fn visit_unit<E: de::Error>(self) -> Result<Event, E> {
+        Ok(Event::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+        let mut e = Event::default();
+        fn keep<T>(slot: &mut T, v: Option<T>) {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+        while let Some(GoString(key)) = map.next_key()? {
+            match Field::find(&key) {
+                Some(Field::JobId) => keep(
+                    &mut e.job_id,
+                    map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                ),
+                Some(Field::State) => keep(
+                    &mut e.state,
+                    map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                ),
+                Some(Field::PreviousState) => keep(
+                    &mut e.previous_state,
+                    map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                ),
+                Some(Field::Model) => keep(
+                    &mut e.model,
+                    map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                ),
+                Some(Field::Timestamp) => keep(&mut e.timestamp, map.next_value()?),
+                Some(Field::Attempt) => {
+                    // Go parses the number's text with strconv.ParseInt: `-0` is 0, while
+                    // `1.0` and `1e2` are errors (serde_json reads `-0` as a float).
+                    if let Some(raw) = map.next_value::<Option<Box<RawValue>>>()? {
+                        e.attempt = raw.get().parse().map_err(|_| {
+                            de::Error::custom("attempt must be an integer in the i64 range")
+                        })?;
+                    }
+                }
+                Some(Field::Result) => e.result = map.next_value()?,
+                Some(Field::Artifacts) => e.artifacts = map.next_value()?,
+                Some(Field::Error) => e.error = map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                None => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(e)
     }
 }
 
