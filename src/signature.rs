@@ -44,8 +44,26 @@ type HmacSha256 = Hmac<Sha256>;
 /// assert!(Secret::new("").is_err());
 /// # Ok::<(), foreman_webhook::SecretError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+///
+/// `==` compares the key bytes in constant time (`subtle`); only the lengths may leak.
+///
+/// ```
+/// use foreman_webhook::Secret;
+/// assert_eq!(Secret::new("k1")?, Secret::new("k1")?);
+/// assert_ne!(Secret::new("k1")?, Secret::new("k2")?);
+/// assert_ne!(Secret::new("k1")?, Secret::new("k1 ")?);
+/// # Ok::<(), foreman_webhook::SecretError>(())
+/// ```
+#[derive(Clone)]
 pub struct Secret(Box<[u8]>);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&*self.0, &*other.0).into()
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     /// A secret from raw key bytes (a `&str` is used as its UTF-8 bytes, as Go does).
