@@ -132,10 +132,14 @@ impl Event {
     /// - invalid UTF-8 becomes U+FFFD, one per invalid byte, and a lone UTF-16
     ///   surrogate escape (`"\ud800"`) inside a string field becomes one U+FFFD.
     ///
+    /// - the timestamp is parsed as Go parses it (see [`Timestamp`]'s `FromStr`), from the
+    ///   raw JSON text: a string with an escape in it is an error, as in Go.
+    ///
     /// Each rule is checked against Go's own decoder (tests/vectors/go_events.json).
-    /// One difference remains: invalid UTF-8 inside the raw `result` or `artifacts` is
+    /// Two differences remain: invalid UTF-8 inside the raw `result` or `artifacts` is
     /// kept byte for byte by Go (and written back out, invalid); here it becomes U+FFFD
-    /// like everywhere else, because [`RawJson`] is always valid UTF-8.
+    /// like everywhere else, because [`RawJson`] is always valid UTF-8. And a UTC offset
+    /// beyond ±25:59 (`+26:00`), which Go keeps, is an error here.
     ///
     /// # Errors
     /// [`EventError`] with the `serde_json` error as its source when the body is not
@@ -333,7 +337,21 @@ impl<'de> Visitor<'de> for EventVisitor {
                     &mut e.model,
                     map.next_value::<Option<GoString>>()?.map(|s| s.0),
                 ),
-                Some(Field::Timestamp) => keep(&mut e.timestamp, map.next_value()?),
+                Some(Field::Timestamp) => {
+                    // Go hands time.Time the raw JSON text: a string with an escape in
+                    // it does not parse there, so it does not here either.
+                    if let Some(raw) = map.next_value::<Option<Box<RawValue>>>()? {
+                        let text = raw.get();
+                        let inner = text
+                            .strip_prefix('"')
+                            .and_then(|t| t.strip_suffix('"'))
+                            .filter(|t| !t.contains('\\'))
+                            .ok_or_else(|| {
+                                de::Error::custom("timestamp must be an RFC 3339 string")
+                            })?;
+                        e.timestamp = inner.parse().map_err(de::Error::custom)?;
+                    }
+                }
                 Some(Field::Attempt) => {
                     // Go parses the number's text with strconv.ParseInt: `-0` is 0, while
                     // `1.0` and `1e2` are errors (serde_json reads `-0` as a float).
@@ -518,22 +536,106 @@ impl fmt::Display for Timestamp {
 
 impl FromStr for Timestamp {
     type Err = EventError;
+
+    /// Go's `time.Parse(time.RFC3339, s)`, which `time.Time`'s JSON decoding uses (checked
+    /// against Go in tests/vectors/go_events.json): `YYYY-MM-DDTHH:MM:SS`, then an optional
+    /// fraction after `.` or `,` of any length (digits past nanoseconds are dropped), then
+    /// `Z` or `±HH:MM`. Upper-case `T` and `Z` only; the hour may be one digit; no leap
+    /// second; the date must exist.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || EventError::msg("timestamp must be RFC 3339, e.g. 2026-11-28T14:00:00Z");
-        if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-            return Ok(Self(t));
-        }
-        // Go accepts fractions longer than nanoseconds and truncates them.
-        let (head, frac_and_rest) = s.split_once('.').ok_or_else(bad)?;
-        let digits = frac_and_rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits <= 9 {
-            return Err(bad());
-        }
-        let truncated = format!("{head}.{}{}", &frac_and_rest[..9], &frac_and_rest[digits..]);
-        OffsetDateTime::parse(&truncated, &Rfc3339)
+        parse_go_rfc3339(s.as_bytes())
             .map(Self)
-            .map_err(|_| bad())
+            .ok_or_else(|| EventError::msg("timestamp must be RFC 3339, e.g. 2026-11-28T14:00:00Z"))
     }
+}
+
+/// Hand-written because no crate parses Go's `RFC3339` layout (time's `Rfc3339` also
+/// accepts `t`/`z` and leap seconds, and rejects `,` fractions, which Go does not).
+fn parse_go_rfc3339(s: &[u8]) -> Option<OffsetDateTime> {
+    struct Cursor<'a>(&'a [u8]);
+    impl Cursor<'_> {
+        fn lit(&mut self, c: u8) -> Option<()> {
+            let (&first, rest) = self.0.split_first()?;
+            (first == c).then(|| self.0 = rest)
+        }
+        /// `min..=max` ASCII digits as a number.
+        fn num(&mut self, min: usize, max: usize) -> Option<u32> {
+            let n = self
+                .0
+                .iter()
+                .take(max)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if n < min {
+                return None;
+            }
+            let (digits, rest) = self.0.split_at(n);
+            self.0 = rest;
+            Some(
+                digits
+                    .iter()
+                    .fold(0, |acc, d| acc * 10 + u32::from(d - b'0')),
+            )
+        }
+    }
+    let mut c = Cursor(s);
+    let year = c.num(4, 4)?;
+    c.lit(b'-')?;
+    let month = c.num(2, 2)?;
+    c.lit(b'-')?;
+    let day = c.num(2, 2)?;
+    c.lit(b'T')?;
+    let hour = c.num(1, 2)?;
+    c.lit(b':')?;
+    let minute = c.num(2, 2)?;
+    c.lit(b':')?;
+    let second = c.num(2, 2)?;
+    let mut nanos = 0;
+    if let [b'.' | b',', d, ..] = c.0 {
+        if d.is_ascii_digit() {
+            c.0 = &c.0[1..];
+            let n = c.0.iter().take_while(|b| b.is_ascii_digit()).count();
+            let (digits, rest) = c.0.split_at(n);
+            c.0 = rest;
+            nanos = digits
+                .iter()
+                .chain(core::iter::repeat(&b'0'))
+                .take(9)
+                .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'));
+        }
+    }
+    let offset_secs = if c.lit(b'Z').is_some() {
+        0
+    } else {
+        let sign = match c.0.first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        c.0 = &c.0[1..];
+        let hh = c.num(2, 2)?;
+        c.lit(b':')?;
+        let mm = c.num(2, 2)?;
+        sign * i32::try_from(hh * 3600 + mm * 60).ok()?
+    };
+    if !c.0.is_empty() {
+        return None;
+    }
+    let date = time::Date::from_calendar_date(
+        i32::try_from(year).ok()?,
+        time::Month::try_from(u8::try_from(month).ok()?).ok()?,
+        u8::try_from(day).ok()?,
+    )
+    .ok()?;
+    let clock = time::Time::from_hms_nano(
+        u8::try_from(hour).ok()?,
+        u8::try_from(minute).ok()?,
+        u8::try_from(second).ok()?,
+        nanos,
+    )
+    .ok()?;
+    let offset = UtcOffset::from_whole_seconds(offset_secs).ok()?;
+    Some(time::PrimitiveDateTime::new(date, clock).assume_offset(offset))
 }
 
 impl Serialize for Timestamp {

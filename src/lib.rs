@@ -125,12 +125,14 @@
 //!
 //! # Agreement with the Go package
 //!
-//! Checked against the seed's own Go code (the vector files under `tests/vectors/`):
-//! signatures both ways, the artifact JSON value for text artifacts, the retry waits,
-//! and [`Event::from_json`], which decodes as Go's `json.Unmarshal` does (case-folded
-//! and duplicate keys, `null`s, invalid UTF-8). [`Event::to_json`] writes the same JSON
-//! value as Go's `json.Marshal`; [`Event::to_go_json`] writes Go's exact bytes. The one
-//! remaining difference is listed on [`Event::from_json`].
+//! [`Event::from_json`] decodes as Go's `json.Unmarshal` does (case-folded and duplicate
+//! keys, `null`s, invalid UTF-8), [`Event::to_json`] writes the same JSON value as Go's
+//! `json.Marshal` and [`Event::to_go_json`] Go's exact bytes; [`format_artifacts`] writes
+//! the value the seed's `FormatArtifacts` writes for text artifacts. All four are checked
+//! against Go itself (`tests/vectors/go_*.json`, written by the seed's struct and function
+//! under `encoding/json`); the two remaining differences (both for malformed input) are
+//! listed on [`Event::from_json`]. Signatures are checked against Python's `hmac` and published
+//! vectors; the retry waits are the seed's (1, 2, 4, 8, 16 s).
 //!
 //! # Features
 #![doc = document_features::document_features!()]

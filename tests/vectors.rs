@@ -346,7 +346,7 @@ struct GoCase {
     go_json_hex: Option<String>,
 }
 
-const GO_EVENT_CASES: usize = 63;
+const GO_EVENT_CASES: usize = 81;
 
 /// `Event::from_json` and `Event::to_go_json` against Go's own encoding/json
 /// (tests/vectors/go_events.json, written by tests/vectors/go with the seed's struct).
@@ -360,6 +360,12 @@ fn go_event_vectors() {
     for c in &cases {
         let wire = hex::decode(&c.wire_hex).unwrap();
         let got = Event::from_json(&wire);
+        if c.differs.as_deref() == Some("offset_range") {
+            // Go keeps any offset; ours are those `time` represents, up to ±25:59:59.
+            assert!(c.ok && got.is_err(), "{}", c.name);
+            differs += 1;
+            continue;
+        }
         assert_eq!(
             got.is_ok(),
             c.ok,
@@ -434,7 +440,7 @@ fn go_event_vectors() {
         }
     }
     assert!(oks >= 40 && errs >= 15, "oks {oks}, errs {errs}");
-    assert_eq!(differs, 2, "documented differences");
+    assert_eq!(differs, 3, "documented differences");
 }
 
 #[derive(Deserialize)]
