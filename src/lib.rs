@@ -48,6 +48,7 @@
 //! | another prefix (`sha1=`, `SHA256=`, none) | [`VerifyError::MissingPrefix`] |
 //! | not 64 hex digits / a non-hex digit | [`VerifyError::WrongLength`] / [`VerifyError::MalformedHex`] |
 //! | an empty secret | refused by [`Secret::new`]; [`verify_signature`] returns `false` |
+//! | an empty body | valid input |
 //! | several secrets (a key rotation) | [`verify_any`] passes if any matches, trying all |
 //!
 //! Secrets are never trimmed, printed or logged: [`Secret`], [`Signer`] and
@@ -74,6 +75,15 @@
 //! assert_eq!(wh.verify(&headers, body, now + 3600).unwrap_err().code(), "too_old");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! **Which scheme?** Receivers written today should verify the Standard Webhooks
+//! headers (replay window, de-duplication by `webhook-id`, zero-downtime key rotation,
+//! official verifiers in many languages). `X-Foreman-Signature` stays for receivers built
+//! against the Go package; the dispatcher sends it by default and adds the Standard
+//! headers when asked. Decisions, each a case in the shared vectors: the tolerance is
+//! ±300 s inclusive, both directions; unknown versions (`v1a`, `v2`) are ignored;
+//! entries that are not `version,base64` are skipped; the timestamp must be digits only;
+//! the `whsec_` prefix is optional on secrets.
 //!
 //! # Artifacts
 //!
