@@ -4,9 +4,14 @@
 #![warn(missing_docs)]
 
 pub mod artifacts;
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod event;
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub mod native;
+pub mod network;
+pub mod reason;
+pub mod receive;
 pub mod signature;
 pub mod standard;
 #[cfg(all(feature = "wasm", target_arch = "wasm32"))]
@@ -19,8 +24,12 @@ pub use artifacts::{
 pub use event::{Event, EventError, RawJson, Timestamp};
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub use native::{Dispatcher, DispatcherBuilder};
+pub use network::PRIVATE_NETWORKS;
+pub use receive::{
+    ConfigError, HeaderSource, ReceiveError, Receiver, ReceiverBuilder, Require, Verdict,
+};
 pub use signature::{
     sign, verify, verify_any, verify_signature, Secret, SecretError, Signature, Signer,
-    VerifyError, SIGNATURE_HEADER, SIGNATURE_PREFIX,
+    VerifyError, MAX_SECRETS, SIGNATURE_HEADER, SIGNATURE_PREFIX,
 };
 pub use standard::{StandardError, StandardWebhook};
