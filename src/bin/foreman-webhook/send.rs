@@ -47,8 +47,7 @@ pub struct SendArgs {
 }
 
 /// The JSON members an event must have (`job_id`, `state`), unless `--raw`.
-fn missing_event_fields(body: &[u8]) -> Vec<&'static str> {
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+fn missing_event_fields(v: &serde_json::Value) -> Vec<&'static str> {
     ["job_id", "state"]
         .into_iter()
         .filter(|k| !v.get(k).is_some_and(serde_json::Value::is_string))
@@ -57,15 +56,17 @@ fn missing_event_fields(body: &[u8]) -> Vec<&'static str> {
 
 pub fn run(a: SendArgs, color: ColorChoice) -> Result<u8, Failure> {
     let body = a.input.read("the event JSON")?;
-    let event = Event::from_json(&body)
-        .map_err(|e| Failure::usage(format!("the event is not valid JSON for an Event: {e}")))?;
-    let missing = missing_event_fields(&body);
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| Failure::usage(format!("the event is not valid JSON: {e}")))?;
+    let missing = missing_event_fields(&json);
     if !a.raw && !missing.is_empty() {
         return Err(Failure::usage(format!(
             "the body is not an event: no string `{}` (pass --raw to send it anyway)",
             missing.join("` or `")
         )));
     }
+    let event = Event::from_json(&body)
+        .map_err(|e| Failure::usage(format!("the event is not valid JSON for an Event: {e}")))?;
     let foreman = a.secrets.foreman()?;
     let standard = a.secrets.standard()?;
     if foreman.len() > 1 {
