@@ -33,3 +33,8 @@ pub use signature::{
     VerifyError, MAX_SECRETS, SIGNATURE_HEADER, SIGNATURE_PREFIX,
 };
 pub use standard::{StandardError, StandardWebhook};
+
+/// docs/receiving.md, compiled and run as doctests (its axum example needs `axum`).
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/receiving.md")]
+pub struct ReceivingGuide;
