@@ -17,7 +17,6 @@
 //! | `empty_secret`           | no key, or an empty key                                    |
 //! | `malformed_secret`       | a `whsec_` secret that is not base64                       |
 //! | `too_many_secrets`       | more than [`MAX_SECRETS`](crate::MAX_SECRETS) keys          |
-//! | `no_scheme`              | the request carries no signature a configured scheme reads |
 //! | `replayed`               | a `webhook-id` already accepted inside the window          |
 //! | `malformed_event`        | verified, but the body is not an `Event`                   |
 //! | `body_too_large`         | the body is over the receiver's limit                      |
@@ -51,8 +50,6 @@ pub const EMPTY_SECRET: &str = "empty_secret";
 pub const MALFORMED_SECRET: &str = "malformed_secret";
 /// More keys than [`MAX_SECRETS`](crate::MAX_SECRETS).
 pub const TOO_MANY_SECRETS: &str = "too_many_secrets";
-/// No configured scheme found its signature header on the request.
-pub const NO_SCHEME: &str = "no_scheme";
 /// The `webhook-id` was already accepted inside the tolerance window.
 pub const REPLAYED: &str = "replayed";
 /// The signature verified but the body is not an `Event`.
@@ -61,6 +58,28 @@ pub const MALFORMED_EVENT: &str = "malformed_event";
 pub const BODY_TOO_LARGE: &str = "body_too_large";
 /// No clock on this target (wasm32 without the `wasm` feature): give the receiver one.
 pub const NO_CLOCK: &str = "no_clock";
+
+/// Every code above, for checking a vocabulary (vectors, bindings) against this one.
+pub const ALL: [&str; 18] = [
+    OK,
+    MISSING_PREFIX,
+    WRONG_LENGTH,
+    MALFORMED_HEX,
+    MISMATCH,
+    MISSING_HEADER,
+    MALFORMED_TIMESTAMP,
+    TOO_OLD,
+    TOO_NEW,
+    MALFORMED_SIGNATURE,
+    NO_MATCHING_SIGNATURE,
+    EMPTY_SECRET,
+    MALFORMED_SECRET,
+    TOO_MANY_SECRETS,
+    REPLAYED,
+    MALFORMED_EVENT,
+    BODY_TOO_LARGE,
+    NO_CLOCK,
+];
 
 /// The message of an empty key, shared by [`SecretError`](crate::SecretError),
 /// [`VerifyError`](crate::VerifyError), [`StandardError`](crate::StandardError) and the
