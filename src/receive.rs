@@ -134,7 +134,7 @@ impl ReceiveError {
             Self::Standard(e) => e.code(),
             Self::Replayed => reason::REPLAYED,
             Self::BodyTooLarge { .. } => reason::BODY_TOO_LARGE,
-            Self::MalformedEvent(_) => reason::MALFORMED_EVENT,
+            Self::MalformedEvent(e) => e.code(),
         }
     }
 
@@ -198,29 +198,26 @@ impl Verdict {
         }
         let f = self.foreman.map(|r| r.map_err(ReceiveError::Foreman));
         let s = self.standard.map(|r| r.map_err(ReceiveError::Standard));
-        let mut results = f.into_iter().chain(s);
+        let results: Vec<Result<(), ReceiveError>> = f.into_iter().chain(s).collect();
+        let absent = |r: &Result<(), ReceiveError>| {
+            matches!(
+                r,
+                Err(ReceiveError::Foreman(VerifyError::MissingPrefix))
+                    | Err(ReceiveError::Standard(StandardError::MissingHeader(_)))
+            )
+        };
         let outcome = match self.require {
-            Require::Every => results.find(Result::is_err).unwrap_or(Ok(())),
+            // The first refusal, X-Foreman-Signature first.
+            Require::Every => results.into_iter().find(Result::is_err).unwrap_or(Ok(())),
+            Require::Any if results.iter().any(Result::is_ok) => Ok(()),
+            // None verified: the reason of a scheme whose header was there, if any.
             Require::Any => {
-                let all: Vec<_> = results.collect();
-                if all.iter().any(Result::is_ok) {
-                    Ok(())
+                let mut refusals = results.into_iter();
+                let first = refusals.next().unwrap_or(Ok(()));
+                if absent(&first) {
+                    refusals.find(|r| !absent(r)).unwrap_or(first)
                 } else {
-                    // Prefer the reason of a scheme whose header was there.
-                    let present = all.iter().position(|r| {
-                        !matches!(
-                            r,
-                            Err(ReceiveError::Foreman(VerifyError::MissingPrefix))
-                                | Err(ReceiveError::Standard(StandardError::MissingHeader(_)))
-                        )
-                    });
-                    let mut all = all;
-                    let i = present.unwrap_or(0);
-                    if i < all.len() {
-                        all.swap_remove(i)
-                    } else {
-                        Ok(())
-                    }
+                    first
                 }
             }
         };
