@@ -122,15 +122,23 @@ impl SecretError {
     }
 }
 
-impl fmt::Display for SecretError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl SecretError {
+    /// The message, as `Display` writes it (a `&'static str`: the JS bindings throw it
+    /// without pulling in the formatting machinery).
+    pub fn message(&self) -> &'static str {
+        match self {
             Self::Empty => reason::EMPTY_SECRET_MESSAGE,
             Self::MalformedStandard => {
                 "standard webhooks secret must be `whsec_` followed by the base64 of a non-empty key"
             }
             Self::TooMany => reason::TOO_MANY_SECRETS_MESSAGE,
-        })
+        }
+    }
+}
+
+impl fmt::Display for SecretError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
     }
 }
 

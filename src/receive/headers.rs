@@ -71,7 +71,7 @@ pub fn line_separator(name: &str) -> &'static str {
 
 /// Joins several received lines of header `name` under [`line_separator`]'s rule; `None`
 /// when there is none. The JS bindings use this for array-valued headers too.
-pub fn join_lines<S: AsRef<str>>(name: &str, lines: &[S]) -> Option<String> {
+pub fn join_lines<S: AsRef<str>>(name: &str, lines: impl IntoIterator<Item = S>) -> Option<String> {
     let sep = line_separator(name);
     let mut out: Option<String> = None;
     for line in lines {
@@ -94,7 +94,7 @@ pub fn header_value<H: HeaderSource + ?Sized>(headers: &H, name: &str) -> Option
     headers.each_value(name, &mut |v| {
         lines.push(String::from_utf8_lossy(v).into_owned());
     });
-    join_lines(name, &lines)
+    join_lines(name, lines)
 }
 
 #[cfg(test)]
@@ -120,6 +120,6 @@ mod tests {
         );
         assert_eq!(header_value(&h, "Webhook-Id").as_deref(), Some("msg_1"));
         assert_eq!(header_value(&h, "webhook-timestamp"), None);
-        assert_eq!(join_lines::<&str>("webhook-id", &[]), None);
+        assert_eq!(join_lines::<&str>("webhook-id", []), None);
     }
 }

@@ -75,7 +75,7 @@ pub fn sign_standard_webhook(
             ])
         })? as i64;
     let body = body_bytes(body)?;
-    let secrets = secrets(secret)?.map_err(|e| type_error(&[&e.to_string()]))?;
+    let secrets = secrets(secret)?.map_err(|e| type_error(&[e.message()]))?;
     let wh = StandardWebhook::new(&secrets)
         .map_err(|_| type_error(&["at least one secret is needed to sign"]))?;
     Ok(wh.sign(&id, ts, &body))
@@ -165,12 +165,11 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
         return Ok(Some(s));
     }
     if Array::is_array(&value) {
-        let lines: Vec<String> = value
-            .unchecked_ref::<Array>()
-            .iter()
-            .filter_map(|v| v.as_string())
-            .collect();
-        return Ok(crate::receive::join_lines(name, &lines));
+        let lines = value.unchecked_ref::<Array>().iter();
+        return Ok(crate::receive::join_lines(
+            name,
+            lines.filter_map(|v| v.as_string()),
+        ));
     }
     Ok(None)
 }
