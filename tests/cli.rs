@@ -739,3 +739,31 @@ fn cli_structure_main_dispatches_shared_imports_no_subcommand() {
         "the preset lives in the library"
     );
 }
+
+#[test]
+fn listen_forward_to_an_unreachable_handler_is_a_502_and_says_so() {
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/gone", closed.local_addr().unwrap());
+    drop(closed);
+    let (mut child, mut lines, url) = listen_human(&[
+        "--secret",
+        "k",
+        "--forward-to",
+        &dead,
+        "--max-requests",
+        "1",
+    ]);
+    let body = br#"{"job_id":"j","state":"queued"}"#;
+    let sig = text(&run(&["sign", "--secret", "k"], body).stdout)
+        .trim()
+        .trim_start_matches("X-Foreman-Signature: ")
+        .to_owned();
+    let (status, answer) = post_raw(&url, "/hook", &[("X-Foreman-Signature", &sig)], body);
+    assert_eq!(status, 502);
+    assert!(answer.contains("cannot connect"), "{answer}");
+    let line = lines.next().unwrap().unwrap();
+    assert!(line.contains("VALID  POST /hook"), "{line}");
+    assert!(line.contains("-> 502  handler: cannot connect"), "{line}");
+    assert!(child.wait().unwrap().success());
+}
