@@ -670,6 +670,11 @@ impl EventError {
         Self { msg, source: None }
     }
 
+    /// The stable reason code: always `malformed_event` (see [`crate::reason`]).
+    pub fn code(&self) -> &'static str {
+        crate::reason::MALFORMED_EVENT
+    }
+
     /// Line of the JSON error, when there is one (1-based).
     pub fn line(&self) -> Option<usize> {
         self.source.as_ref().map(serde_json::Error::line)

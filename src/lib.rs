@@ -155,10 +155,15 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod artifacts;
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod event;
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 #[allow(clippy::mod_module_files)] // until src/native/mod.rs becomes src/native.rs
 pub mod native;
+pub mod network;
+pub mod reason;
+pub mod receive;
 pub mod signature;
 pub mod standard;
 // wasm-bindgen's generated glue and the lol_alloc global allocator need `unsafe`.
@@ -166,9 +171,9 @@ pub mod standard;
 #[allow(unsafe_code)]
 mod wasm;
 
-/// The README's Rust examples, compiled and run as doctests (with `native`, which the
-/// dispatcher example needs; CI tests with every feature).
-#[cfg(all(doctest, feature = "native"))]
+/// The README's Rust examples, compiled and run as doctests (with `native` and `axum`, which the
+/// dispatcher and receiver examples need; CI tests with every feature).
+#[cfg(all(doctest, feature = "native", feature = "axum"))]
 #[doc = include_str!("../README.md")]
 mod readme {}
 
@@ -179,8 +184,17 @@ pub use artifacts::{
 pub use event::{Event, EventError, RawJson, Timestamp};
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub use native::{Dispatcher, DispatcherBuilder};
+pub use network::PRIVATE_NETWORKS;
+pub use receive::{
+    ConfigError, HeaderSource, ReceiveError, Receiver, ReceiverBuilder, Require, Verdict,
+};
 pub use signature::{
     sign, verify, verify_any, verify_signature, Secret, SecretError, Signature, Signer,
-    VerifyError, SIGNATURE_HEADER, SIGNATURE_PREFIX,
+    VerifyError, MAX_SECRETS, SIGNATURE_HEADER, SIGNATURE_PREFIX,
 };
 pub use standard::{StandardError, StandardWebhook};
+
+/// docs/receiving.md, compiled and run as doctests (its axum example needs `axum`).
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/receiving.md")]
+pub struct ReceivingGuide;

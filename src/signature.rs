@@ -24,11 +24,17 @@ use core::str::FromStr;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::reason;
+
 /// The HTTP header that carries the signature: `X-Foreman-Signature`.
 pub const SIGNATURE_HEADER: &str = "X-Foreman-Signature";
 
 /// The prefix of the header value: `sha256=`.
 pub const SIGNATURE_PREFIX: &str = "sha256=";
+
+/// Most keys accepted in one rotation list (per scheme): 64. A longer list is a caller's
+/// mistake ([`SecretError::TooMany`]), and bounds the work an invalid request costs.
+pub const MAX_SECRETS: usize = 64;
 
 /// Length of the hex digest that follows the prefix.
 const HEX_LEN: usize = 64;
@@ -119,16 +125,38 @@ pub enum SecretError {
     Empty,
     /// A Standard Webhooks secret was not `whsec_` + base64 of at least one byte.
     MalformedStandard,
+    /// More than [`MAX_SECRETS`] keys in one list.
+    TooMany,
+}
+
+impl SecretError {
+    /// The stable reason code: `empty_secret`, `malformed_secret` or `too_many_secrets`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => reason::EMPTY_SECRET,
+            Self::MalformedStandard => reason::MALFORMED_SECRET,
+            Self::TooMany => reason::TOO_MANY_SECRETS,
+        }
+    }
+}
+
+impl SecretError {
+    /// The message, as `Display` writes it (a `&'static str`: the JS bindings throw it
+    /// without pulling in the formatting machinery).
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Empty => reason::EMPTY_SECRET_MESSAGE,
+            Self::MalformedStandard => {
+                "standard webhooks secret must be `whsec_` followed by the base64 of a non-empty key"
+            }
+            Self::TooMany => reason::TOO_MANY_SECRETS_MESSAGE,
+        }
+    }
 }
 
 impl fmt::Display for SecretError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Empty => "secret must not be empty: an empty HMAC key lets anyone forge signatures",
-            Self::MalformedStandard => {
-                "standard webhooks secret must be `whsec_` followed by the base64 of a non-empty key"
-            }
-        })
+        f.write_str(self.message())
     }
 }
 
@@ -218,11 +246,11 @@ impl VerifyError {
     /// A short stable identifier (`"missing_prefix"`, `"mismatch"`, ...) for logs and JSON.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MissingPrefix => "missing_prefix",
-            Self::WrongLength => "wrong_length",
-            Self::MalformedHex => "malformed_hex",
-            Self::Mismatch => "mismatch",
-            Self::EmptySecret => "empty_secret",
+            Self::MissingPrefix => reason::MISSING_PREFIX,
+            Self::WrongLength => reason::WRONG_LENGTH,
+            Self::MalformedHex => reason::MALFORMED_HEX,
+            Self::Mismatch => reason::MISMATCH,
+            Self::EmptySecret => reason::EMPTY_SECRET,
         }
     }
 }
@@ -238,9 +266,7 @@ impl fmt::Display for VerifyError {
                 "signature must be `sha256=` followed by 64 hex digits (found a non-hex character)"
             }
             Self::Mismatch => "signature does not match the body under any configured secret",
-            Self::EmptySecret => {
-                "no secret configured: an empty secret would let anyone forge signatures"
-            }
+            Self::EmptySecret => reason::NO_SECRET_MESSAGE,
         })
     }
 }

@@ -33,8 +33,7 @@ use crate::{
 /// `RangeError` instead of an out-of-memory trap.
 pub const MAX_INPUT_BYTES: usize = 64 << 20;
 
-/// Most secrets accepted in one rotation list.
-pub const MAX_SECRETS: usize = 64;
+pub use crate::MAX_SECRETS;
 
 /// Standard Webhooks exports (`verifyStandardWebhook`, ...), in src/wasm/standard.rs.
 mod standard;
@@ -128,7 +127,7 @@ pub fn verify_signature_reason(
     secret: &JsValue,
 ) -> Result<String, JsValue> {
     let code = match check(body, signature, secret)? {
-        Ok(()) => "ok",
+        Ok(()) => crate::reason::OK,
         Err(e) => e.code(),
     };
     Ok(code.to_owned())
@@ -149,9 +148,8 @@ pub fn sign_payload(body: &JsValue, secret: &JsValue) -> Result<String, JsValue>
             &describe(secret),
         ])
     })?;
-    let secret = Secret::new(key).map_err(|_| {
-        type_error(&["secret must not be empty: an empty HMAC key lets anyone forge signatures"])
-    })?;
+    let secret =
+        Secret::new(key).map_err(|_| type_error(&[crate::reason::EMPTY_SECRET_MESSAGE]))?;
     Ok(sign(&body, &secret).header_value())
 }
 
@@ -184,7 +182,7 @@ fn secret_list(secret: &JsValue) -> Result<Vec<Vec<u8>>, JsValue> {
     }
     let len = array_length(secret, SECRET_FIX)?;
     if len as usize > MAX_SECRETS {
-        return Err(type_error(&["at most 64 secrets are accepted"]));
+        return Err(type_error(&[crate::reason::TOO_MANY_SECRETS_MESSAGE]));
     }
     let mut keys = Vec::new();
     for i in 0..len {

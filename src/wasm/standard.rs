@@ -31,7 +31,7 @@ pub fn verify_standard_webhook(
     secret: &JsValue,
     options: &JsValue,
 ) -> Result<bool, JsValue> {
-    Ok(reason(headers, body, secret, options)? == "ok")
+    Ok(reason(headers, body, secret, options)? == crate::reason::OK)
 }
 
 /// Like `verifyStandardWebhook`, but says why: `"ok"`, `"missing_header"`,
@@ -75,14 +75,7 @@ pub fn sign_standard_webhook(
             ])
         })? as i64;
     let body = body_bytes(body)?;
-    let secrets = secrets(secret)?.map_err(|e| {
-        type_error(&[match e {
-            SecretError::Empty => {
-                "secret must not be empty: an empty HMAC key lets anyone forge signatures"
-            }
-            _ => "secret must be `whsec_` followed by the base64 of a non-empty key",
-        }])
-    })?;
+    let secrets = secrets(secret)?.map_err(|e| type_error(&[e.message()]))?;
     let wh = StandardWebhook::new(&secrets)
         .map_err(|_| type_error(&["at least one secret is needed to sign"]))?;
     Ok(wh.sign(&id, ts, &body))
@@ -101,11 +94,10 @@ fn reason(
     let (tolerance, now) = read_options(options)?;
     let secrets = match secrets(secret)? {
         Ok(s) => s,
-        Err(SecretError::Empty) => return Ok("empty_secret"),
-        Err(_) => return Ok("malformed_secret"),
+        Err(e) => return Ok(e.code()),
     };
     let Ok(mut wh) = StandardWebhook::new(&secrets) else {
-        return Ok("empty_secret");
+        return Ok(crate::reason::EMPTY_SECRET);
     };
     if let Some(t) = tolerance {
         wh = wh.with_tolerance_secs(t);
@@ -116,7 +108,7 @@ fn reason(
         signature: sig.as_deref(),
     };
     Ok(match wh.verify(&headers, &body, now) {
-        Ok(()) => "ok",
+        Ok(()) => crate::reason::OK,
         Err(e) => e.code(),
     })
 }
@@ -127,8 +119,8 @@ fn secrets(secret: &JsValue) -> Result<Result<Vec<Secret>, SecretError>, JsValue
         vec![s]
     } else if Array::is_array(secret) {
         let arr = secret.unchecked_ref::<Array>();
-        if arr.length() > 64 {
-            return Err(type_error(&["at most 64 secrets are accepted"]));
+        if arr.length() as usize > crate::MAX_SECRETS {
+            return Err(type_error(&[crate::reason::TOO_MANY_SECRETS_MESSAGE]));
         }
         let mut out = Vec::new();
         for item in arr.iter() {
@@ -145,8 +137,8 @@ fn secrets(secret: &JsValue) -> Result<Result<Vec<Secret>, SecretError>, JsValue
 }
 
 /// One header's value from a `Headers`-like object (anything with a `get` method) or a
-/// plain object (name matched case-insensitively; an array value is joined with spaces,
-/// as repeated `webhook-signature` lines are). Absent or non-string: `None`.
+/// plain object (name matched case-insensitively; an array value is several lines of one
+/// header, joined by the core's `receive::join_lines` rule). Absent or non-string: `None`.
 fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
     if !headers.is_object() || headers.is_function() {
         return Err(type_error(&[HEADERS_FIX, ", got ", &describe(headers)]));
@@ -173,18 +165,11 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
         return Ok(Some(s));
     }
     if Array::is_array(&value) {
-        let mut joined = String::new();
-        for part in value
-            .unchecked_ref::<Array>()
-            .iter()
-            .filter_map(|v| v.as_string())
-        {
-            if !joined.is_empty() {
-                joined.push(' ');
-            }
-            joined.push_str(&part);
-        }
-        return Ok((!joined.is_empty()).then_some(joined));
+        let lines = value.unchecked_ref::<Array>().iter();
+        return Ok(crate::receive::join_lines(
+            name,
+            lines.filter_map(|v| v.as_string()),
+        ));
     }
     Ok(None)
 }
