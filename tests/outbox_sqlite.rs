@@ -59,7 +59,7 @@ fn local() -> foreman_webhook::DispatcherBuilder {
         .allow_cidr("127.0.0.1/32")
         .base_delay(Duration::from_millis(20))
         .poll_interval(Duration::from_millis(50))
-        .standard_webhooks(&[Secret::new(STD_SECRET).unwrap()])
+        .standard_webhooks(&[Secret::from_standard(STD_SECRET).unwrap()])
 }
 
 fn rt() -> tokio::runtime::Runtime {
