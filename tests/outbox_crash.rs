@@ -131,6 +131,9 @@ fn next(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// (event id, body, delivery state, attempts, deliveries of the event)
+type StoredRow = (String, Vec<u8>, Option<String>, i64, i64);
+
 #[derive(Default)]
 struct Books {
     /// webhook-id → (times accepted with 2xx, the body bytes)
@@ -258,7 +261,7 @@ fn crash_kill_restart() {
         .fetch_all(&mut c)
         .await
         .unwrap();
-        let rows: Vec<(String, Vec<u8>, Option<String>, i64, i64)> = rows
+        let rows: Vec<StoredRow> = rows
             .iter()
             .map(|r| {
                 (
