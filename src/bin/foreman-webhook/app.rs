@@ -69,6 +69,15 @@ enum Command {
         foreman-webhook verify --standard-secret whsec_... --id msg_1 --timestamp 1700000000 \\\n      \
         --signature 'v1,...' --now 1700000010 < body.json")]
     Verify(VerifyArgs),
+    /// Deliver from a durable store (`--store`) until SIGINT/SIGTERM; several relays on one
+    /// PostgreSQL form a fleet.
+    #[cfg(feature = "sqlite")]
+    #[command(after_help = "Example:\n  \
+        foreman-webhook relay --store sqlite:outbox.db --secret \"$SECRET\" --allow-private")]
+    Relay(crate::relay::RelayArgs),
+    /// Inspect and repair a durable store: status, list, attempts, redeliver, prune.
+    #[cfg(feature = "sqlite")]
+    Outbox(crate::outbox::OutboxArgs),
 }
 
 /// Secrets shared by several subcommands.
@@ -233,6 +242,10 @@ pub fn main() -> ExitCode {
         Command::Listen(a) => runtime().and_then(|rt| rt.block_on(listen(a))),
         Command::Send(a) => crate::send::run(a),
         Command::Demo(a) => crate::demo::run(a),
+        #[cfg(feature = "sqlite")]
+        Command::Relay(a) => crate::relay::run(a),
+        #[cfg(feature = "sqlite")]
+        Command::Outbox(a) => crate::outbox::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -6,10 +6,16 @@
 mod app;
 #[cfg(not(target_arch = "wasm32"))]
 mod demo;
+#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+mod outbox;
 #[cfg(not(target_arch = "wasm32"))]
 mod receiver;
+#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+mod relay;
 #[cfg(not(target_arch = "wasm32"))]
 mod send;
+#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+mod store;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {

@@ -50,6 +50,13 @@ pub struct SendArgs {
     /// Print the outcome as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Store the event in this durable outbox and exit once committed; a `relay` delivers
+    /// it (and signs it with its own secrets): `sqlite:PATH` or a `postgres://` URL.
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
+    /// With --store: one event per input line (JSON Lines).
+    #[arg(long, requires = "store")]
+    jsonl: bool,
 }
 
 /// Prints the dispatcher's per-attempt log lines (its `tracing` events) to stderr.
@@ -78,6 +85,15 @@ pub fn run(a: SendArgs) -> Result<u8, Failure> {
             .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?,
         None => read_stdin()?,
     };
+    #[cfg(feature = "sqlite")]
+    if let Some(store) = &a.store {
+        return crate::store::send(store, &a.url, &body, a.jsonl, a.json);
+    }
+    if a.store.is_some() || a.jsonl {
+        return Err(Failure::usage(
+            "--store needs a build with the `sqlite` feature",
+        ));
+    }
     let event = Event::from_json(&body)
         .map_err(|e| Failure::usage(format!("the event is not valid JSON for an Event: {e}")))?;
     let foreman = a.secrets.foreman()?;
