@@ -159,7 +159,6 @@ pub mod artifacts;
 pub mod axum;
 pub mod event;
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
-#[allow(clippy::mod_module_files)] // until src/native/mod.rs becomes src/native.rs
 pub mod native;
 pub mod network;
 pub mod reason;

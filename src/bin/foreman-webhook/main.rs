@@ -8,12 +8,18 @@
 mod demo;
 #[cfg(not(target_arch = "wasm32"))]
 mod listen;
+#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+mod outbox;
+#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+mod relay;
 #[cfg(not(target_arch = "wasm32"))]
 mod send;
 #[cfg(not(target_arch = "wasm32"))]
 mod shared;
 #[cfg(not(target_arch = "wasm32"))]
 mod sign;
+#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+mod store;
 #[cfg(not(target_arch = "wasm32"))]
 mod verify;
 
@@ -82,6 +88,15 @@ mod cli {
             foreman-webhook verify --standard-secret whsec_... --id msg_1 --timestamp 1700000000 \\\n      \
             --signature 'v1,...' --now 1700000010 < body.json")]
         Verify(crate::verify::VerifyArgs),
+        /// Deliver from a durable store (`--store`) until SIGINT/SIGTERM; several relays on one
+        /// PostgreSQL form a fleet.
+        #[cfg(feature = "sqlite")]
+        #[command(after_help = "Example:\n  \
+            foreman-webhook relay --store sqlite:outbox.db --secret \"$SECRET\" --allow-private")]
+        Relay(crate::relay::RelayArgs),
+        /// Inspect and repair a durable store: status, list, attempts, redeliver, prune.
+        #[cfg(feature = "sqlite")]
+        Outbox(crate::outbox::OutboxArgs),
     }
 
     pub fn main() -> ExitCode {
@@ -93,6 +108,10 @@ mod cli {
             Command::Listen(a) => crate::listen::run(a, color),
             Command::Send(a) => crate::send::run(a, color),
             Command::Demo(a) => crate::demo::run(a),
+            #[cfg(feature = "sqlite")]
+            Command::Relay(a) => crate::relay::run(a, color),
+            #[cfg(feature = "sqlite")]
+            Command::Outbox(a) => crate::outbox::run(a),
         };
         match result {
             Ok(code) => ExitCode::from(code),

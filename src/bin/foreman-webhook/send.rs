@@ -44,6 +44,13 @@ pub struct SendArgs {
     /// Print the outcome as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Store the event in this durable outbox and exit once committed; a `relay` delivers
+    /// it (and signs it with its own secrets): `sqlite:PATH` or a `postgres://` URL.
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
+    /// With --store: one event per input line (JSON Lines).
+    #[arg(long, requires = "store")]
+    jsonl: bool,
 }
 
 /// The JSON members an event must have (`job_id`, `state`), unless `--raw`.
@@ -56,6 +63,15 @@ fn missing_event_fields(v: &serde_json::Value) -> Vec<&'static str> {
 
 pub fn run(a: SendArgs, color: ColorChoice) -> Result<u8, Failure> {
     let body = a.input.read("the event JSON")?;
+    #[cfg(feature = "sqlite")]
+    if let Some(store) = &a.store {
+        return crate::store::send(store, &a.url, &body, a.jsonl, a.json);
+    }
+    if a.store.is_some() || a.jsonl {
+        return Err(Failure::usage(
+            "--store needs a build with the `sqlite` feature",
+        ));
+    }
     let json: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| Failure::usage(format!("the event is not valid JSON: {e}")))?;
     let missing = missing_event_fields(&json);
