@@ -39,7 +39,7 @@ impl<J> Default for HostSlots<J> {
     }
 }
 
-impl<J, T> Default for Sched<J, T> {
+impl<J: Schedulable, T: Ord> Default for Sched<J, T> {
     fn default() -> Self {
         Self {
             timers: BinaryHeap::new(),
