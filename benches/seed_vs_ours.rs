@@ -383,12 +383,12 @@ mod native {
                 seed.len().max(ours.len())
             );
             println!();
-            println!("| sender | run | deliveries/s | first fire → last 2xx | fire loop | peak RSS (VmHWM) | max RSS (time -v) | CPU user+sys | connections accepted | requests (500s) |");
-            println!("|---|---|---|---|---|---|---|---|---|---|");
+            println!("| sender | run | deliveries/s | first fire → last 2xx | fire loop | peak RSS (VmHWM) | max RSS (time -v) | sender CPU | receiver CPU | connections accepted | requests (500s) |");
+            println!("|---|---|---|---|---|---|---|---|---|---|---|");
             for (name, rs) in [("Go seed", &seed), ("ours", &ours)] {
                 for r in rs.iter() {
                     println!(
-                        "| {name} | {} | {:.0}{} | {:.3} s | {:.1} ms | {:.1} MB | {:.1} MB | {:.2} s | {} | {} ({}) |",
+                        "| {name} | {} | {:.0}{} | {:.3} s | {:.1} ms | {:.1} MB | {:.1} MB | {:.2} s | {:.2} s | {} | {} ({}) |",
                         r.get("run"),
                         r.rate(),
                         if r.complete() { "" } else { " (INCOMPLETE: ok < n)" },
@@ -397,6 +397,7 @@ mod native {
                         r.num("vmhwm_kb") / 1024.0,
                         r.num("maxrss_kb") / 1024.0,
                         r.num("user_s") + r.num("sys_s"),
+                        r.num("recv_cpu_s"),
                         r.get("conns"),
                         r.get("requests"),
                         r.get("failed"),
@@ -441,11 +442,25 @@ mod native {
                 rss(&ours) / 1024.0,
                 range(&rss_ratios, |x| format!("{x:.3}×"))
             );
+            let recv = |rs: &[&Run]| med(rs.iter().map(|r| r.num("recv_cpu_s")).collect());
             println!(
-                "| CPU user+sys per run | {:.2} s | {:.2} s | {:.2}× | |",
+                "| sender CPU (user+sys) per run | {:.2} s | {:.2} s | {:.3}× | {} |",
                 cpu(&seed),
                 cpu(&ours),
-                cpu(&ours) / cpu(&seed)
+                cpu(&ours) / cpu(&seed),
+                range(
+                    &pair(&|r: &Run| r.num("user_s") + r.num("sys_s")),
+                    |x| format!("{x:.3}×")
+                )
+            );
+            println!(
+                "| receiver CPU per run | {:.2} s | {:.2} s | {:.3}× | {} |",
+                recv(&seed),
+                recv(&ours),
+                recv(&ours) / recv(&seed),
+                range(&pair(&|r: &Run| r.num("recv_cpu_s")), |x| format!(
+                    "{x:.3}×"
+                ))
             );
             println!();
             if fail == "0" {

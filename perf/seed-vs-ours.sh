@@ -19,7 +19,8 @@
 #    and our sender, alternating which goes first, each a fresh process under
 #    /usr/bin/time: N signed 1 KiB events fired as fast as the caller can; deliveries/s
 #    = N ÷ (first fire → the receiver's last first-time 2xx); peak RSS = the sender's
-#    VmHWM read after the last 2xx (and GNU time's max RSS at exit);
+#    VmHWM read after the last 2xx (and GNU time's max RSS at exit); CPU time of the
+#    sender (GNU time) and of the receiver during the run (/proc/PID/stat);
 # 4. the same with the receiver failing half of the first attempts (RETRY=0 skips it;
 #    both senders wait 1 s before a retry, so that scenario measures the schedule more
 #    than the sender);
@@ -102,13 +103,16 @@ fi
 run() { # impl fail round
     local impl=$1 fail=$2 round=$3
     rm -f "$TMP/time"
+    local r0 r1
+    r0=$(awk '{print $14 + $15}' "/proc/$RECEIVER_PID/stat")
     if [[ $impl == seed ]]; then
         "${TIME[@]}" "$TMP/seed-driver" -n "$N" -url "$URL" -ctl "$CTL" -fail "$fail" > "$TMP/out"
     else
         "${TIME[@]}" "$OURS" --ours "$N" "$URL" "$CTL" "$fail" > "$TMP/out"
     fi
+    r1=$(awk '{print $14 + $15}' "/proc/$RECEIVER_PID/stat")
     local line
-    line="$(grep '^RESULT ' "$TMP/out") run=$round $(tail -1 "$TMP/time" 2>/dev/null || true)"
+    line="$(grep '^RESULT ' "$TMP/out") run=$round recv_cpu_s=$(awk "BEGIN{print ($r1 - $r0) / 100}") $(tail -1 "$TMP/time" 2>/dev/null || true)"
     echo "$line" >> "$TMP/results"
     echo "  $line" >&2
     sleep 1 # let the closed connections settle before the next sender
