@@ -10,8 +10,9 @@
 //!   records the wall-clock time of each 2xx. `GET /wait?n=N` answers once N distinct
 //!   jobs have had a 2xx (or after 300 s) with `ok=… last_ns=… first_ns=… requests=…
 //!   failed=… conns=…`.
-//! - `--ours N DELIVERY_URL CONTROL_URL FAIL`: our [`Dispatcher`] (in-memory store, its
-//!   own current-thread runtime as a synchronous worker gets, `max_concurrency(64)`,
+//! - `--ours N DELIVERY_URL CONTROL_URL FAIL [mt]`: our [`Dispatcher`] (in-memory store,
+//!   its own current-thread runtime as a synchronous worker gets, or with `mt` a 2-worker
+//!   runtime handed to it with `.runtime(handle)`; `max_concurrency(64)`,
 //!   `max_per_host(64)`, `max_pending(N + 16)`) fires the burst of N signed 1 KiB events,
 //!   then prints a `RESULT` line like the Go driver's, with this process's VmHWM.
 //! - `--report FILE`: the table of `RESULT` lines, medians and ratios.
@@ -60,6 +61,12 @@ mod native {
     use crate::common::{load, machine, median};
 
     const SECRET: &str = "whsec-seed-vs-ours";
+
+    /// Our senders: `impl=` value and the name in the tables.
+    const VARIANTS: [(&str, &str); 2] = [
+        ("ours", "ours (own 1-thread runtime)"),
+        ("ours-mt", "ours (caller's 2-worker runtime)"),
+    ];
 
     fn now_ns() -> u128 {
         SystemTime::now()
@@ -254,15 +261,30 @@ mod native {
             .unwrap_or(0)
     }
 
-    /// Our side: `--ours N DELIVERY_URL CONTROL_URL FAIL`.
+    /// Our side: `--ours N DELIVERY_URL CONTROL_URL FAIL [mt]`. With `mt`, the
+    /// dispatcher runs on a 2-worker multi-thread tokio runtime handed to it with
+    /// `.runtime(handle)` (as in an async service), instead of the current-thread runtime
+    /// it starts for itself when built outside one (as in a synchronous worker).
     pub fn ours(args: &[String]) {
         let n: u64 = args[0].parse().expect("N");
         let (url, ctl, fail) = (&args[1], &args[2], &args[3]);
+        let mt = args.get(4).is_some_and(|a| a == "mt");
+        let rt = mt.then(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime")
+        });
         let finished = Arc::new(AtomicU64::new(0));
         let delivered = Arc::new(AtomicU64::new(0));
         let (done_tx, done) = std::sync::mpsc::channel::<()>();
         let (fin, del) = (finished.clone(), delivered.clone());
-        let dispatcher = Dispatcher::builder()
+        let mut builder = Dispatcher::builder();
+        if let Some(rt) = &rt {
+            builder = builder.runtime(rt.handle().clone());
+        }
+        let dispatcher = builder
             .secret(Secret::new(SECRET).unwrap())
             .allow_cidr("127.0.0.1/32")
             .max_concurrency(64)
@@ -306,8 +328,11 @@ mod native {
         assert_eq!(delivered.load(Ordering::Acquire), n);
         dispatcher.shutdown_blocking(Duration::from_secs(5));
         println!(
-            "RESULT impl=ours fail={fail} n={n} t0_ns={t0_ns} fire_ns={fire_ns} {got} vmhwm_kb={hwm}"
+            "RESULT impl={} fail={fail} n={n} t0_ns={t0_ns} fire_ns={fire_ns} {got} vmhwm_kb={hwm}",
+            if mt { "ours-mt" } else { "ours" }
         );
+        drop(dispatcher);
+        drop(rt);
     }
 
     /// One sender run: the fields of its `RESULT` line plus what the script appended.
@@ -373,19 +398,26 @@ mod native {
                     .filter(|r| r.get("impl") == imp && r.get("fail") == fail)
                     .collect()
             };
-            let (seed, ours) = (of("seed"), of("ours"));
-            if seed.is_empty() && ours.is_empty() {
+            let seed = of("seed");
+            let variants: Vec<(&str, Vec<&Run>)> = VARIANTS
+                .iter()
+                .map(|&(imp, name)| (name, of(imp)))
+                .filter(|(_, rs)| !rs.is_empty())
+                .collect();
+            if seed.is_empty() && variants.is_empty() {
                 continue;
             }
-            let n = seed.first().or(ours.first()).map_or(0.0, |r| r.num("n"));
-            println!(
-                "#### {title}: {n} events of 1024 B, {} run(s) each",
-                seed.len().max(ours.len())
-            );
+            let n = seed
+                .first()
+                .or(variants.first().and_then(|v| v.1.first()))
+                .map_or(0.0, |r| r.num("n"));
+            println!("#### {title}: {n} events of 1024 B");
             println!();
             println!("| sender | run | deliveries/s | first fire → last 2xx | fire loop | peak RSS (VmHWM) | max RSS (time -v) | sender CPU | receiver CPU | connections accepted | requests (500s) |");
             println!("|---|---|---|---|---|---|---|---|---|---|---|");
-            for (name, rs) in [("Go seed", &seed), ("ours", &ours)] {
+            let all =
+                std::iter::once(("Go seed", &seed)).chain(variants.iter().map(|(n, rs)| (*n, rs)));
+            for (name, rs) in all {
                 for r in rs.iter() {
                     println!(
                         "| {name} | {} | {:.0}{} | {:.3} s | {:.1} ms | {:.1} MB | {:.1} MB | {:.2} s | {:.2} s | {} | {} ({}) |",
@@ -405,7 +437,7 @@ mod native {
                 }
             }
             println!();
-            if seed.is_empty() || ours.is_empty() {
+            if seed.is_empty() {
                 continue;
             }
             let rate = |rs: &[&Run]| med(rs.iter().map(|r| r.rate()).collect());
@@ -416,64 +448,74 @@ mod native {
                     .map(|r| r.num("user_s") + r.num("sys_s"))
                     .collect())
             };
-            // Per round (same run number): ours ÷ seed, interleaved, so load hits both.
-            let pair = |f: &dyn Fn(&Run) -> f64| -> Vec<f64> {
-                seed.iter()
-                    .filter_map(|s| {
-                        let o = ours.iter().find(|o| o.get("run") == s.get("run"))?;
-                        Some(f(o) / f(s))
-                    })
-                    .collect()
-            };
-            let rate_ratios = pair(&|r: &Run| r.rate());
-            let rss_ratios = pair(&|r: &Run| r.num("vmhwm_kb"));
-            let (rr, sr) = (rate(&ours) / rate(&seed), rss(&ours) / rss(&seed));
-            println!("| medians | Go seed | ours | ours ÷ seed | per-round ratios |");
-            println!("|---|---|---|---|---|");
-            println!(
-                "| deliveries/s | {:.0} | {:.0} | **{rr:.2}×** | {} |",
-                rate(&seed),
-                rate(&ours),
-                range(&rate_ratios, |x| format!("{x:.2}×"))
-            );
-            println!(
-                "| peak RSS (VmHWM) | {:.1} MB | {:.1} MB | **{sr:.3}×** | {} |",
-                rss(&seed) / 1024.0,
-                rss(&ours) / 1024.0,
-                range(&rss_ratios, |x| format!("{x:.3}×"))
-            );
             let recv = |rs: &[&Run]| med(rs.iter().map(|r| r.num("recv_cpu_s")).collect());
-            println!(
-                "| sender CPU (user+sys) per run | {:.2} s | {:.2} s | {:.3}× | {} |",
-                cpu(&seed),
-                cpu(&ours),
-                cpu(&ours) / cpu(&seed),
-                range(
-                    &pair(&|r: &Run| r.num("user_s") + r.num("sys_s")),
-                    |x| format!("{x:.3}×")
-                )
+            type Metric<'a> = (
+                &'a str,
+                &'a dyn Fn(&[&Run]) -> f64,
+                &'a dyn Fn(&Run) -> f64,
+                fn(f64) -> String,
             );
-            println!(
-                "| receiver CPU per run | {:.2} s | {:.2} s | {:.3}× | {} |",
-                recv(&seed),
-                recv(&ours),
-                recv(&ours) / recv(&seed),
-                range(&pair(&|r: &Run| r.num("recv_cpu_s")), |x| format!(
-                    "{x:.3}×"
-                ))
-            );
-            println!();
-            if fail == "0" {
-                verdicts.push((
-                    format!("≥ 10× the Go seed's deliveries/s ({n}-event burst)"),
-                    format!("{rr:.2}×"),
-                    rr >= 10.0,
-                ));
-                verdicts.push((
-                    "≤ 0.1× the Go seed's peak RSS (same run)".to_owned(),
-                    format!("{sr:.3}×"),
-                    sr <= 0.1,
-                ));
+            let metrics: [Metric; 4] = [
+                ("deliveries/s", &rate, &|r: &Run| r.rate(), |x| {
+                    format!("{x:.0}")
+                }),
+                (
+                    "peak RSS (VmHWM)",
+                    &rss,
+                    &|r: &Run| r.num("vmhwm_kb"),
+                    |x| format!("{:.1} MB", x / 1024.0),
+                ),
+                (
+                    "sender CPU (user+sys) per run",
+                    &cpu,
+                    &|r: &Run| r.num("user_s") + r.num("sys_s"),
+                    |x| format!("{x:.2} s"),
+                ),
+                (
+                    "receiver CPU per run",
+                    &recv,
+                    &|r: &Run| r.num("recv_cpu_s"),
+                    |x| format!("{x:.2} s"),
+                ),
+            ];
+            for (name, ours) in &variants {
+                // Per round (same run number): ours ÷ seed, interleaved, so load hits both.
+                let pair = |f: &dyn Fn(&Run) -> f64| -> Vec<f64> {
+                    seed.iter()
+                        .filter_map(|s| {
+                            let o = ours.iter().find(|o| o.get("run") == s.get("run"))?;
+                            Some(f(o) / f(s))
+                        })
+                        .collect()
+                };
+                println!(
+                    "| medians, {} round(s) | Go seed | {name} | ours ÷ seed | per-round ratios |",
+                    seed.len()
+                );
+                println!("|---|---|---|---|---|");
+                for (label, agg, per, show) in &metrics {
+                    let ratio = agg(ours) / agg(&seed);
+                    println!(
+                        "| {label} | {} | {} | **{ratio:.3}×** | {} |",
+                        show(agg(&seed)),
+                        show(agg(ours)),
+                        range(&pair(*per), |x| format!("{x:.3}×"))
+                    );
+                }
+                println!();
+                if fail == "0" {
+                    let (rr, sr) = (rate(ours) / rate(&seed), rss(ours) / rss(&seed));
+                    verdicts.push((
+                        format!("≥ 10× the Go seed's deliveries/s ({n}-event burst): {name}"),
+                        format!("{rr:.2}×"),
+                        rr >= 10.0,
+                    ));
+                    verdicts.push((
+                        format!("≤ 0.1× the Go seed's peak RSS (same run): {name}"),
+                        format!("{sr:.3}×"),
+                        sr <= 0.1,
+                    ));
+                }
             }
         }
         if !verdicts.is_empty() {

@@ -16,7 +16,10 @@
 #    and perf/seed/driver.go as the program that fires the burst; builds it;
 # 2. builds benches/seed_vs_ours.rs (release): the receiver, our sender and the report;
 # 3. starts ONE receiver (127.0.0.1, one thread), then for each round runs the Go driver
-#    and our sender, alternating which goes first, each a fresh process under
+#    and our sender twice (our dispatcher on the runtime it starts for itself, as in a
+#    synchronous worker, then on a 2-worker tokio runtime handed to it, as in an async
+#    service; the seed's goroutines use both cores), the order rotated every round, each
+#    a fresh process under
 #    /usr/bin/time: N signed 1 KiB events fired as fast as the caller can; deliveries/s
 #    = N ÷ (first fire → the receiver's last first-time 2xx); peak RSS = the sender's
 #    VmHWM read after the last 2xx (and GNU time's max RSS at exit); CPU time of the
@@ -105,11 +108,11 @@ run() { # impl fail round
     rm -f "$TMP/time"
     local r0 r1
     r0=$(awk '{print $14 + $15}' "/proc/$RECEIVER_PID/stat")
-    if [[ $impl == seed ]]; then
-        "${TIME[@]}" "$TMP/seed-driver" -n "$N" -url "$URL" -ctl "$CTL" -fail "$fail" > "$TMP/out"
-    else
-        "${TIME[@]}" "$OURS" --ours "$N" "$URL" "$CTL" "$fail" > "$TMP/out"
-    fi
+    case $impl in
+    seed) "${TIME[@]}" "$TMP/seed-driver" -n "$N" -url "$URL" -ctl "$CTL" -fail "$fail" > "$TMP/out" ;;
+    ours) "${TIME[@]}" "$OURS" --ours "$N" "$URL" "$CTL" "$fail" > "$TMP/out" ;;
+    ours-mt) "${TIME[@]}" "$OURS" --ours "$N" "$URL" "$CTL" "$fail" mt > "$TMP/out" ;;
+    esac
     r1=$(awk '{print $14 + $15}' "/proc/$RECEIVER_PID/stat")
     local line
     line="$(grep '^RESULT ' "$TMP/out") run=$round recv_cpu_s=$(awk "BEGIN{print ($r1 - $r0) / 100}") $(tail -1 "$TMP/time" 2>/dev/null || true)"
@@ -124,8 +127,11 @@ if [[ $RETRY != 0 ]]; then SCENARIOS+=(1); fi
 for fail in "${SCENARIOS[@]}"; do
     for round in $(seq "$ROUNDS"); do
         echo "scenario fail=$fail round $round/$ROUNDS" >&2
-        if ((round % 2)); then run seed "$fail" "$round"; run ours "$fail" "$round"
-        else run ours "$fail" "$round"; run seed "$fail" "$round"; fi
+        # Rotate the order every round, so load that comes and goes hits each alike.
+        order=(seed ours ours-mt)
+        for i in 0 1 2; do
+            run "${order[$(((i + round - 1) % 3))]}" "$fail" "$round"
+        done
     done
 done
 if [[ -s $TMP/receiver.err ]]; then
