@@ -941,3 +941,46 @@ fn webhook_ids_are_distinct_across_dispatchers_and_processes() {
     ids.dedup();
     assert_eq!(ids.len(), hits.len(), "no webhook-id repeats");
 }
+
+/// Issue 15, in virtual time (no sockets: the name does not resolve): with
+/// `base_delay(Duration::MAX)` each retry is armed at the 30-year horizon instead of
+/// overflowing, so the event still walks its whole schedule and ends `Exhausted`.
+#[tokio::test(start_paused = true)]
+async fn base_delay_max_retries_at_the_far_future_horizon_in_virtual_time() {
+    use std::sync::{Arc, Mutex};
+    let ended: Arc<Mutex<Vec<(tokio::time::Instant, OutcomeKind, u32)>>> = Arc::default();
+    let e2 = Arc::clone(&ended);
+    let d = Dispatcher::builder()
+        .resolver(StaticResolver::new())
+        .base_delay(Duration::MAX)
+        .max_retries(2)
+        .on_outcome(move |o| {
+            e2.lock()
+                .unwrap()
+                .push((tokio::time::Instant::now(), o.kind, o.attempts))
+        })
+        .build()
+        .unwrap();
+    let t0 = tokio::time::Instant::now();
+    d.fire("https://receiver-down.test/hook", &event("job-far"));
+    let year = Duration::from_secs(365 * 86_400);
+    // One year at a time (a single tokio sleep is capped at about 2.2 years).
+    for _ in 0..29 {
+        tokio::time::sleep(year).await;
+    }
+    assert_eq!(d.stats().attempts, 1, "the first retry is 30 years out");
+    for _ in 0..70 {
+        tokio::time::sleep(year).await;
+        if !ended.lock().unwrap().is_empty() {
+            break;
+        }
+    }
+    let ended = ended.lock().unwrap().clone();
+    assert_eq!(ended.len(), 1, "{:?} after {:?}", d.stats(), t0.elapsed());
+    let (at, kind, attempts) = ended[0];
+    assert_eq!((kind, attempts), (OutcomeKind::Exhausted, 3));
+    let took = at - t0;
+    assert!(took >= 60 * year && took < 61 * year, "{took:?}");
+    let s = d.stats();
+    assert_eq!((s.pending, s.exhausted, s.retries_scheduled), (0, 1, 2));
+}
