@@ -71,12 +71,12 @@ enum Command {
     Verify(VerifyArgs),
     /// Deliver from a durable store (`--store`) until SIGINT/SIGTERM; several relays on one
     /// PostgreSQL form a fleet.
-    #[cfg(feature = "sqlite")]
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[command(after_help = "Example:\n  \
         foreman-webhook relay --store sqlite:outbox.db --secret \"$SECRET\" --allow-private")]
     Relay(crate::relay::RelayArgs),
     /// Inspect and repair a durable store: status, list, attempts, redeliver, prune.
-    #[cfg(feature = "sqlite")]
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     Outbox(crate::outbox::OutboxArgs),
 }
 
@@ -242,9 +242,9 @@ pub fn main() -> ExitCode {
         Command::Listen(a) => runtime().and_then(|rt| rt.block_on(listen(a))),
         Command::Send(a) => crate::send::run(a),
         Command::Demo(a) => crate::demo::run(a),
-        #[cfg(feature = "sqlite")]
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
         Command::Relay(a) => crate::relay::run(a),
-        #[cfg(feature = "sqlite")]
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
         Command::Outbox(a) => crate::outbox::run(a),
     };
     match result {

@@ -6,15 +6,24 @@
 mod app;
 #[cfg(not(target_arch = "wasm32"))]
 mod demo;
-#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    any(feature = "sqlite", feature = "postgres")
+))]
 mod outbox;
 #[cfg(not(target_arch = "wasm32"))]
 mod receiver;
-#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    any(feature = "sqlite", feature = "postgres")
+))]
 mod relay;
 #[cfg(not(target_arch = "wasm32"))]
 mod send;
-#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    any(feature = "sqlite", feature = "postgres")
+))]
 mod store;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -85,13 +85,13 @@ pub fn run(a: SendArgs) -> Result<u8, Failure> {
             .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?,
         None => read_stdin()?,
     };
-    #[cfg(feature = "sqlite")]
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     if let Some(store) = &a.store {
         return crate::store::send(store, &a.url, &body, a.jsonl, a.json);
     }
     if a.store.is_some() || a.jsonl {
         return Err(Failure::usage(
-            "--store needs a build with the `sqlite` feature",
+            "--store needs a build with the `sqlite` or `postgres` feature",
         ));
     }
     let event = Event::from_json(&body)
