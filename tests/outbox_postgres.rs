@@ -13,9 +13,11 @@
 
 mod support;
 
+#[cfg(feature = "cli")]
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+#[cfg(feature = "cli")]
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -420,13 +422,17 @@ fn restart_mid_run(pg: &Pg, rt: &tokio::runtime::Runtime) {
     d.shutdown_blocking(Duration::from_secs(5));
 }
 
+/// webhook-id → the [start, end) intervals of its requests at the receiver.
+#[cfg(feature = "cli")]
+type Spans = HashMap<String, Vec<(Instant, Instant)>>;
+
 #[cfg(feature = "cli")]
 fn fleet(pg: &Pg, rt: &tokio::runtime::Runtime) {
     const BIN: &str = env!("CARGO_BIN_EXE_foreman-webhook");
     const N: usize = 10_000;
     let url = pg.database(rt, "fleet");
     // webhook-id → intervals [start, end) of its requests at the receiver.
-    let spans: Arc<Mutex<HashMap<String, Vec<(Instant, Instant)>>>> = Arc::default();
+    let spans: Arc<Mutex<Spans>> = Arc::default();
     let s2 = spans.clone();
     let hold = Duration::from_millis(3);
     let rx = Receiver::start(move |n, hit| {
