@@ -255,6 +255,36 @@ impl DispatcherBuilder {
         self
     }
 
+    /// Keeps pending deliveries in PostgreSQL at `url`, shared by any number of processes
+    /// (a fleet): claims in batches with `FOR UPDATE SKIP LOCKED`, leases with fencing,
+    /// `LISTEN/NOTIFY` wake-ups plus polling. An invalid URL makes
+    /// [`build`](Self::build) fail.
+    #[cfg(feature = "postgres")]
+    #[must_use]
+    pub fn outbox_postgres(mut self, url: &str) -> Self {
+        self.store = match super::outbox::PostgresOptions::new(url) {
+            Ok(o) => StoreConfig::Postgres(Box::new(o)),
+            Err(e) => StoreConfig::Invalid(e.to_string()),
+        };
+        self
+    }
+
+    /// [`outbox_postgres`](Self::outbox_postgres) through the application's own pool.
+    #[cfg(feature = "postgres")]
+    #[must_use]
+    pub fn outbox_postgres_pool(self, pool: sqlx::PgPool) -> Self {
+        self.outbox_postgres_with(super::outbox::PostgresOptions::from_pool(pool))
+    }
+
+    /// [`outbox_postgres`](Self::outbox_postgres) with options (e.g.
+    /// [`poll_only`](super::outbox::PostgresOptions::poll_only) behind PgBouncer).
+    #[cfg(feature = "postgres")]
+    #[must_use]
+    pub fn outbox_postgres_with(mut self, options: super::outbox::PostgresOptions) -> Self {
+        self.store = StoreConfig::Postgres(Box::new(options));
+        self
+    }
+
     /// With a durable store: how long a claim on a delivery lasts (default 60 s). Keep
     /// it well above the request [`timeout`](Self::timeout): a process that dies holding
     /// claims delays those deliveries by up to this long.

@@ -2,7 +2,10 @@
 //! claims this process holds (lease tokens, stored event ids), and the wake-up for the
 //! claim loop. The loops themselves (writer, claimer, pruner) run in the dispatcher; this
 //! file knows nothing of it.
-#![cfg_attr(not(feature = "sqlite"), allow(dead_code, unused_variables))]
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, unused_variables)
+)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,7 +36,7 @@ pub(crate) struct Durable {
     /// Fired, not yet committed.
     pub(crate) queued: AtomicUsize,
     claims: Mutex<HashMap<u64, DurableJob>>,
-    claimer: Notify,
+    claimer: Arc<Notify>,
 }
 
 impl Durable {
@@ -52,7 +55,7 @@ impl Durable {
             rx: Mutex::new(Some(rx)),
             queued: AtomicUsize::new(0),
             claims: Mutex::new(HashMap::new()),
-            claimer: Notify::new(),
+            claimer: Arc::new(Notify::new()),
         }
     }
 
@@ -142,13 +145,39 @@ impl Durable {
                     capacity,
                 )))
             }
+            #[cfg(feature = "postgres")]
+            StoreConfig::Postgres(options) => {
+                let opts = options.clone();
+                on_helper_thread(move || async move {
+                    super::outbox::postgres::open_and_migrate(&opts).await
+                })?;
+                let _entered = handle.enter();
+                let pg = Arc::new(super::outbox::postgres::PgStore::lazy(options));
+                let store: Arc<dyn Store> = pg.clone();
+                let durable = Self::new(store, settings.clone(), owner, capacity);
+                if settings.deliver && !options.poll_only {
+                    let wake = Arc::downgrade(&durable.claimer);
+                    handle.spawn(async move {
+                        pg.listen(|| {
+                            wake.upgrade().is_some_and(|n| {
+                                n.notify_one();
+                                true
+                            })
+                        })
+                        .await;
+                    });
+                }
+                Ok(Some(durable))
+            }
+            StoreConfig::Invalid(message) => {
+                Err(BuildError::new(BuildErrorKind::Store, message.clone()))
+            }
         }
     }
 }
 
 /// Runs an async database check to completion on a fresh thread with its own small
 /// runtime, so it works whether or not the caller is inside a runtime.
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 fn on_helper_thread<F, Fut>(f: F) -> Result<(), BuildError>
 where
     F: FnOnce() -> Fut + Send + 'static,

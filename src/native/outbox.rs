@@ -9,7 +9,7 @@
 //! `docs/outbox.md` for the table of stores and their guarantees.
 //!
 //! Times in the database are milliseconds since the Unix epoch (UTC).
-#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 
 use core::fmt;
 use std::error::Error as StdError;
@@ -23,6 +23,12 @@ pub(crate) mod sqlite;
 
 #[cfg(feature = "sqlite")]
 pub use sqlite::{enqueue_sqlite, SqliteOptions, Synchronous};
+
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+
+#[cfg(feature = "postgres")]
+pub use postgres::{enqueue_postgres, PostgresOptions};
 
 use super::outcome::RejectReason;
 
@@ -46,6 +52,12 @@ pub(crate) enum StoreConfig {
     /// An embedded SQLite file.
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteOptions),
+    /// A PostgreSQL database shared by a fleet.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<PostgresOptions>),
+    /// A store setting that failed to parse (reported by `build`).
+    #[allow(dead_code)]
+    Invalid(String),
 }
 
 /// A durable store's settings shared by every backend.
@@ -288,7 +300,7 @@ impl OutboxError {
         let message = match kind {
             OutboxErrorKind::Rejected(r) => format!("webhook outbox: url refused: {r}"),
             OutboxErrorKind::NotDurable => {
-                "webhook outbox: fire_durable needs a durable store (outbox_sqlite)".to_owned()
+                "webhook outbox: fire_durable needs a durable store (outbox_sqlite or outbox_postgres)".to_owned()
             }
             OutboxErrorKind::ShuttingDown => {
                 "webhook outbox: the dispatcher is shutting down".into()
@@ -464,6 +476,17 @@ impl Outbox {
     #[cfg(feature = "sqlite")]
     pub async fn open_sqlite(options: SqliteOptions) -> Result<Self, OutboxError> {
         let store = sqlite::SqliteStore::open(&options).await?;
+        Ok(Self::from_store(Arc::new(store)))
+    }
+
+    /// Opens (migrating if needed) a PostgreSQL outbox.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::Database`] when the server cannot be reached or the migrations
+    /// fail.
+    #[cfg(feature = "postgres")]
+    pub async fn open_postgres(options: PostgresOptions) -> Result<Self, OutboxError> {
+        let store = postgres::PgStore::open(&options).await?;
         Ok(Self::from_store(Arc::new(store)))
     }
 

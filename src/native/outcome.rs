@@ -25,7 +25,9 @@ impl fmt::Display for DeliveryId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Outcome {
-    /// What `fire` returned for this event.
+    /// What `fire` returned for this event; with a durable store, for an event delivered
+    /// or dead after being stored, the store's delivery number instead (use
+    /// [`webhook_id`](Self::webhook_id) as the stable key there).
     pub id: DeliveryId,
     /// The event's `job_id`.
     pub job_id: String,

@@ -8,9 +8,15 @@
 mod demo;
 #[cfg(not(target_arch = "wasm32"))]
 mod listen;
-#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    any(feature = "sqlite", feature = "postgres")
+))]
 mod outbox;
-#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    any(feature = "sqlite", feature = "postgres")
+))]
 mod relay;
 #[cfg(not(target_arch = "wasm32"))]
 mod send;
@@ -18,7 +24,10 @@ mod send;
 mod shared;
 #[cfg(not(target_arch = "wasm32"))]
 mod sign;
-#[cfg(all(not(target_arch = "wasm32"), feature = "sqlite"))]
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    any(feature = "sqlite", feature = "postgres")
+))]
 mod store;
 #[cfg(not(target_arch = "wasm32"))]
 mod verify;
@@ -90,12 +99,12 @@ mod cli {
         Verify(crate::verify::VerifyArgs),
         /// Deliver from a durable store (`--store`) until SIGINT/SIGTERM; several relays on one
         /// PostgreSQL form a fleet.
-        #[cfg(feature = "sqlite")]
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
         #[command(after_help = "Example:\n  \
             foreman-webhook relay --store sqlite:outbox.db --secret \"$SECRET\" --allow-private")]
         Relay(crate::relay::RelayArgs),
         /// Inspect and repair a durable store: status, list, attempts, redeliver, prune.
-        #[cfg(feature = "sqlite")]
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
         Outbox(crate::outbox::OutboxArgs),
     }
 
@@ -108,9 +117,9 @@ mod cli {
             Command::Listen(a) => crate::listen::run(a, color),
             Command::Send(a) => crate::send::run(a, color),
             Command::Demo(a) => crate::demo::run(a),
-            #[cfg(feature = "sqlite")]
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
             Command::Relay(a) => crate::relay::run(a, color),
-            #[cfg(feature = "sqlite")]
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
             Command::Outbox(a) => crate::outbox::run(a),
         };
         match result {

@@ -63,13 +63,13 @@ fn missing_event_fields(v: &serde_json::Value) -> Vec<&'static str> {
 
 pub fn run(a: SendArgs, color: ColorChoice) -> Result<u8, Failure> {
     let body = a.input.read("the event JSON")?;
-    #[cfg(feature = "sqlite")]
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     if let Some(store) = &a.store {
         return crate::store::send(store, &a.url, &body, a.jsonl, a.json);
     }
     if a.store.is_some() || a.jsonl {
         return Err(Failure::usage(
-            "--store needs a build with the `sqlite` feature",
+            "--store needs a build with the `sqlite` or `postgres` feature",
         ));
     }
     let json: serde_json::Value = serde_json::from_slice(&body)

@@ -3,6 +3,9 @@
 //! `relay` and `outbox`.
 
 use clap::Args;
+#[cfg(feature = "postgres")]
+use foreman_webhook::native::outbox::PostgresOptions;
+#[cfg(feature = "sqlite")]
 use foreman_webhook::native::outbox::SqliteOptions;
 use foreman_webhook::native::{DispatcherBuilder, Outbox};
 
@@ -18,7 +21,10 @@ pub struct StoreArg {
 
 /// A parsed `--store`.
 pub enum Store {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteOptions),
+    #[cfg(feature = "postgres")]
+    Postgres(Box<PostgresOptions>),
 }
 
 impl Store {
@@ -28,9 +34,19 @@ impl Store {
             if path.is_empty() {
                 return Err(Failure::usage("--store sqlite:PATH needs a file path"));
             }
+            #[cfg(feature = "sqlite")]
             return Ok(Self::Sqlite(SqliteOptions::new(path)));
+            #[cfg(not(feature = "sqlite"))]
+            return Err(Failure::usage(
+                "--store sqlite:PATH: the SQLite store is not in this build",
+            ));
         }
         if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return PostgresOptions::new(spec)
+                .map(|o| Self::Postgres(Box::new(o)))
+                .map_err(|e| Failure::usage(e.to_string()));
+            #[cfg(not(feature = "postgres"))]
             return Err(Failure::usage(
                 "--store postgres://...: the PostgreSQL store is not in this build (use sqlite:PATH)",
             ));
@@ -43,18 +59,25 @@ impl Store {
     /// Points `builder` at this store.
     pub fn configure(&self, builder: DispatcherBuilder) -> DispatcherBuilder {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(o) => builder.outbox_sqlite_with(o.clone()),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(o) => builder.outbox_postgres_with((**o).clone()),
         }
     }
 
     /// An admin handle (no delivery).
     pub async fn open(&self) -> Result<Outbox, Failure> {
-        match self {
-            Self::Sqlite(o) => Outbox::open_sqlite(o.clone()).await.map_err(|e| Failure {
-                code: crate::shared::EXIT_NO,
-                message: e.to_string(),
-            }),
-        }
+        let opened = match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(o) => Outbox::open_sqlite(o.clone()).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(o) => Outbox::open_postgres((**o).clone()).await,
+        };
+        opened.map_err(|e| Failure {
+            code: crate::shared::EXIT_NO,
+            message: e.to_string(),
+        })
     }
 }
 

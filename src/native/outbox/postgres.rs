@@ -1,0 +1,686 @@
+//! The PostgreSQL backend (feature `postgres`): the fleet store. Claims are batches of
+//! `FOR UPDATE SKIP LOCKED` rows committed before any HTTP request; finishing presents the
+//! claim's fencing token; expired leases return to pending; new rows `NOTIFY` the fleet.
+//!
+//! Tables live in the `foreman_webhook` schema (so sqlx's migration table does not
+//! meet the application's own). No TLS is compiled in: connect over a trusted network or
+//! a local socket (`sslmode=disable`/`prefer`).
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Connection, Row};
+
+use super::{
+    AttemptRow, BoxFut, Claimed, DeliveryRow, DeliveryState, EventId, Finish, NewDelivery,
+    OutboxError, OutboxStatus, Redeliver, Store, Transition, Trigger, RESPONSE_HEAD_CAP,
+};
+use crate::Event;
+
+/// The embedded, versioned schema: (version, description, SQL). Applied in order on
+/// start; sqlx records what ran in `_sqlx_migrations` with a checksum.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "outbox",
+        include_str!("migrations/postgres/0001_outbox.sql"),
+    ),
+    (
+        2,
+        "retention and redelivery",
+        include_str!("migrations/postgres/0002_retention_and_redelivery.sql"),
+    ),
+];
+
+/// The schema the tables live in.
+pub(crate) const SCHEMA: &str = "foreman_webhook";
+
+/// The channel new rows are announced on.
+pub(crate) const CHANNEL: &str = "foreman_webhook_outbox";
+
+/// Settings of a PostgreSQL outbox: a URL, or a pool the application already has.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    pub(crate) connect: PgConnectOptions,
+    pub(crate) pool: Option<PgPool>,
+    pub(crate) poll_only: bool,
+    pub(crate) max_connections: u32,
+    pub(crate) migrate_to: Option<i64>,
+}
+
+impl PostgresOptions {
+    /// An outbox on the database at `url` (`postgres://user@host:port/db`).
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::Usage`](super::OutboxErrorKind::Usage) when the URL does not
+    /// parse.
+    pub fn new(url: &str) -> Result<Self, OutboxError> {
+        let connect: PgConnectOptions = url
+            .parse()
+            .map_err(|e| OutboxError::usage(format!("webhook outbox: postgres url: {e}")))?;
+        Ok(Self {
+            connect: connect.application_name("foreman-webhook"),
+            pool: None,
+            poll_only: false,
+            max_connections: 8,
+            migrate_to: None,
+        })
+    }
+
+    /// An outbox reached through the application's own pool (migrations run on a
+    /// separate connection opened with the pool's options).
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            connect: (*pool.connect_options()).clone(),
+            pool: Some(pool),
+            poll_only: false,
+            max_connections: 8,
+            migrate_to: None,
+        }
+    }
+
+    /// Never `LISTEN`: find new rows by polling only (for PgBouncer in transaction
+    /// pooling mode, where `LISTEN` does not work).
+    #[must_use]
+    pub fn poll_only(mut self, poll_only: bool) -> Self {
+        self.poll_only = poll_only;
+        self
+    }
+
+    /// Connections in the pool this store opens (default 8; ignored with a given pool).
+    #[must_use]
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Applies migrations only up to `version` (for upgrade tests).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn migrate_to(mut self, version: i64) -> Self {
+        self.migrate_to = Some(version);
+        self
+    }
+}
+
+#[derive(Debug)]
+struct Embedded(Option<i64>);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> futures_core_compat::BoxFuture<
+        'static,
+        Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>,
+    > {
+        let upto = self.0.unwrap_or(i64::MAX);
+        Box::pin(async move {
+            Ok(MIGRATIONS
+                .iter()
+                .filter(|(v, _, _)| *v <= upto)
+                .map(|&(v, d, sql)| {
+                    Migration::new(
+                        v,
+                        Cow::Borrowed(d),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// The boxed future type sqlx's `MigrationSource` returns.
+mod futures_core_compat {
+    pub(super) type BoxFuture<'a, T> =
+        std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+}
+
+async fn migrate(conn: &mut PgConnection, upto: Option<i64>) -> Result<(), OutboxError> {
+    let migrator = Migrator::new(Embedded(upto))
+        .await
+        .map_err(|e| OutboxError::db("reading the embedded migrations", e))?;
+    migrator
+        .run(conn)
+        .await
+        .map_err(|e| OutboxError::db("applying migrations", e))
+}
+
+/// Connects once, creates the schema, applies the migrations (sqlx takes an advisory
+/// lock, so a fleet starting together migrates once) and checks the tables; the clear
+/// error for an unreachable database comes from here.
+pub(crate) async fn open_and_migrate(options: &PostgresOptions) -> Result<(), OutboxError> {
+    let what = "connecting to PostgreSQL";
+    let mut conn = PgConnection::connect_with(&options.connect)
+        .await
+        .map_err(|e| OutboxError::db(what, e))?;
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| OutboxError::db("creating the schema", e))?;
+    sqlx::query(&format!("SET search_path TO {SCHEMA}"))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| OutboxError::db("selecting the schema", e))?;
+    migrate(&mut conn, options.migrate_to).await?;
+    sqlx::query(&format!("SELECT count(*) FROM {SCHEMA}.foreman_deliveries"))
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| OutboxError::db(what, e))?;
+    conn.close().await.map_err(|e| OutboxError::db(what, e))
+}
+
+/// The PostgreSQL store.
+pub(crate) struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Opens, migrates and pools (needs a tokio runtime context).
+    pub(crate) async fn open(options: &PostgresOptions) -> Result<Self, OutboxError> {
+        open_and_migrate(options).await?;
+        Ok(Self::lazy(options))
+    }
+
+    /// The given pool, or one whose connections open on first use.
+    pub(crate) fn lazy(options: &PostgresOptions) -> Self {
+        let pool = options.pool.clone().unwrap_or_else(|| {
+            PgPoolOptions::new()
+                .max_connections(options.max_connections)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_lazy_with(options.connect.clone())
+        });
+        Self { pool }
+    }
+
+    /// Wakes the claim loop on every `NOTIFY` on [`CHANNEL`] (notifications that arrive
+    /// together coalesce into one wake-up: the debounce), until `wake` returns `false`.
+    /// Reconnects after a lost connection; polling covers the gap.
+    pub(crate) async fn listen(&self, wake: impl Fn() -> bool) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let mut listener = match PgListener::connect_with(&self.pool).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook outbox: LISTEN connection failed; polling meanwhile");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    if !wake() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(CHANNEL).await {
+                tracing::warn!(error = %e, "webhook outbox: LISTEN failed; polling meanwhile");
+                tokio::time::sleep(backoff).await;
+                continue;
+            }
+            backoff = Duration::from_millis(100);
+            loop {
+                match tokio::time::timeout(Duration::from_secs(5), listener.try_recv()).await {
+                    Ok(Ok(Some(_))) | Ok(Ok(None)) => {
+                        if !wake() {
+                            return;
+                        }
+                    }
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        // Quiet: check that someone still listens to us.
+                        if !wake() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn db(context: &'static str) -> impl Fn(sqlx::Error) -> OutboxError {
+    move |e| OutboxError::db(context, e)
+}
+
+/// Inserts one event and its delivery; returns the stored id (the existing one when the
+/// idempotency key is taken).
+async fn insert_one(conn: &mut PgConnection, d: &NewDelivery) -> Result<EventId, OutboxError> {
+    let inserted = sqlx::query(
+        "INSERT INTO foreman_webhook.foreman_events (id, idempotency_key, job_id, state, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+    )
+    .bind(d.event_id.as_str())
+    .bind(d.idempotency_key.as_deref())
+    .bind(&d.job_id)
+    .bind(&d.state)
+    .bind(&d.body)
+    .bind(d.created_ms)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("storing an event"))?
+    .rows_affected();
+    if inserted == 0 {
+        let existing: Option<String> = match &d.idempotency_key {
+            Some(key) => sqlx::query_scalar(
+                "SELECT id FROM foreman_webhook.foreman_events WHERE idempotency_key = $1",
+            )
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db("looking up an idempotency key"))?,
+            None => None,
+        };
+        return Ok(existing.map_or_else(|| d.event_id.clone(), EventId));
+    }
+    sqlx::query(
+        "INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at) \
+         VALUES ($1, $2, 'pending', $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(d.event_id.as_str())
+    .bind(&d.url)
+    .bind(d.created_ms)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("storing a delivery"))?;
+    Ok(d.event_id.clone())
+}
+
+/// Enqueues `event` for `url` inside the caller's own transaction (or connection) on the
+/// outbox database: the webhook commits or rolls back with the caller's other writes.
+/// The relays hear of it through `NOTIFY` at commit (or their next poll).
+///
+/// The schema must exist: start a dispatcher or
+/// [`Outbox::open_postgres`](super::Outbox::open_postgres) on the database first. The URL is parsed here and
+/// vetted against the address policy by the dispatcher that delivers it.
+///
+/// ```no_run
+/// # async fn demo(pool: sqlx::PgPool, event: foreman_webhook::Event) -> Result<(), Box<dyn std::error::Error>> {
+/// let mut tx = pool.begin().await?;
+/// sqlx::query("UPDATE jobs SET state = 'done' WHERE id = 42").execute(&mut *tx).await?;
+/// foreman_webhook::native::outbox::enqueue_postgres(&mut tx, "https://hooks.example.com/x", &event, None).await?;
+/// tx.commit().await?; // both or neither
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`OutboxErrorKind::Usage`](super::OutboxErrorKind::Usage) for a URL that is not
+/// http(s) with a host; [`OutboxErrorKind::Database`](super::OutboxErrorKind::Database)
+/// when the insert fails.
+pub async fn enqueue_postgres(
+    conn: &mut PgConnection,
+    url: &str,
+    event: &Event,
+    idempotency_key: Option<&str>,
+) -> Result<EventId, OutboxError> {
+    let url = normalize_url(url)?;
+    let d = NewDelivery {
+        event_id: EventId::random(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+        body: event.to_json(),
+        url,
+        job_id: event.job_id.clone(),
+        state: event.state.clone(),
+        created_ms: super::now_ms(),
+    };
+    let id = insert_one(conn, &d).await?;
+    notify(conn).await?;
+    Ok(id)
+}
+
+/// `NOTIFY` the relays (delivered at commit; several in one transaction fold into one).
+async fn notify(conn: &mut PgConnection) -> Result<(), OutboxError> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANNEL)
+        .execute(conn)
+        .await
+        .map_err(db("notifying the relays"))?;
+    Ok(())
+}
+
+/// Parses a URL as `fire` does (http or https, with a host) and returns its normal form.
+fn normalize_url(url: &str) -> Result<String, OutboxError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| OutboxError::usage(format!("webhook outbox: invalid url: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(OutboxError::usage(
+            "webhook outbox: url must be http(s) with a host".to_owned(),
+        ));
+    }
+    Ok(parsed.into())
+}
+
+fn attempt_row(r: &sqlx::postgres::PgRow) -> Result<AttemptRow, sqlx::Error> {
+    let trigger: String = r.try_get("trigger")?;
+    let status: Option<i64> = r.try_get("status")?;
+    let duration: i64 = r.try_get("duration_ms")?;
+    let number: i64 = r.try_get("number")?;
+    Ok(AttemptRow {
+        url: r.try_get("url")?,
+        number: u32::try_from(number).unwrap_or(0),
+        trigger: if trigger == "manual" {
+            Trigger::Manual
+        } else {
+            Trigger::Scheduled
+        },
+        started_ms: r.try_get("started_at")?,
+        duration_ms: u64::try_from(duration).unwrap_or(0),
+        status: status.and_then(|s| u16::try_from(s).ok()),
+        error: r.try_get("error")?,
+        response_head: r
+            .try_get::<Option<Vec<u8>>, _>("response")?
+            .unwrap_or_default(),
+    })
+}
+
+impl Store for PgStore {
+    fn insert<'a>(
+        &'a self,
+        batch: &'a [NewDelivery],
+    ) -> BoxFut<'a, Result<Vec<EventId>, OutboxError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await.map_err(db("beginning a batch"))?;
+            let mut ids = Vec::with_capacity(batch.len());
+            for d in batch {
+                ids.push(insert_one(&mut tx, d).await?);
+            }
+            notify(&mut tx).await?;
+            tx.commit().await.map_err(db("committing a batch"))?;
+            Ok(ids)
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: usize,
+        now: i64,
+        lease: i64,
+    ) -> BoxFut<'a, Result<Vec<Claimed>, OutboxError>> {
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut tx = self.pool.begin().await.map_err(db("beginning a claim"))?;
+            let rows = sqlx::query(
+                "WITH due AS ( \
+                   SELECT id FROM foreman_webhook.foreman_deliveries \
+                   WHERE (state = 'pending' AND next_attempt_at <= $3) \
+                      OR (state = 'in_flight' AND lease_expires_at <= $3) \
+                   ORDER BY next_attempt_at LIMIT $4 \
+                   FOR UPDATE SKIP LOCKED) \
+                 UPDATE foreman_webhook.foreman_deliveries d SET state = 'in_flight', \
+                   attempts = d.attempts + 1, lease_owner = $1, lease_expires_at = $2, \
+                   lease_token = d.lease_token + 1 \
+                 FROM due WHERE d.id = due.id \
+                 RETURNING d.id, d.event_id, d.url, d.attempts, d.lease_token, d.manual",
+            )
+            .bind(owner)
+            .bind(now.saturating_add(lease))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("claiming deliveries"))?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let attempts: i64 = r.try_get("attempts").map_err(db("reading a claim"))?;
+                let manual: i64 = r.try_get("manual").map_err(db("reading a claim"))?;
+                claimed.push(Claimed {
+                    delivery_id: r.try_get("id").map_err(db("reading a claim"))?,
+                    event_id: EventId(r.try_get("event_id").map_err(db("reading a claim"))?),
+                    token: r.try_get("lease_token").map_err(db("reading a claim"))?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    manual: manual != 0,
+                    url: r.try_get("url").map_err(db("reading a claim"))?,
+                    body: Vec::new(),
+                    job_id: String::new(),
+                    state: String::new(),
+                });
+            }
+            for chunk in claimed.chunks_mut(500) {
+                let ids: Vec<&str> = chunk.iter().map(|c| c.event_id.as_str()).collect();
+                let events = sqlx::query(
+                    "SELECT id, body, job_id, state FROM foreman_webhook.foreman_events \
+                     WHERE id = ANY($1)",
+                )
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db("reading claimed events"))?;
+                for e in &events {
+                    let id: String = e.try_get("id").map_err(db("reading an event"))?;
+                    for c in chunk.iter_mut().filter(|c| c.event_id.0 == id) {
+                        c.body = e.try_get("body").map_err(db("reading an event"))?;
+                        c.job_id = e.try_get("job_id").map_err(db("reading an event"))?;
+                        c.state = e.try_get("state").map_err(db("reading an event"))?;
+                    }
+                }
+            }
+            tx.commit().await.map_err(db("committing a claim"))?;
+            Ok(claimed)
+        })
+    }
+
+    fn finish<'a>(&'a self, done: &'a Finish, now: i64) -> BoxFut<'a, Result<bool, OutboxError>> {
+        Box::pin(async move {
+            let (state, next, finished) = match done.next {
+                Transition::Delivered => ("delivered", now, Some(now)),
+                Transition::Dead => ("dead", now, Some(now)),
+                Transition::RetryAt(at) => ("pending", at, None),
+            };
+            let mut tx = self.pool.begin().await.map_err(db("beginning a finish"))?;
+            let changed = sqlx::query(
+                "UPDATE foreman_webhook.foreman_deliveries SET state = $1, next_attempt_at = $2, finished_at = $3, \
+                   lease_owner = NULL, lease_expires_at = NULL, manual = 0 \
+                 WHERE id = $4 AND lease_token = $5 AND state = 'in_flight'",
+            )
+            .bind(state)
+            .bind(next)
+            .bind(finished)
+            .bind(done.delivery_id)
+            .bind(done.token)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("recording an attempt"))?
+            .rows_affected();
+            if changed == 0 {
+                return Ok(false);
+            }
+            let a = &done.attempt;
+            let head = &a.response_head[..a.response_head.len().min(RESPONSE_HEAD_CAP)];
+            sqlx::query(
+                "INSERT INTO foreman_webhook.foreman_attempts (delivery_id, number, trigger, started_at, duration_ms, \
+                   status, error, response) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(done.delivery_id)
+            .bind(i64::from(a.number))
+            .bind(a.trigger.as_str())
+            .bind(a.started_ms)
+            .bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
+            .bind(a.status.map(i64::from))
+            .bind(a.error.as_deref())
+            .bind(head)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("recording an attempt"))?;
+            tx.commit().await.map_err(db("committing an attempt"))?;
+            Ok(true)
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        claims: &'a [(i64, i64, bool)],
+    ) -> BoxFut<'a, Result<(), OutboxError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await.map_err(db("beginning a release"))?;
+            for &(id, token, started) in claims {
+                sqlx::query(
+                    "UPDATE foreman_webhook.foreman_deliveries SET state = 'pending', lease_owner = NULL, \
+                       lease_expires_at = NULL, attempts = attempts - $3 \
+                     WHERE id = $1 AND lease_token = $2 AND state = 'in_flight'",
+                )
+                .bind(id)
+                .bind(token)
+                .bind(i64::from(!started))
+                .execute(&mut *tx)
+                .await
+                .map_err(db("releasing a claim"))?;
+            }
+            tx.commit().await.map_err(db("committing a release"))
+        })
+    }
+
+    fn next_due(&self) -> BoxFut<'_, Result<Option<i64>, OutboxError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(
+                "SELECT min(t) FROM ( \
+                   SELECT min(next_attempt_at) AS t FROM foreman_webhook.foreman_deliveries WHERE state = 'pending' \
+                   UNION ALL \
+                   SELECT min(lease_expires_at) FROM foreman_webhook.foreman_deliveries WHERE state = 'in_flight') AS due",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("finding the next due delivery"))
+        })
+    }
+
+    fn status(&self, now: i64) -> BoxFut<'_, Result<OutboxStatus, OutboxError>> {
+        Box::pin(async move {
+            let mut s = OutboxStatus::default();
+            let rows = sqlx::query("SELECT state, count(*) AS n FROM foreman_webhook.foreman_deliveries GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("counting deliveries"))?;
+            for r in &rows {
+                let state: String = r.try_get("state").map_err(db("counting deliveries"))?;
+                let n: i64 = r.try_get("n").map_err(db("counting deliveries"))?;
+                let n = u64::try_from(n).unwrap_or(0);
+                match DeliveryState::parse(&state) {
+                    Some(DeliveryState::Pending) => s.pending = n,
+                    Some(DeliveryState::InFlight) => s.in_flight = n,
+                    Some(DeliveryState::Delivered) => s.delivered = n,
+                    Some(DeliveryState::Dead) => s.dead = n,
+                    None => {}
+                }
+            }
+            let oldest: Option<i64> = sqlx::query_scalar(
+                "SELECT min(e.created_at) FROM foreman_webhook.foreman_deliveries d JOIN foreman_webhook.foreman_events e ON e.id = d.event_id \
+                 WHERE d.state IN ('pending', 'in_flight')",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("finding the oldest pending delivery"))?;
+            s.oldest_pending_age_ms = oldest.map(|t| u64::try_from(now - t).unwrap_or(0));
+            s.next_due_ms = sqlx::query_scalar(
+                "SELECT min(next_attempt_at) FROM foreman_webhook.foreman_deliveries WHERE state = 'pending'",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("finding the next due delivery"))?;
+            Ok(s)
+        })
+    }
+
+    fn list(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> BoxFut<'_, Result<Vec<DeliveryRow>, OutboxError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT d.event_id, d.url, e.job_id, e.state AS job_state, d.state, d.attempts, \
+                   d.next_attempt_at, e.created_at \
+                 FROM foreman_webhook.foreman_deliveries d JOIN foreman_webhook.foreman_events e ON e.id = d.event_id \
+                 WHERE $1::TEXT IS NULL OR d.state = $1 ORDER BY d.id LIMIT $2",
+            )
+            .bind(state.map(DeliveryState::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing deliveries"))?;
+            rows.iter()
+                .map(|r| {
+                    let st: String = r.try_get("state")?;
+                    let attempts: i64 = r.try_get("attempts")?;
+                    Ok(DeliveryRow {
+                        event_id: EventId(r.try_get("event_id")?),
+                        url: r.try_get("url")?,
+                        job_id: r.try_get("job_id")?,
+                        job_state: r.try_get("job_state")?,
+                        state: DeliveryState::parse(&st).unwrap_or(DeliveryState::Pending),
+                        attempts: u32::try_from(attempts).unwrap_or(0),
+                        next_attempt_ms: r.try_get("next_attempt_at")?,
+                        created_ms: r.try_get("created_at")?,
+                    })
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(db("reading deliveries"))
+        })
+    }
+
+    fn attempts<'a>(
+        &'a self,
+        event: &'a EventId,
+    ) -> BoxFut<'a, Result<Vec<AttemptRow>, OutboxError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT d.url, a.number, a.trigger, a.started_at, a.duration_ms, a.status, \
+                   a.error, a.response \
+                 FROM foreman_webhook.foreman_attempts a JOIN foreman_webhook.foreman_deliveries d ON d.id = a.delivery_id \
+                 WHERE d.event_id = $1 ORDER BY d.id, a.number, a.started_at",
+            )
+            .bind(event.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing attempts"))?;
+            rows.iter()
+                .map(attempt_row)
+                .collect::<Result<_, _>>()
+                .map_err(db("reading attempts"))
+        })
+    }
+
+    fn redeliver<'a>(
+        &'a self,
+        which: &'a Redeliver,
+        now: i64,
+    ) -> BoxFut<'a, Result<u64, OutboxError>> {
+        Box::pin(async move {
+            let q = match which {
+                Redeliver::Event(id) => sqlx::query(
+                    "UPDATE foreman_webhook.foreman_deliveries SET state = 'pending', next_attempt_at = $1, manual = 1, \
+                       finished_at = NULL WHERE event_id = $2 AND state != 'in_flight'",
+                )
+                .bind(now)
+                .bind(id.as_str()),
+                Redeliver::AllDead => sqlx::query(
+                    "UPDATE foreman_webhook.foreman_deliveries SET state = 'pending', next_attempt_at = $1, manual = 1, \
+                       finished_at = NULL WHERE state = 'dead'",
+                )
+                .bind(now),
+            };
+            Ok(q.execute(&self.pool)
+                .await
+                .map_err(db("redelivering"))?
+                .rows_affected())
+        })
+    }
+
+    fn prune(&self, before: i64) -> BoxFut<'_, Result<u64, OutboxError>> {
+        Box::pin(async move {
+            Ok(sqlx::query(
+                "DELETE FROM foreman_webhook.foreman_events WHERE id IN ( \
+                   SELECT event_id FROM foreman_webhook.foreman_deliveries GROUP BY event_id \
+                   HAVING bool_and(state IN ('delivered', 'dead')) AND max(finished_at) < $1)",
+            )
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db("pruning"))?
+            .rows_affected())
+        })
+    }
+}

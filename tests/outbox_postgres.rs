@@ -1,0 +1,574 @@
+//! The PostgreSQL outbox (feature `postgres`) against a real server: the one in
+//! `FOREMAN_TEST_POSTGRES_URL` if set, else a throwaway cluster this test starts from
+//! Debian's `postgresql` package (initdb in a temp dir, as the `postgres` user when run as
+//! root, on 127.0.0.1 at a free port) and stops at the end.
+//!
+//! One test function runs the parts in order on separate databases: delivery with stored
+//! ids, idempotency, transactional enqueue (rollback → nothing, commit → delivered), the
+//! upgrade from schema v1, an unreachable server (clear error, no panic), the server
+//! restarted mid-run (fire keeps returning at once, nothing lost; own cluster only), and
+//! the fleet: 3 `relay` processes, 10,000 events, one relay SIGKILLed mid-run, all
+//! delivered, no event in flight at two processes at once, per-relay counts printed.
+#![cfg(all(feature = "postgres", unix))]
+
+mod support;
+
+#[cfg(feature = "cli")]
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+#[cfg(feature = "cli")]
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use foreman_webhook::native::outbox::{enqueue_postgres, PostgresOptions};
+use foreman_webhook::native::{BuildErrorKind, Outbox, OutboxErrorKind, OutcomeKind};
+use foreman_webhook::{Dispatcher, Event, Secret, Timestamp};
+use sqlx::Connection;
+use support::{outcomes, Receiver, Reply};
+
+const STD_SECRET: &str = "whsec_UG9zdGdyZXNGbGVldFNlY3JldEZvcmVtYW4=";
+
+/// A PostgreSQL server for this test: given, or ours (stopped and deleted on drop).
+struct Pg {
+    base: String,
+    own: Option<Own>,
+}
+
+struct Own {
+    dir: PathBuf,
+    bin: PathBuf,
+    root: bool,
+}
+
+impl Own {
+    /// Runs a server tool; its output goes to a file, not a pipe: a server started by
+    /// `pg_ctl` inherits the descriptors and would hold a pipe open forever.
+    fn run(&self, tool: &str, args: &[&str]) -> (bool, String) {
+        let exe = self.bin.join(tool);
+        let out_path = self.dir.join(format!("{tool}.out"));
+        let out = std::fs::File::create(&out_path).unwrap();
+        let mut cmd = if self.root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let ok = cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .status()
+            .unwrap_or_else(|e| panic!("{tool}: {e}"))
+            .success();
+        (ok, std::fs::read_to_string(&out_path).unwrap_or_default())
+    }
+
+    fn data(&self) -> String {
+        self.dir.join("data").display().to_string()
+    }
+}
+
+impl Pg {
+    fn start() -> Self {
+        if let Ok(url) = std::env::var("FOREMAN_TEST_POSTGRES_URL") {
+            let base = url
+                .rsplit_once('/')
+                .map_or(url.clone(), |(b, _)| b.to_owned());
+            return Self { base, own: None };
+        }
+        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is not installed: run `scripts/ensure-tools postgres` (Debian package `postgresql`) or set FOREMAN_TEST_POSTGRES_URL")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("initdb").exists())
+            .collect();
+        versions.sort();
+        let bin = versions
+            .pop()
+            .expect("no initdb under /usr/lib/postgresql/*/bin");
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let dir = std::env::temp_dir().join(format!("foreman-pg-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if root {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+        let own = Own { dir, bin, root };
+        let data = own.data();
+        let out = own.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        assert!(out.0, "initdb: {}", out.1);
+        let port = support::closed_port();
+        let opts = format!(
+            "-p {port} -k {} -h 127.0.0.1 -c fsync=off -c max_connections=200",
+            own.dir.display()
+        );
+        let log = own.dir.join("log").display().to_string();
+        let out = own.run(
+            "pg_ctl",
+            &["-D", &data, "-o", &opts, "-l", &log, "-w", "start"],
+        );
+        assert!(
+            out.0,
+            "pg_ctl start: {} {}",
+            out.1,
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        Self {
+            base: format!("postgres://postgres@127.0.0.1:{port}"),
+            own: Some(own),
+        }
+    }
+
+    /// A fresh database; returns its URL.
+    fn database(&self, rt: &tokio::runtime::Runtime, name: &str) -> String {
+        let name = format!("foreman_test_{name}_{}", std::process::id());
+        rt.block_on(async {
+            let mut c = sqlx::PgConnection::connect(&format!("{}/postgres", self.base))
+                .await
+                .unwrap();
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .await
+                .unwrap();
+        });
+        format!("{}/{name}", self.base)
+    }
+
+    fn restart(&self) -> bool {
+        let Some(own) = &self.own else {
+            return false;
+        };
+        let out = own.run(
+            "pg_ctl",
+            &["-D", &own.data(), "-m", "fast", "-w", "restart"],
+        );
+        assert!(out.0, "restart: {}", out.1);
+        true
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        if let Some(own) = &self.own {
+            let _ = own.run(
+                "pg_ctl",
+                &["-D", &own.data(), "-m", "immediate", "-w", "stop"],
+            );
+            let _ = std::fs::remove_dir_all(&own.dir);
+        }
+    }
+}
+
+fn event(job: &str) -> Event {
+    Event::new(
+        job,
+        "succeeded",
+        Timestamp::from_unix_seconds(1_764_338_400).unwrap(),
+    )
+}
+
+fn local() -> foreman_webhook::DispatcherBuilder {
+    Dispatcher::builder()
+        .allow_cidr("127.0.0.1/32")
+        .base_delay(Duration::from_millis(20))
+        .poll_interval(Duration::from_millis(200))
+        .standard_webhooks(&[Secret::from_standard(STD_SECRET).unwrap()])
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn postgres_outbox() {
+    let pg = Pg::start();
+    let rt = rt();
+    let t = Instant::now();
+    basics(&pg, &rt);
+    println!("postgres basics: {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    unreachable_server();
+    restart_mid_run(&pg, &rt);
+    println!("postgres faults: {:.1} s", t.elapsed().as_secs_f64());
+    #[cfg(feature = "cli")]
+    {
+        let t = Instant::now();
+        fleet(&pg, &rt);
+        println!("postgres fleet: {:.1} s", t.elapsed().as_secs_f64());
+    }
+}
+
+fn basics(pg: &Pg, rt: &tokio::runtime::Runtime) {
+    let url = pg.database(rt, "basics");
+    let rx = Receiver::start(|n, _| Reply::status(if n % 4 == 0 { 500 } else { 200 }));
+    let (cb, out) = outcomes();
+    let d = local()
+        .outbox_postgres(&url)
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let id = rt
+        .block_on(d.fire_durable(&rx.url("/pg"), &event("job-0")))
+        .unwrap();
+    for i in 1..100 {
+        d.fire(&rx.url("/pg"), &event(&format!("job-{i}")));
+    }
+    let got = out.take(100, 30);
+    assert!(got
+        .iter()
+        .all(|o| matches!(o.kind, OutcomeKind::Delivered { .. })));
+    assert!(got
+        .iter()
+        .any(|o| o.webhook_id.as_deref() == Some(id.as_str())));
+    let hits = rx.hits();
+    assert!(hits.len() >= 100);
+    assert!(hits
+        .iter()
+        .any(|h| h.header("webhook-id") == Some(id.as_str())));
+    let outbox = d.outbox().unwrap();
+    let s = rt.block_on(outbox.status()).unwrap();
+    assert_eq!(
+        (s.pending, s.in_flight, s.delivered, s.dead),
+        (0, 0, 100, 0)
+    );
+
+    // Idempotency.
+    let a = rt
+        .block_on(d.fire_durable_with_key(&rx.url("/pg"), &event("k"), Some("key-1")))
+        .unwrap();
+    let b = rt
+        .block_on(d.fire_durable_with_key(&rx.url("/pg"), &event("k"), Some("key-1")))
+        .unwrap();
+    assert_eq!(a, b);
+    let o = out.next(10);
+    assert_eq!(o.webhook_id.as_deref(), Some(a.as_str()));
+    assert!(out.none_within(Duration::from_millis(300)));
+
+    // Transactional enqueue: rolled back → nothing, committed → delivered.
+    rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE jobs (id TEXT PRIMARY KEY)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        let mut tx = c.begin().await.unwrap();
+        sqlx::query("INSERT INTO jobs VALUES ('rb')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        enqueue_postgres(&mut tx, &rx.url("/tx"), &event("job-rb"), None)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        let mut tx = c.begin().await.unwrap();
+        sqlx::query("INSERT INTO jobs VALUES ('ok')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let id = enqueue_postgres(&mut tx, &rx.url("/tx"), &event("job-ok"), None)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let started = Instant::now();
+        let o = out.next(10);
+        println!(
+            "postgres: transactional enqueue delivered {:.0} ms after commit (NOTIFY)",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        assert_eq!(o.job_id, "job-ok");
+        assert_eq!(o.webhook_id.as_deref(), Some(id.as_str()));
+    });
+    assert!(
+        out.none_within(Duration::from_millis(500)),
+        "the rolled-back one never goes"
+    );
+    assert!(!rx
+        .hits()
+        .iter()
+        .any(|h| h.body.windows(8).any(|w| w == b"\"job-rb\"")));
+    d.shutdown_blocking(Duration::from_secs(5));
+
+    // Upgrade from schema v1: a v1 row is kept and delivered after migrating to v2.
+    let url = pg.database(rt, "upgrade");
+    let body = event("job-v1").to_json();
+    rt.block_on(async {
+        Outbox::open_postgres(PostgresOptions::new(&url).unwrap().migrate_to(1))
+            .await
+            .unwrap();
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query(
+            "INSERT INTO foreman_webhook.foreman_events (id, job_id, state, body, created_at) \
+             VALUES ('msg_pgv1', 'job-v1', 'succeeded', $1, 0)",
+        )
+        .bind(&body)
+        .execute(&mut c)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at) \
+             VALUES ('msg_pgv1', $1, 'pending', 0)",
+        )
+        .bind(rx.url("/v1"))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+    let (cb, out) = outcomes();
+    let d = local()
+        .outbox_postgres(&url)
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let o = out.next(10);
+    assert_eq!(o.webhook_id.as_deref(), Some("msg_pgv1"));
+    assert!(matches!(o.kind, OutcomeKind::Delivered { .. }));
+    let versions: Vec<i64> = rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar("SELECT version FROM foreman_webhook._sqlx_migrations ORDER BY version")
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+    });
+    assert_eq!(versions, [1, 2]);
+    d.shutdown_blocking(Duration::from_secs(5));
+}
+
+fn unreachable_server() {
+    let port = support::closed_port();
+    let started = Instant::now();
+    let err = Dispatcher::builder()
+        .outbox_postgres(&format!("postgres://postgres@127.0.0.1:{port}/nowhere"))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), BuildErrorKind::Store);
+    let text = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(text.contains("connect"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let err = Dispatcher::builder()
+        .outbox_postgres("mysql://nope")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), BuildErrorKind::Store);
+}
+
+fn restart_mid_run(pg: &Pg, rt: &tokio::runtime::Runtime) {
+    if pg.own.is_none() {
+        println!("postgres restart test skipped: FOREMAN_TEST_POSTGRES_URL is not ours to restart");
+        return;
+    }
+    let url = pg.database(rt, "restart");
+    let rx = Receiver::always(200);
+    let (cb, out) = outcomes();
+    let d = local()
+        .outbox_postgres(&url)
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let n = 2000;
+    let mut worst = Duration::ZERO;
+    for i in 0..n {
+        if i == n / 2 {
+            assert!(pg.restart());
+            // fire_durable while the pool reconnects: an error or an id, never a panic.
+            match rt.block_on(d.fire_durable(&rx.url("/r"), &event("during-restart"))) {
+                Ok(_) => {}
+                Err(e) => assert_eq!(e.kind(), OutboxErrorKind::Database, "{e}"),
+            }
+        }
+        let t = Instant::now();
+        d.fire(&rx.url("/r"), &event(&format!("r-{i}")));
+        worst = worst.max(t.elapsed());
+        if i % 100 == 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let got = out.take(n, 60);
+    let delivered = got
+        .iter()
+        .filter(|o| matches!(o.kind, OutcomeKind::Delivered { .. }))
+        .count();
+    let s = rt.block_on(d.outbox().unwrap().status()).unwrap();
+    println!(
+        "postgres restart mid-run: fired {n}, delivered {delivered}, store pending {} in_flight {} delivered {}, worst fire() {:?}",
+        s.pending, s.in_flight, s.delivered, worst
+    );
+    assert_eq!(delivered, n);
+    assert!(
+        worst < Duration::from_millis(50),
+        "fire blocked for {worst:?}"
+    );
+    d.shutdown_blocking(Duration::from_secs(5));
+}
+
+/// webhook-id → the [start, end) intervals of its requests at the receiver.
+#[cfg(feature = "cli")]
+type Spans = HashMap<String, Vec<(Instant, Instant)>>;
+
+#[cfg(feature = "cli")]
+fn fleet(pg: &Pg, rt: &tokio::runtime::Runtime) {
+    const BIN: &str = env!("CARGO_BIN_EXE_foreman-webhook");
+    const N: usize = 10_000;
+    let url = pg.database(rt, "fleet");
+    // webhook-id → intervals [start, end) of its requests at the receiver.
+    let spans: Arc<Mutex<Spans>> = Arc::default();
+    let s2 = spans.clone();
+    let hold = Duration::from_millis(3);
+    let rx = Receiver::start(move |n, hit| {
+        let id = hit.header("webhook-id").unwrap_or("").to_owned();
+        // The request began when its body was read; it ends when the reply goes out.
+        s2.lock()
+            .unwrap()
+            .entry(id)
+            .or_default()
+            .push((hit.at, hit.at + hold));
+        Reply::status(if n % 20 == 7 { 500 } else { 200 }).delay(hold)
+    });
+    let target = rx.url("/fleet");
+    rt.block_on(async {
+        Outbox::open_postgres(PostgresOptions::new(&url).unwrap())
+            .await
+            .unwrap();
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        for chunk in (0..N).collect::<Vec<_>>().chunks(1000) {
+            let mut tx = c.begin().await.unwrap();
+            for &i in chunk {
+                enqueue_postgres(&mut tx, &target, &event(&format!("fleet-{i}")), None)
+                    .await
+                    .unwrap();
+            }
+            tx.commit().await.unwrap();
+        }
+    });
+    let outbox = rt
+        .block_on(Outbox::open_postgres(PostgresOptions::new(&url).unwrap()))
+        .unwrap();
+    // Output to files, read at the end: a pipe nobody reads would fill and stall a relay.
+    let out_dir = std::env::temp_dir().join(format!("foreman-fleet-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out_file = |i: usize| out_dir.join(format!("relay-{i}.jsonl"));
+    let spawn = |i: usize| {
+        Command::new(BIN)
+            .args([
+                "relay",
+                "--store",
+                &url,
+                "--standard-secret",
+                STD_SECRET,
+                "--allow-private",
+                "--concurrency",
+                "32",
+                "--base-delay-ms",
+                "50",
+                "--timeout",
+                "1",
+                "--lease-ms",
+                "4000",
+                "--poll-ms",
+                "200",
+                "--json",
+            ])
+            .stdout(std::fs::File::create(out_file(i)).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let mut relays: Vec<_> = (0..3).map(spawn).collect();
+    // Kill one relay once about a third is delivered.
+    loop {
+        let s = rt.block_on(outbox.status()).unwrap();
+        if s.delivered >= (N / 3) as u64 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "fleet stalled: {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    relays[0].kill().unwrap(); // SIGKILL mid-run
+    let killed = relays.remove(0);
+    let status = loop {
+        let s = rt.block_on(outbox.status()).unwrap();
+        if s.delivered + s.dead == N as u64 {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "fleet stalled: {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let elapsed = started.elapsed();
+    for r in &relays {
+        let _ = Command::new("kill")
+            .args(["-TERM", &r.id().to_string()])
+            .status();
+    }
+    let count = |i: usize| {
+        std::fs::read_to_string(out_file(i))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"delivered\":true"))
+            .count()
+    };
+    let mut killed = killed;
+    killed.wait().unwrap();
+    for mut r in relays {
+        assert!(r.wait().unwrap().success(), "a relay did not stop cleanly");
+    }
+    let per_relay: Vec<usize> = (0..3).map(count).collect();
+    let _ = std::fs::remove_dir_all(&out_dir);
+    // Overlaps: two requests of one id at the receiver at the same time.
+    let spans = spans.lock().unwrap();
+    let mut overlaps = 0;
+    let mut duplicates = 0;
+    for v in spans.values() {
+        let mut v = v.clone();
+        v.sort();
+        for w in v.windows(2) {
+            if w[1].0 < w[0].1 {
+                overlaps += 1;
+            }
+        }
+        duplicates += v.len().saturating_sub(1);
+    }
+    println!(
+        "postgres fleet: {N} events, 3 relays (relay 1 SIGKILLed at ~1/3), delivered {} dead {} in {:.1} s \
+         ({:.0}/s); per relay (delivered outcomes printed; the killed one's count is up to its kill): {:?}; \
+         requests {}, ids seen {}, retries+duplicates {duplicates}, overlapping in-flight {overlaps}",
+        status.delivered,
+        status.dead,
+        elapsed.as_secs_f64(),
+        N as f64 / elapsed.as_secs_f64(),
+        per_relay,
+        spans.values().map(Vec::len).sum::<usize>(),
+        spans.len(),
+    );
+    assert_eq!(status.delivered, N as u64, "all delivered");
+    assert_eq!(spans.len(), N, "every event reached the receiver");
+    assert_eq!(overlaps, 0, "no event in flight at two processes at once");
+    assert!(per_relay[1] > 0 && per_relay[2] > 0, "{per_relay:?}");
+}
