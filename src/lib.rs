@@ -20,7 +20,7 @@ pub use event::{Event, EventError, RawJson, Timestamp};
 #[cfg(all(feature = "native", not(target_arch = "wasm32")))]
 pub use native::{Dispatcher, DispatcherBuilder};
 pub use signature::{
-    sign, verify, verify_any, verify_signature, Secret, SecretError, Signature, Signer,
-    VerifyError, SIGNATURE_HEADER, SIGNATURE_PREFIX,
+    sign, verify, verify_any, verify_any_header, verify_signature, Secret, SecretError, Signature,
+    Signer, VerifyError, SIGNATURE_HEADER, SIGNATURE_PREFIX,
 };
 pub use standard::{StandardError, StandardWebhook};

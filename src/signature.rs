@@ -327,14 +327,55 @@ pub fn verify(body: &[u8], header: &str, secret: &Secret) -> Result<(), VerifyEr
 /// # Errors
 /// [`VerifyError::EmptySecret`] for an empty list, otherwise as [`verify`].
 pub fn verify_any(body: &[u8], header: &str, secrets: &[Secret]) -> Result<(), VerifyError> {
+    verify_any_header(body, &[header], secrets)
+}
+
+/// Verifies repeated header lines (several `X-Foreman-Signature` values) against several
+/// secrets: passes if any well-formed value matches under any secret. The body is hashed
+/// once per secret, and every (value, secret) pair is compared in constant time.
+///
+/// # Errors
+/// [`VerifyError::EmptySecret`] for no secret; when no value is well formed, the first
+/// value's parse error ([`VerifyError::MissingPrefix`] for no value at all); otherwise
+/// [`VerifyError::Mismatch`].
+///
+/// ```
+/// use foreman_webhook::{verify_any_header, Secret, VerifyError};
+/// let secret = Secret::new("It's a Secret to Everybody")?;
+/// let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+/// let body = b"Hello, World!";
+/// assert_eq!(verify_any_header(body, &["sha256=zz", good], &[secret.clone()]), Ok(()));
+/// assert_eq!(verify_any_header(body, &["md5=1"], &[secret.clone()]), Err(VerifyError::MissingPrefix));
+/// assert_eq!(verify_any_header(body, &[], &[secret]), Err(VerifyError::MissingPrefix));
+/// # Ok::<(), foreman_webhook::SecretError>(())
+/// ```
+pub fn verify_any_header(
+    body: &[u8],
+    headers: &[&str],
+    secrets: &[Secret],
+) -> Result<(), VerifyError> {
     if secrets.is_empty() {
         return Err(VerifyError::EmptySecret);
     }
-    let sig: Signature = header.parse()?;
+    let mut first_error = None;
+    let mut sigs = Vec::with_capacity(headers.len());
+    for header in headers {
+        match header.parse::<Signature>() {
+            Ok(sig) => sigs.push(sig),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if sigs.is_empty() {
+        return Err(first_error.unwrap_or(VerifyError::MissingPrefix));
+    }
     let mut ok = subtle::Choice::from(0u8);
     for secret in secrets {
-        let matched = Signer::new(secret).verify_parsed(body, &sig).is_ok();
-        ok |= subtle::Choice::from(u8::from(matched));
+        let mac = Signer::new(secret).sign(body);
+        for sig in &sigs {
+            ok |= subtle::ConstantTimeEq::ct_eq(&mac.0[..], &sig.0[..]);
+        }
     }
     if bool::from(ok) {
         Ok(())

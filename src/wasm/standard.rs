@@ -2,11 +2,12 @@
 //! `verifyStandardWebhookReason` and `signStandardWebhook`, converters over
 //! [`crate::standard`]. Synchronous in every runtime (Web Crypto's HMAC is async-only).
 
-use js_sys::{Array, Date, Function, Object, Reflect};
+use js_sys::{Date, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{body_bytes, describe, type_error};
+use super::js::{self, is_array, Dynamic};
+use super::{body_bytes, describe, type_error, MAX_SECRETS};
 use crate::standard::{Headers, StandardWebhook, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::{Secret, SecretError};
 
@@ -74,8 +75,9 @@ pub fn sign_standard_webhook(
                 "timestamp must be an integer number of Unix seconds (Math.floor(Date.now() / 1000))",
             ])
         })? as i64;
+    let secrets = secrets(secret)?;
     let body = body_bytes(body)?;
-    let secrets = secrets(secret)?.map_err(|e| {
+    let secrets = secrets.map_err(|e| {
         type_error(&[match e {
             SecretError::Empty => {
                 "secret must not be empty: an empty HMAC key lets anyone forge signatures"
@@ -94,12 +96,15 @@ fn reason(
     secret: &JsValue,
     options: &JsValue,
 ) -> Result<&'static str, JsValue> {
+    // Every JavaScript input is read before the body is copied in (a getter cannot
+    // detach the body's buffer after it was measured).
     let id = header(headers, ID_HEADER)?;
     let ts = header(headers, TIMESTAMP_HEADER)?;
     let sig = header(headers, SIGNATURE_HEADER)?;
-    let body = body_bytes(body)?;
     let (tolerance, now) = read_options(options)?;
-    let secrets = match secrets(secret)? {
+    let secrets = secrets(secret)?;
+    let body = body_bytes(body)?;
+    let secrets = match secrets {
         Ok(s) => s,
         Err(SecretError::Empty) => return Ok("empty_secret"),
         Err(_) => return Ok("malformed_secret"),
@@ -125,13 +130,14 @@ fn reason(
 fn secrets(secret: &JsValue) -> Result<Result<Vec<Secret>, SecretError>, JsValue> {
     let strings: Vec<String> = if let Some(s) = secret.as_string() {
         vec![s]
-    } else if Array::is_array(secret) {
-        let arr = secret.unchecked_ref::<Array>();
-        if arr.length() > 64 {
+    } else if is_array(secret).map_err(|_| type_error(&[STD_SECRET_FIX]))? {
+        let len = js::length(secret).map_err(|_| type_error(&[STD_SECRET_FIX]))?;
+        if len as usize > MAX_SECRETS {
             return Err(type_error(&["at most 64 secrets are accepted"]));
         }
         let mut out = Vec::new();
-        for item in arr.iter() {
+        for i in 0..len {
+            let item = js::get_index(secret, i).map_err(|_| type_error(&[STD_SECRET_FIX]))?;
             out.push(
                 item.as_string()
                     .ok_or_else(|| type_error(&[STD_SECRET_FIX, ", got ", &describe(&item)]))?,
@@ -152,18 +158,19 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
         return Err(type_error(&[HEADERS_FIX, ", got ", &describe(headers)]));
     }
     let bad = |_| type_error(&[HEADERS_FIX, " (reading it threw)"]);
-    let get = Reflect::get(headers, &JsValue::from_str("get")).map_err(bad)?;
-    let value = if let Some(f) = get.dyn_ref::<Function>() {
-        f.call1(headers, &JsValue::from_str(name)).map_err(bad)?
+    let get = js::get(headers, "get").map_err(bad)?;
+    let value = if get.is_instance_of::<Function>() {
+        get.unchecked_ref::<Dynamic>()
+            .call1(headers, &JsValue::from_str(name))
+            .map_err(bad)?
     } else {
         let mut found = JsValue::UNDEFINED;
-        let keys = Object::keys(headers.unchecked_ref::<Object>());
-        for key in keys.iter() {
+        for key in js::keys(headers).map_err(bad)? {
             if key
                 .as_string()
                 .is_some_and(|k| k.eq_ignore_ascii_case(name))
             {
-                found = Reflect::get(headers, &key).map_err(bad)?;
+                found = js::get_value(headers, &key).map_err(bad)?;
                 break;
             }
         }
@@ -172,13 +179,15 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
     if let Some(s) = value.as_string() {
         return Ok(Some(s));
     }
-    if Array::is_array(&value) {
+    // An array value (repeated lines, e.g. `req.headersDistinct`) is joined with spaces;
+    // a value that cannot be read is attacker-controlled junk, treated as absent.
+    if is_array(&value).unwrap_or(false) {
         let mut joined = String::new();
-        for part in value
-            .unchecked_ref::<Array>()
-            .iter()
-            .filter_map(|v| v.as_string())
-        {
+        let len = js::length(&value).unwrap_or(0).min(MAX_SECRETS as u32);
+        for i in 0..len {
+            let Some(part) = js::get_index(&value, i).ok().and_then(|v| v.as_string()) else {
+                continue;
+            };
             if !joined.is_empty() {
                 joined.push(' ');
             }
@@ -191,15 +200,19 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
 
 /// `(tolerance, now)` from `{ toleranceSeconds?, now? }`; `now` defaults to the clock.
 fn read_options(options: &JsValue) -> Result<(Option<u64>, i64), JsValue> {
-    let clock = || (Date::now() / 1000.0).floor() as i64;
+    let clock = || {
+        js::date_now()
+            .map(|ms| (ms / 1000.0).floor() as i64)
+            .map_err(|_| type_error(&["Date.now() threw: pass options.now (Unix seconds)"]))
+    };
     if options.is_undefined() || options.is_null() {
-        return Ok((None, clock()));
+        return Ok((None, clock()?));
     }
     if !options.is_object() {
         return Err(type_error(&[OPTIONS_FIX, ", got ", &describe(options)]));
     }
     let bad = |_| type_error(&[OPTIONS_FIX]);
-    let tol = Reflect::get(options, &JsValue::from_str("toleranceSeconds")).map_err(bad)?;
+    let tol = js::get(options, "toleranceSeconds").map_err(bad)?;
     let tolerance = if tol.is_undefined() {
         None
     } else {
@@ -214,11 +227,18 @@ fn read_options(options: &JsValue) -> Result<(Option<u64>, i64), JsValue> {
                 })? as u64,
         )
     };
-    let now = Reflect::get(options, &JsValue::from_str("now")).map_err(bad)?;
+    let now = js::get(options, "now").map_err(bad)?;
     let now = if now.is_undefined() {
-        clock()
-    } else if let Some(d) = now.dyn_ref::<Date>() {
-        let ms = d.get_time();
+        clock()?
+    } else if now.is_instance_of::<Date>() {
+        // `instanceof` also holds for a proxy of a Date and for Object.create(Date.prototype),
+        // whose getTime() throws.
+        let ms = now
+            .unchecked_ref::<Dynamic>()
+            .get_time()
+            .ok()
+            .and_then(|t| t.as_f64())
+            .ok_or_else(|| type_error(&[OPTIONS_FIX, ": `now` is not a real Date"]))?;
         if ms.is_nan() {
             return Err(type_error(&[OPTIONS_FIX, ": `now` is an invalid Date"]));
         }

@@ -33,6 +33,13 @@ test("ESM entry: synchronous, no init call, Node Buffer accepted", () => {
   assert.equal(fw.verifySignature(body.toString("utf8"), header, ["old", "k"]), true);
 });
 
+test("ESM entry: every hostile trigger 1,000 times, then every export still answers and wasm memory did not grow", async () => {
+  const t = await import("./triggers.mjs");
+  const r = t.runTriggers(fw);
+  assert.equal(r.calls, r.triggers * t.REPEAT);
+  console.log(`# hostile triggers: ${r.triggers} x ${t.REPEAT} calls, wasm memory ${r.memoryBytes} bytes before and after; ${r.repeated} repeated-header cases`);
+});
+
 test("ESM entry: every Standard Webhooks vector (object, Mixed-Case, Headers) and its bad inputs", async () => {
   const s = await import("./standard-vectors.mjs");
   assert.equal(s.runStandardVectors(fw, vectors("standard.json")), s.STANDARD_CASES);

@@ -155,6 +155,7 @@ export function badInputs(fw) {
     ["body: view of a detached ArrayBuffer", () => { const b = new ArrayBuffer(8); const u = new Uint8Array(b); structuredClone(b, { transfer: [b] }); return fw.verifySignature(u, GOOD, KEY); }, T(/detached/)],
     ["body: over 64 MiB", v(new Uint8Array(BIG + 1), GOOD, KEY), { throws: "RangeError", pattern: /larger than 64 MiB/ }],
     ["body: string over 64 Mi units", v("a".repeat(BIG + 1), GOOD, KEY), { throws: "RangeError", pattern: /larger than 64 MiB/ }],
+    ["body: string of 22 Mi x U+20AC (66 MiB of UTF-8)", v("\u20ac".repeat(22 << 20), GOOD, KEY), { throws: "RangeError", pattern: /larger than 64 MiB/ }],
     // body: valid but unusual
     ["body: empty string", r("", GOOD, KEY), { returns: "mismatch" }],
     ["body: empty Uint8Array", r(new Uint8Array(0), GOOD, KEY), { returns: "mismatch" }],
@@ -168,7 +169,9 @@ export function badInputs(fw) {
     ["signature: null", r(BODY, null, KEY), { returns: "missing_prefix" }],
     ["signature: number", v(BODY, 12345, KEY), { returns: false }],
     ["signature: object", v(BODY, { toString: () => GOOD }, KEY), { returns: false }],
-    ["signature: array of headers", v(BODY, [GOOD], KEY), { returns: false }],
+    ["signature: array of header lines, one valid", v(BODY, ["sha256=zz", GOOD], KEY), { returns: true }],
+    ["signature: array of junk", r(BODY, ["sha256=zz", 5, null], KEY), { returns: "wrong_length" }],
+    ["signature: array of 10^5 lines (first 64 read)", r(BODY, Array(100000).fill("sha256=zz"), KEY), { returns: "wrong_length" }],
     ["signature: proxy that throws", v(BODY, throwing, KEY), { returns: false }],
     ["signature: empty", r(BODY, "", KEY), { returns: "missing_prefix" }],
     ["signature: 1 MiB of hex", r(BODY, "sha256=" + "a".repeat(1 << 20), KEY), { returns: "wrong_length" }],
