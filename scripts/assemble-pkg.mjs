@@ -56,6 +56,7 @@ const NO_THROW = [
   [/const ret = ArrayBuffer\.isView\(arg0\);/, "reads an internal slot, no trap"],
   [/const ret = new (TypeError|RangeError)\(getStringFromWasm0\(arg0, arg1\)\);/, "a built-in error"],
   [/const ret = new Array\(\);/, "an empty array"],
+  [/const ret = (Uint8Array|DataView|TextEncoder);/, "reads a global constructor"],
   [/\/\/ Cast intrinsic for /, "wasm-bindgen's cast of a number or Rust string"],
   [/throw new Error\(getStringFromWasm0\(arg0, arg1\)\);/, "__wbindgen_throw: linked only by js_sys's Closure shims; the bindings create no Closure and never call throw_str (checked below)"],
   [/^function __wbindgen_init_externref_table\(\)/, "wasm-bindgen's table setup"],

@@ -413,9 +413,14 @@ fn bytes_of(value: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
             read(props.byte_offset())?,
             read(props.byte_length())?,
         )
-    } else if value.is_instance_of::<ArrayBuffer>() {
-        let len = read(props.byte_length())?;
+    } else if let Some(len) = js::array_buffer_len(value) {
         (value.clone(), JsValue::from_f64(0.0), len)
+    } else if value.is_instance_of::<ArrayBuffer>() {
+        // An ArrayBuffer of this realm that `new DataView` refused: detached.
+        return Err(type_error(&[
+            VIEW_FIX,
+            ": is its ArrayBuffer detached (transferred)?",
+        ]));
     } else {
         return Ok(None);
     };

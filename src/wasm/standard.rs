@@ -2,7 +2,6 @@
 //! `verifyStandardWebhookReason` and `signStandardWebhook`, converters over
 //! [`crate::standard`]. Synchronous in every runtime (Web Crypto's HMAC is async-only).
 
-use js_sys::{Date, Function};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -159,7 +158,9 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
     }
     let bad = |_| type_error(&[HEADERS_FIX, " (reading it threw)"]);
     let get = js::get(headers, "get").map_err(bad)?;
-    let value = if get.is_instance_of::<Function>() {
+    // `typeof`, not `instanceof Function`: a Headers object from another realm (Next.js's
+    // edge sandbox) has a `get` that is not an instance of this realm's Function.
+    let value = if get.is_function() {
         get.unchecked_ref::<Dynamic>()
             .call1(headers, &JsValue::from_str(name))
             .map_err(bad)?
@@ -230,9 +231,9 @@ fn read_options(options: &JsValue) -> Result<(Option<u64>, i64), JsValue> {
     let now = js::get(options, "now").map_err(bad)?;
     let now = if now.is_undefined() {
         clock()?
-    } else if now.is_instance_of::<Date>() {
-        // `instanceof` also holds for a proxy of a Date and for Object.create(Date.prototype),
-        // whose getTime() throws.
+    } else if now.is_object() {
+        // A Date, of any realm; getTime() throws for anything else (a proxy of a Date,
+        // Object.create(Date.prototype), a plain object).
         let ms = now
             .unchecked_ref::<Dynamic>()
             .get_time()

@@ -35,5 +35,5 @@ test("CJS entry: every Standard Webhooks vector and its bad inputs", async () =>
 test("CJS entry: every hostile trigger 1,000 times, then every export still answers and wasm memory did not grow", async () => {
   const t = await import("./triggers.mjs");
   const r = t.runTriggers(fw);
-  assert.equal(r.calls, r.triggers * t.REPEAT);
+  assert.equal(r.calls, r.triggers * t.REPEAT * (1 + t.LEAK_ROUNDS));
 });
