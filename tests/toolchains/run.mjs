@@ -365,6 +365,6 @@ try {
 
 const failed = rows.filter((r) => r[2] !== "pass");
 console.log("\n| toolchain | build and run | result |\n|---|---|---|");
-for (const [t, w, r, d] of rows) console.log(`| ${t} | ${w} | ${r === "pass" ? "pass" : `**FAIL**: ${d}`} |`);
+for (const [t, w, r, d] of rows) console.log(`| ${t} | ${w} | ${r === "pass" ? `pass: ${d}` : `**FAIL**: ${d}`} |`);
 console.log(`\n${rows.length - failed.length} passed, ${failed.length} failed`);
 if (failed.length) process.exit(1);

@@ -557,7 +557,7 @@ async function noRequestsElsewhere() {
   const foreign = requests.filter((u) => !u.startsWith(`${ORIGIN}/`));
   checkEq("no request leaves the page's origin (recorded every request)", foreign, []);
   check("the page's own files were requested (recording works)",
-    requests.some((u) => u.endsWith("/pkg/foreman_webhook_bg.wasm")) && requests.some((u) => u.endsWith("/app.mjs")),
+    requests.some((u) => u.endsWith("/pkg/index.mjs")) && requests.some((u) => u.endsWith("/app.mjs")),
     `${requests.length} requests`);
   checkEq("no console errors (CSP violations included)", consoleErrors, []);
   checkEq("nothing stored: no cookies, localStorage or sessionStorage",
