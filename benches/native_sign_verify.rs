@@ -18,6 +18,7 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(unsafe_code)] // clock_gettime for CPU-time clocks
 mod common;
 
 #[cfg(not(target_arch = "wasm32"))]

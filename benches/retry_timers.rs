@@ -1,6 +1,6 @@
 //! Lateness of retries against their schedule with 100 000 deliveries waiting on retry
 //! (issue 9, section 4; the memory half is `examples/pending_memory.rs`, and
-//! `bench/memory-and-timers.sh` runs both).
+//! `perf/memory-and-timers.sh` runs both).
 //!
 //! Run: `CARGO_TARGET_DIR=/work/target-bench cargo bench --features native --bench retry_timers`
 //! (`N=20000`, `RETRY_DELAY_SECS=30` to change the load and the wait; `QUICK=1` for a
@@ -31,6 +31,7 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(unsafe_code)] // clock_gettime for CPU-time clocks
 mod common;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -50,8 +50,10 @@ export interface InlineLimits {
  * every secret is tried). Synchronous in every runtime.
  *
  * `body` must be the raw request body exactly as received, not re-serialized JSON.
- * `signature` may be an array of header values (repeated header lines); one valid value
- * is enough. A missing or malformed `signature` gives `false`; it never throws for it.
+ * `signature` may be an array of the header's lines (Node's `req.headersDistinct`): they
+ * are joined as HTTP joins repeated lines, so one line verifies and two lines (the header
+ * holds one value) do not. A missing or malformed `signature` gives `false`; it never
+ * throws for it.
  *
  * @throws TypeError when `body` is not a string / bytes (e.g. a parsed JSON object) or
  *   `secret` has the wrong type.

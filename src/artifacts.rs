@@ -2,8 +2,12 @@
 //!
 //! For text artifacts the output is the JSON value Go's `FormatArtifacts` writes:
 //! `[{"name":..,"content_type":..,"size":..,"data":".."}]` when inlined,
-//! `{..,"url":"/jobs/{job_id}/artifacts/{name}"}` otherwise. Differences, each a fix of a
-//! Go defect:
+//! `{..,"url":"/jobs/{job_id}/artifacts/{name}"}` otherwise. The same value, not always
+//! the same bytes: Go escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings
+//! (`<`…) and this does not; an event carrying the artifacts and written with
+//! [`Event::to_go_json`](crate::Event::to_go_json) has Go's exact bytes (checked against
+//! the seed's code in tests/vectors/go_artifacts.json). Differences in value, each a fix
+//! of a Go defect:
 //!
 //! * **Binary data round-trips.** Go's `string(data)` turns invalid UTF-8 into U+FFFD.
 //!   Data that is not UTF-8 is written as base64 with `"encoding":"base64"` after `data`;

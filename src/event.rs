@@ -3,6 +3,7 @@
 use core::fmt;
 use core::str::FromStr;
 
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use time::format_description::well_known::Rfc3339;
@@ -34,25 +35,19 @@ use time::{OffsetDateTime, UtcOffset};
 /// assert_eq!(Event::from_json(&body)?, event);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Event {
     /// The job's id.
-    #[serde(deserialize_with = "null_as_default")]
     pub job_id: String,
     /// The state entered.
-    #[serde(deserialize_with = "null_as_default")]
     pub state: String,
     /// The state left (empty for the first event).
-    #[serde(deserialize_with = "null_as_default")]
     pub previous_state: String,
     /// When the transition happened.
     pub timestamp: Timestamp,
     /// The model the job runs.
-    #[serde(deserialize_with = "null_as_default")]
     pub model: String,
     /// The job's attempt number.
-    #[serde(deserialize_with = "null_as_default")]
     pub attempt: i64,
     /// The job's result, raw JSON, or `null`.
     pub result: Option<RawJson>,
@@ -60,15 +55,6 @@ pub struct Event {
     pub artifacts: Option<RawJson>,
     /// The error message of a failed job, or `null`.
     pub error: Option<String>,
-}
-
-/// Go decodes `null` into a string or int as "leave the zero value"; do the same.
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Event {
@@ -89,6 +75,13 @@ impl Event {
 
     /// The JSON body, compact, keys in the Go struct's order. Infallible: every field is
     /// a string, an integer or already-validated JSON.
+    ///
+    /// This is the same JSON *value* Go's `json.Marshal` writes for the same event, and
+    /// byte for byte the same except in two places: Go escapes `<`, `>`, `&`, U+2028 and
+    /// U+2029 inside strings (`\u003c`…) where this writes them as they are, and Go
+    /// strips the whitespace inside `result`/`artifacts` where this keeps the raw JSON
+    /// verbatim. Receivers are unaffected (the value is the same and the signature
+    /// covers whichever bytes were sent); [`Event::to_go_json`] writes Go's exact bytes.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(160 + self.job_id.len() + self.raw_len());
         if serde_json::to_writer(&mut out, self).is_err() {
@@ -98,18 +91,285 @@ impl Event {
         out
     }
 
+    /// The bytes Go's `json.Marshal` writes for this event: [`Event::to_json`] with
+    /// `<`, `>`, `&`, U+2028 and U+2029 escaped inside strings and the raw `result` and
+    /// `artifacts` compacted, as Go does. Checked byte for byte against Go's own output
+    /// (tests/vectors/go_events.json).
+    ///
+    /// One version note: Go 1.22 and later write backspace and form feed as `\b` and
+    /// `\f`, as this does; Go 1.21 and earlier wrote `\u0008` and `\u000c`.
+    ///
+    /// ```
+    /// use foreman_webhook::{Event, RawJson, Timestamp};
+    /// let mut event = Event::new("a<b>&c", "succeeded", Timestamp::GO_ZERO);
+    /// event.result = Some(RawJson::new(r#"{ "html": "<p>" }"#)?);
+    /// let go = String::from_utf8(event.to_go_json())?;
+    /// assert!(go.starts_with(r#"{"job_id":"a\u003cb\u003e\u0026c","#));
+    /// assert!(go.contains(r#""result":{"html":"\u003cp\u003e"},"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_go_json(&self) -> Vec<u8> {
+        let plain = self.to_json();
+        let mut out = Vec::with_capacity(plain.len() + 16);
+        go_compact(&plain, &mut out);
+        out
+    }
+
     fn raw_len(&self) -> usize {
         self.result.as_ref().map_or(0, |r| r.get().len())
             + self.artifacts.as_ref().map_or(0, |r| r.get().len())
     }
 
-    /// Decodes a body as Go's `json.Unmarshal` would (unknown keys ignored, missing keys
-    /// zero, `null` strings/ints left zero).
+    /// Decodes a body as Go's `json.Unmarshal` decodes it into the seed's `Event`:
+    ///
+    /// - unknown keys are ignored, missing keys leave the zero value;
+    /// - `null` leaves a string, integer or the timestamp unchanged (zero unless an
+    ///   earlier duplicate key set it) and sets `result`, `artifacts` and `error` to `None`;
+    /// - keys match case-insensitively (`"JOB_ID"`, and `"ſtate"` with U+017F, as Go's
+    ///   Unicode case folding does); a duplicate key overwrites: the last one wins;
+    /// - a top-level `null` is the zero event ([`Event::default`]); a top-level array,
+    ///   string, number or boolean is an error;
+    /// - invalid UTF-8 becomes U+FFFD, one per invalid byte, and a lone UTF-16
+    ///   surrogate escape (`"\ud800"`) inside a string field becomes one U+FFFD.
+    ///
+    /// - the timestamp is parsed as Go parses it (see [`Timestamp`]'s `FromStr`), from the
+    ///   raw JSON text: a string with an escape in it is an error, as in Go.
+    ///
+    /// Each rule is checked against Go's own decoder (tests/vectors/go_events.json).
+    /// Two differences remain: invalid UTF-8 inside the raw `result` or `artifacts` is
+    /// kept byte for byte by Go (and written back out, invalid); here it becomes U+FFFD
+    /// like everywhere else, because [`RawJson`] is always valid UTF-8. And a UTC offset
+    /// beyond ±25:59 (`+26:00`), which Go keeps, is an error here.
     ///
     /// # Errors
-    /// [`EventError`] with the `serde_json` error as its source.
+    /// [`EventError`] with the `serde_json` error as its source when the body is not
+    /// JSON, not an object (or `null`), or a field has the wrong type.
     pub fn from_json(body: &[u8]) -> Result<Self, EventError> {
-        serde_json::from_slice(body).map_err(EventError::json)
+        serde_json::from_str(&go_lossy_utf8(body)).map_err(EventError::json)
+    }
+}
+
+/// Go's `json.Marshal` rewrite of already-compact or raw JSON: whitespace outside
+/// strings removed, `<`, `>`, `&`, U+2028 and U+2029 inside strings escaped, everything
+/// else (escapes, number text) copied. Hand-written because serde_json has no
+/// byte-preserving compactor and re-serializing a `Value` would change number text.
+fn go_compact(json: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while let Some(&c) = json.get(i) {
+        if !in_string {
+            in_string = c == b'"';
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                out.push(c);
+            }
+        } else if escaped {
+            escaped = false;
+            out.push(c);
+        } else if matches!(c, b'<' | b'>' | b'&') {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(c >> 4)]);
+            out.push(HEX[usize::from(c & 0xF)]);
+        } else if c == 0xE2
+            && json.get(i + 1) == Some(&0x80)
+            && matches!(json.get(i + 2), Some(0xA8 | 0xA9))
+        {
+            out.extend_from_slice(if json.get(i + 2) == Some(&0xA8) {
+                b"\\u2028"
+            } else {
+                b"\\u2029"
+            });
+            i += 2;
+        } else {
+            escaped = c == b'\\';
+            in_string = c != b'"';
+            out.push(c);
+        }
+        i += 1;
+    }
+}
+
+/// Invalid UTF-8 replaced as Go's decoder replaces it: one U+FFFD per invalid byte
+/// (`String::from_utf8_lossy` writes one per maximal invalid sequence instead).
+fn go_lossy_utf8(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(body) {
+        Ok(s) => s.into(),
+        Err(_) => {
+            let mut out = String::with_capacity(body.len() + 16);
+            for chunk in body.utf8_chunks() {
+                out.push_str(chunk.valid());
+                out.extend(chunk.invalid().iter().map(|_| char::REPLACEMENT_CHARACTER));
+            }
+            out.into()
+        }
+    }
+}
+
+/// A string field decoded as Go decodes it: serde_json hands over lone surrogate
+/// escapes as WTF-8 (`ED A0..BF xx`) when asked for bytes; each becomes one U+FFFD.
+struct GoString(String);
+
+impl<'de> Deserialize<'de> for GoString {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = GoString;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<GoString, E> {
+                Ok(GoString(v.to_owned()))
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<GoString, E> {
+                let mut out = Vec::with_capacity(v.len());
+                let mut i = 0;
+                while let Some(&b) = v.get(i) {
+                    if b == 0xED && v.get(i + 1).is_some_and(|&n| n >= 0xA0) {
+                        out.extend_from_slice("\u{FFFD}".as_bytes());
+                        i += 3;
+                    } else {
+                        out.push(b);
+                        i += 1;
+                    }
+                }
+                Ok(GoString(match String::from_utf8(out) {
+                    Ok(s) => s,
+                    Err(e) => go_lossy_utf8(e.as_bytes()).into_owned(),
+                }))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+/// The Go struct's fields, by JSON key.
+#[derive(Clone, Copy)]
+enum Field {
+    JobId,
+    State,
+    PreviousState,
+    Timestamp,
+    Model,
+    Attempt,
+    Result,
+    Artifacts,
+    Error,
+}
+
+impl Field {
+    const ALL: [(&'static str, Field); 9] = [
+        ("job_id", Field::JobId),
+        ("state", Field::State),
+        ("previous_state", Field::PreviousState),
+        ("timestamp", Field::Timestamp),
+        ("model", Field::Model),
+        ("attempt", Field::Attempt),
+        ("result", Field::Result),
+        ("artifacts", Field::Artifacts),
+        ("error", Field::Error),
+    ];
+
+    /// Go's rule: an exact match, else a match under Unicode simple case folding. The
+    /// names are lower-case ASCII, so a key matches when each character is the name's,
+    /// its ASCII upper case, or one of the two non-ASCII runes that fold into ASCII
+    /// letters (U+017F long s, U+212A Kelvin sign).
+    fn find(key: &str) -> Option<Field> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| fold_eq(key, name))
+            .map(|&(_, f)| f)
+    }
+}
+
+fn fold_eq(key: &str, name: &str) -> bool {
+    let mut k = key.chars();
+    name.chars().all(|n| {
+        k.next().is_some_and(|c| {
+            c.to_ascii_lowercase() == n
+                || (n == 's' && c == '\u{17F}')
+                || (n == 'k' && c == '\u{212A}')
+        })
+    }) && k.next().is_none()
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EventVisitor)
+    }
+}
+
+struct EventVisitor;
+
+impl<'de> Visitor<'de> for EventVisitor {
+    type Value = Event;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object (or null)")
+    }
+
+    /// Go: `null` into a struct leaves it zero.
+    fn visit_unit<E: de::Error>(self) -> Result<Event, E> {
+        Ok(Event::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+        let mut e = Event::default();
+        fn keep<T>(slot: &mut T, v: Option<T>) {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+        while let Some(GoString(key)) = map.next_key()? {
+            match Field::find(&key) {
+                Some(Field::JobId) => keep(
+                    &mut e.job_id,
+                    map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                ),
+                Some(Field::State) => keep(
+                    &mut e.state,
+                    map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                ),
+                Some(Field::PreviousState) => keep(
+                    &mut e.previous_state,
+                    map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                ),
+                Some(Field::Model) => keep(
+                    &mut e.model,
+                    map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                ),
+                Some(Field::Timestamp) => {
+                    // Go hands time.Time the raw JSON text: a string with an escape in
+                    // it does not parse there, so it does not here either.
+                    if let Some(raw) = map.next_value::<Option<Box<RawValue>>>()? {
+                        let text = raw.get();
+                        let inner = text
+                            .strip_prefix('"')
+                            .and_then(|t| t.strip_suffix('"'))
+                            .filter(|t| !t.contains('\\'))
+                            .ok_or_else(|| {
+                                de::Error::custom("timestamp must be an RFC 3339 string")
+                            })?;
+                        e.timestamp = inner.parse().map_err(de::Error::custom)?;
+                    }
+                }
+                Some(Field::Attempt) => {
+                    // Go parses the number's text with strconv.ParseInt: `-0` is 0, while
+                    // `1.0` and `1e2` are errors (serde_json reads `-0` as a float).
+                    if let Some(raw) = map.next_value::<Option<Box<RawValue>>>()? {
+                        e.attempt = raw.get().parse().map_err(|_| {
+                            de::Error::custom("attempt must be an integer in the i64 range")
+                        })?;
+                    }
+                }
+                Some(Field::Result) => e.result = map.next_value()?,
+                Some(Field::Artifacts) => e.artifacts = map.next_value()?,
+                Some(Field::Error) => e.error = map.next_value::<Option<GoString>>()?.map(|s| s.0),
+                None => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(e)
     }
 }
 
@@ -276,22 +536,106 @@ impl fmt::Display for Timestamp {
 
 impl FromStr for Timestamp {
     type Err = EventError;
+
+    /// Go's `time.Parse(time.RFC3339, s)`, which `time.Time`'s JSON decoding uses (checked
+    /// against Go in tests/vectors/go_events.json): `YYYY-MM-DDTHH:MM:SS`, then an optional
+    /// fraction after `.` or `,` of any length (digits past nanoseconds are dropped), then
+    /// `Z` or `±HH:MM`. Upper-case `T` and `Z` only; the hour may be one digit; no leap
+    /// second; the date must exist.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || EventError::msg("timestamp must be RFC 3339, e.g. 2026-11-28T14:00:00Z");
-        if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-            return Ok(Self(t));
-        }
-        // Go accepts fractions longer than nanoseconds and truncates them.
-        let (head, frac_and_rest) = s.split_once('.').ok_or_else(bad)?;
-        let digits = frac_and_rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits <= 9 {
-            return Err(bad());
-        }
-        let truncated = format!("{head}.{}{}", &frac_and_rest[..9], &frac_and_rest[digits..]);
-        OffsetDateTime::parse(&truncated, &Rfc3339)
+        parse_go_rfc3339(s.as_bytes())
             .map(Self)
-            .map_err(|_| bad())
+            .ok_or_else(|| EventError::msg("timestamp must be RFC 3339, e.g. 2026-11-28T14:00:00Z"))
     }
+}
+
+/// Hand-written because no crate parses Go's `RFC3339` layout (time's `Rfc3339` also
+/// accepts `t`/`z` and leap seconds, and rejects `,` fractions, which Go does not).
+fn parse_go_rfc3339(s: &[u8]) -> Option<OffsetDateTime> {
+    struct Cursor<'a>(&'a [u8]);
+    impl Cursor<'_> {
+        fn lit(&mut self, c: u8) -> Option<()> {
+            let (&first, rest) = self.0.split_first()?;
+            (first == c).then(|| self.0 = rest)
+        }
+        /// `min..=max` ASCII digits as a number.
+        fn num(&mut self, min: usize, max: usize) -> Option<u32> {
+            let n = self
+                .0
+                .iter()
+                .take(max)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if n < min {
+                return None;
+            }
+            let (digits, rest) = self.0.split_at(n);
+            self.0 = rest;
+            Some(
+                digits
+                    .iter()
+                    .fold(0, |acc, d| acc * 10 + u32::from(d - b'0')),
+            )
+        }
+    }
+    let mut c = Cursor(s);
+    let year = c.num(4, 4)?;
+    c.lit(b'-')?;
+    let month = c.num(2, 2)?;
+    c.lit(b'-')?;
+    let day = c.num(2, 2)?;
+    c.lit(b'T')?;
+    let hour = c.num(1, 2)?;
+    c.lit(b':')?;
+    let minute = c.num(2, 2)?;
+    c.lit(b':')?;
+    let second = c.num(2, 2)?;
+    let mut nanos = 0;
+    if let [b'.' | b',', d, ..] = c.0 {
+        if d.is_ascii_digit() {
+            c.0 = &c.0[1..];
+            let n = c.0.iter().take_while(|b| b.is_ascii_digit()).count();
+            let (digits, rest) = c.0.split_at(n);
+            c.0 = rest;
+            nanos = digits
+                .iter()
+                .chain(core::iter::repeat(&b'0'))
+                .take(9)
+                .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'));
+        }
+    }
+    let offset_secs = if c.lit(b'Z').is_some() {
+        0
+    } else {
+        let sign = match c.0.first()? {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        c.0 = &c.0[1..];
+        let hh = c.num(2, 2)?;
+        c.lit(b':')?;
+        let mm = c.num(2, 2)?;
+        sign * i32::try_from(hh * 3600 + mm * 60).ok()?
+    };
+    if !c.0.is_empty() {
+        return None;
+    }
+    let date = time::Date::from_calendar_date(
+        i32::try_from(year).ok()?,
+        time::Month::try_from(u8::try_from(month).ok()?).ok()?,
+        u8::try_from(day).ok()?,
+    )
+    .ok()?;
+    let clock = time::Time::from_hms_nano(
+        u8::try_from(hour).ok()?,
+        u8::try_from(minute).ok()?,
+        u8::try_from(second).ok()?,
+        nanos,
+    )
+    .ok()?;
+    let offset = UtcOffset::from_whole_seconds(offset_secs).ok()?;
+    Some(time::PrimitiveDateTime::new(date, clock).assume_offset(offset))
 }
 
 impl Serialize for Timestamp {
@@ -324,6 +668,11 @@ impl EventError {
 
     fn msg(msg: &'static str) -> Self {
         Self { msg, source: None }
+    }
+
+    /// The stable reason code: always `malformed_event` (see [`crate::reason`]).
+    pub fn code(&self) -> &'static str {
+        crate::reason::MALFORMED_EVENT
     }
 
     /// Line of the JSON error, when there is one (1-based).

@@ -24,11 +24,17 @@ use core::str::FromStr;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::reason;
+
 /// The HTTP header that carries the signature: `X-Foreman-Signature`.
 pub const SIGNATURE_HEADER: &str = "X-Foreman-Signature";
 
 /// The prefix of the header value: `sha256=`.
 pub const SIGNATURE_PREFIX: &str = "sha256=";
+
+/// Most keys accepted in one rotation list (per scheme): 64. A longer list is a caller's
+/// mistake ([`SecretError::TooMany`]), and bounds the work an invalid request costs.
+pub const MAX_SECRETS: usize = 64;
 
 /// Length of the hex digest that follows the prefix.
 const HEX_LEN: usize = 64;
@@ -44,8 +50,26 @@ type HmacSha256 = Hmac<Sha256>;
 /// assert!(Secret::new("").is_err());
 /// # Ok::<(), foreman_webhook::SecretError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+///
+/// `==` compares the key bytes in constant time (`subtle`); only the lengths may leak.
+///
+/// ```
+/// use foreman_webhook::Secret;
+/// assert_eq!(Secret::new("k1")?, Secret::new("k1")?);
+/// assert_ne!(Secret::new("k1")?, Secret::new("k2")?);
+/// assert_ne!(Secret::new("k1")?, Secret::new("k1 ")?);
+/// # Ok::<(), foreman_webhook::SecretError>(())
+/// ```
+#[derive(Clone)]
 pub struct Secret(Box<[u8]>);
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&*self.0, &*other.0).into()
+    }
+}
+
+impl Eq for Secret {}
 
 impl Secret {
     /// A secret from raw key bytes (a `&str` is used as its UTF-8 bytes, as Go does).
@@ -101,16 +125,38 @@ pub enum SecretError {
     Empty,
     /// A Standard Webhooks secret was not `whsec_` + base64 of at least one byte.
     MalformedStandard,
+    /// More than [`MAX_SECRETS`] keys in one list.
+    TooMany,
+}
+
+impl SecretError {
+    /// The stable reason code: `empty_secret`, `malformed_secret` or `too_many_secrets`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => reason::EMPTY_SECRET,
+            Self::MalformedStandard => reason::MALFORMED_SECRET,
+            Self::TooMany => reason::TOO_MANY_SECRETS,
+        }
+    }
+}
+
+impl SecretError {
+    /// The message, as `Display` writes it (a `&'static str`: the JS bindings throw it
+    /// without pulling in the formatting machinery).
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Empty => reason::EMPTY_SECRET_MESSAGE,
+            Self::MalformedStandard => {
+                "standard webhooks secret must be `whsec_` followed by the base64 of a non-empty key"
+            }
+            Self::TooMany => reason::TOO_MANY_SECRETS_MESSAGE,
+        }
+    }
 }
 
 impl fmt::Display for SecretError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Empty => "secret must not be empty: an empty HMAC key lets anyone forge signatures",
-            Self::MalformedStandard => {
-                "standard webhooks secret must be `whsec_` followed by the base64 of a non-empty key"
-            }
-        })
+        f.write_str(self.message())
     }
 }
 
@@ -200,11 +246,11 @@ impl VerifyError {
     /// A short stable identifier (`"missing_prefix"`, `"mismatch"`, ...) for logs and JSON.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MissingPrefix => "missing_prefix",
-            Self::WrongLength => "wrong_length",
-            Self::MalformedHex => "malformed_hex",
-            Self::Mismatch => "mismatch",
-            Self::EmptySecret => "empty_secret",
+            Self::MissingPrefix => reason::MISSING_PREFIX,
+            Self::WrongLength => reason::WRONG_LENGTH,
+            Self::MalformedHex => reason::MALFORMED_HEX,
+            Self::Mismatch => reason::MISMATCH,
+            Self::EmptySecret => reason::EMPTY_SECRET,
         }
     }
 }
@@ -220,9 +266,7 @@ impl fmt::Display for VerifyError {
                 "signature must be `sha256=` followed by 64 hex digits (found a non-hex character)"
             }
             Self::Mismatch => "signature does not match the body under any configured secret",
-            Self::EmptySecret => {
-                "no secret configured: an empty secret would let anyone forge signatures"
-            }
+            Self::EmptySecret => reason::NO_SECRET_MESSAGE,
         })
     }
 }
@@ -327,55 +371,14 @@ pub fn verify(body: &[u8], header: &str, secret: &Secret) -> Result<(), VerifyEr
 /// # Errors
 /// [`VerifyError::EmptySecret`] for an empty list, otherwise as [`verify`].
 pub fn verify_any(body: &[u8], header: &str, secrets: &[Secret]) -> Result<(), VerifyError> {
-    verify_any_header(body, &[header], secrets)
-}
-
-/// Verifies repeated header lines (several `X-Foreman-Signature` values) against several
-/// secrets: passes if any well-formed value matches under any secret. The body is hashed
-/// once per secret, and every (value, secret) pair is compared in constant time.
-///
-/// # Errors
-/// [`VerifyError::EmptySecret`] for no secret; when no value is well formed, the first
-/// value's parse error ([`VerifyError::MissingPrefix`] for no value at all); otherwise
-/// [`VerifyError::Mismatch`].
-///
-/// ```
-/// use foreman_webhook::{verify_any_header, Secret, VerifyError};
-/// let secret = Secret::new("It's a Secret to Everybody")?;
-/// let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
-/// let body = b"Hello, World!";
-/// assert_eq!(verify_any_header(body, &["sha256=zz", good], &[secret.clone()]), Ok(()));
-/// assert_eq!(verify_any_header(body, &["md5=1"], &[secret.clone()]), Err(VerifyError::MissingPrefix));
-/// assert_eq!(verify_any_header(body, &[], &[secret]), Err(VerifyError::MissingPrefix));
-/// # Ok::<(), foreman_webhook::SecretError>(())
-/// ```
-pub fn verify_any_header(
-    body: &[u8],
-    headers: &[&str],
-    secrets: &[Secret],
-) -> Result<(), VerifyError> {
     if secrets.is_empty() {
         return Err(VerifyError::EmptySecret);
     }
-    let mut first_error = None;
-    let mut sigs = Vec::with_capacity(headers.len());
-    for header in headers {
-        match header.parse::<Signature>() {
-            Ok(sig) => sigs.push(sig),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    if sigs.is_empty() {
-        return Err(first_error.unwrap_or(VerifyError::MissingPrefix));
-    }
+    let sig: Signature = header.parse()?;
     let mut ok = subtle::Choice::from(0u8);
     for secret in secrets {
-        let mac = Signer::new(secret).sign(body);
-        for sig in &sigs {
-            ok |= subtle::ConstantTimeEq::ct_eq(&mac.0[..], &sig.0[..]);
-        }
+        let matched = Signer::new(secret).verify_parsed(body, &sig).is_ok();
+        ok |= subtle::Choice::from(u8::from(matched));
     }
     if bool::from(ok) {
         Ok(())

@@ -46,6 +46,7 @@ use base64::Engine as _;
 use hmac::Mac;
 use subtle::ConstantTimeEq;
 
+use crate::reason;
 use crate::signature::{keyed, Secret, SecretError};
 
 /// `webhook-id`
@@ -136,13 +137,13 @@ impl StandardError {
     /// `too_old`, `too_new`, `malformed_signature`, `no_matching_signature`, `empty_secret`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MissingHeader(_) => "missing_header",
-            Self::MalformedTimestamp => "malformed_timestamp",
-            Self::TooOld => "too_old",
-            Self::TooNew => "too_new",
-            Self::MalformedSignature => "malformed_signature",
-            Self::NoMatchingSignature => "no_matching_signature",
-            Self::EmptySecret => "empty_secret",
+            Self::MissingHeader(_) => reason::MISSING_HEADER,
+            Self::MalformedTimestamp => reason::MALFORMED_TIMESTAMP,
+            Self::TooOld => reason::TOO_OLD,
+            Self::TooNew => reason::TOO_NEW,
+            Self::MalformedSignature => reason::MALFORMED_SIGNATURE,
+            Self::NoMatchingSignature => reason::NO_MATCHING_SIGNATURE,
+            Self::EmptySecret => reason::EMPTY_SECRET,
         }
     }
 }
@@ -160,9 +161,7 @@ impl fmt::Display for StandardError {
                 f.write_str("`webhook-signature` must be space-separated `v1,<base64>` entries")
             }
             Self::NoMatchingSignature => f.write_str("no matching signature found"),
-            Self::EmptySecret => f.write_str(
-                "no secret configured: an empty secret would let anyone forge signatures",
-            ),
+            Self::EmptySecret => f.write_str(reason::NO_SECRET_MESSAGE),
         }
     }
 }

@@ -26,17 +26,19 @@ use self::js::{is_array, Dynamic};
 
 use crate::artifacts::{INLINE_BUDGET, INLINE_MAX};
 use crate::{
-    artifacts_json, sign, verify_any_header, Artifact, InlineLimits, Secret, SecretError,
-    VerifyError,
+    artifacts_json, sign, verify_any, Artifact, InlineLimits, Secret, SecretError, VerifyError,
 };
 
-/// Largest body, secret or artifact `data` accepted: 64 MiB (for a string, in UTF-16
-/// code units). Webhook bodies are kilobytes; the limit turns a runaway input into a
-/// `RangeError` instead of an out-of-memory trap.
+/// Largest body, secret or artifact `data` accepted: 64 MiB (for a string, of UTF-8).
+/// Webhook bodies are kilobytes; the limit turns a runaway input into a `RangeError`
+/// instead of an out-of-memory trap.
 pub const MAX_INPUT_BYTES: usize = 64 << 20;
 
-/// Most secrets accepted in one rotation list.
-pub const MAX_SECRETS: usize = 64;
+pub use crate::MAX_SECRETS;
+
+/// Most lines read from an array-valued signature header (repeated header lines); the
+/// rest of an attacker's 10^5-line array is ignored.
+const MAX_HEADER_LINES: u32 = 64;
 
 /// The only way the bindings call JavaScript: `catch` imports.
 mod js;
@@ -88,7 +90,7 @@ pub fn verify_signature_reason(
     secret: &JsValue,
 ) -> Result<String, JsValue> {
     let code = match check(body, signature, secret)? {
-        Ok(()) => "ok",
+        Ok(()) => crate::reason::OK,
         Err(e) => e.code(),
     };
     Ok(code.to_owned())
@@ -109,9 +111,8 @@ pub fn sign_payload(body: &JsValue, secret: &JsValue) -> Result<String, JsValue>
             &describe(secret),
         ])
     })?;
-    let secret = Secret::new(key).map_err(|_| {
-        type_error(&["secret must not be empty: an empty HMAC key lets anyone forge signatures"])
-    })?;
+    let secret =
+        Secret::new(key).map_err(|_| type_error(&[crate::reason::EMPTY_SECRET_MESSAGE]))?;
     Ok(sign(&body, &secret).header_value())
 }
 
@@ -123,34 +124,31 @@ fn check(
     secret: &JsValue,
 ) -> Result<Result<(), VerifyError>, JsValue> {
     let keys = secret_list(secret)?;
-    let headers = signature_list(signature);
+    let header = signature_value(signature);
     let body = body_bytes(body)?;
     let secrets: Result<Vec<Secret>, SecretError> = keys.iter().map(Secret::new).collect();
-    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     Ok(match secrets {
-        Ok(secrets) => verify_any_header(&body, &headers, &secrets),
+        Ok(secrets) => verify_any(&body, &header, &secrets),
         Err(_) => Err(VerifyError::EmptySecret),
     })
 }
 
-/// The signature header value(s): a string, or an array of strings (repeated header
-/// lines, e.g. `req.headersDistinct`). A missing header (`undefined`, `null`), any other
-/// type and a value that cannot be read are attacker-controlled input: they count as an
-/// empty header, which the core refuses. At most [`MAX_SECRETS`] lines are read.
-fn signature_list(signature: &JsValue) -> Vec<String> {
+/// The signature header value: a string, or an array of strings (the header's lines,
+/// e.g. `req.headersDistinct`), joined by the core's rule for repeated lines (so one line
+/// verifies, and two lines of a header that holds one value do not). A missing header
+/// (`undefined`, `null`), any other type and an entry that cannot be read are
+/// attacker-controlled input: they count as empty, which the core refuses. At most
+/// [`MAX_HEADER_LINES`] lines are read.
+fn signature_value(signature: &JsValue) -> String {
     if let Some(s) = signature.as_string() {
-        return vec![s];
+        return s;
     }
-    let mut out = Vec::new();
-    if is_array(signature).unwrap_or(false) {
-        let len = js::length(signature).unwrap_or(0).min(MAX_SECRETS as u32);
-        for i in 0..len {
-            if let Some(s) = js::get_index(signature, i).ok().and_then(|v| v.as_string()) {
-                out.push(s);
-            }
-        }
+    if !is_array(signature).unwrap_or(false) {
+        return String::new();
     }
-    out
+    let len = js::length(signature).unwrap_or(0).min(MAX_HEADER_LINES);
+    let lines = (0..len).filter_map(|i| js::get_index(signature, i).ok()?.as_string());
+    crate::receive::join_lines(crate::SIGNATURE_HEADER, lines).unwrap_or_default()
 }
 
 /// `secret` as a list of keys: one string or byte array, or an array of them (rotation).
@@ -163,7 +161,7 @@ fn secret_list(secret: &JsValue) -> Result<Vec<Vec<u8>>, JsValue> {
     }
     let len = array_length(secret, SECRET_FIX)?;
     if len as usize > MAX_SECRETS {
-        return Err(type_error(&["at most 64 secrets are accepted"]));
+        return Err(type_error(&[crate::reason::TOO_MANY_SECRETS_MESSAGE]));
     }
     let mut keys = Vec::new();
     for i in 0..len {

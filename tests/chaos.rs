@@ -24,7 +24,7 @@
 //! signature value, nor may the `Debug` output of the dispatcher and its report.
 //!
 //! Short variant (CI, debug build): 10 000 events with a compressed backoff (2 ms base,
-//! 250 ms timeout). Long variant, with its numbers in the README ("Chaos soak"):
+//! 250 ms timeout). Long variant, with its numbers in TESTING.md ("Chaos soak"):
 //!
 //! ```sh
 //! CHAOS_EVENTS=100000 cargo test --release --all-features --test chaos -- --nocapture
@@ -89,7 +89,7 @@ fn make_event(i: u64) -> Event {
         Timestamp::from_unix_seconds(1_764_338_400 + i as i64).unwrap(),
     );
     e.previous_state = STATES[((i + 4) % 5) as usize].into();
-    e.model = if i % 3 == 0 {
+    e.model = if i.is_multiple_of(3) {
         "llama-3-8b"
     } else {
         "mistral-7b-ü"
@@ -100,11 +100,11 @@ fn make_event(i: u64) -> Event {
         e.error = Some(format!("exit \"{i}\" — ошибка\n\t<end>"));
     }
     let size = match i {
-        _ if i % 97 == 0 => 60 * 1024,
-        _ if i % 11 == 0 => (i % 9000) as usize,
+        _ if i.is_multiple_of(97) => 60 * 1024,
+        _ if i.is_multiple_of(11) => (i % 9000) as usize,
         _ => 0,
     };
-    if size > 0 || i % 13 == 0 {
+    if size > 0 || i.is_multiple_of(13) {
         let text = "abcdefghijklmnopqrstuvwxyz".repeat(size / 26 + 1)[..size].to_owned();
         e.artifacts = format_artifacts(
             &e.job_id,
@@ -495,14 +495,14 @@ async fn handle_one(s: &mut TcpStream, buf: &mut Vec<u8>, books: &Books) -> io::
             books.retry_after_sent(&head);
         }
         Fault::TooManyDate => {
-            let at = if roll % 2 == 0 {
+            let at = if roll.is_multiple_of(2) {
                 SystemTime::now() + Duration::from_secs(2)
             } else {
                 SystemTime::now() - Duration::from_secs(3600)
             };
             let extra = format!("retry-after: {}\r\n", httpdate::fmt_http_date(at));
             s.write_all(&response(429, &extra, "")).await?;
-            if roll % 2 == 0 {
+            if roll.is_multiple_of(2) {
                 books.retry_after_sent(&head);
             }
         }
@@ -1018,11 +1018,11 @@ fn chaos_soak_books_balance_deliveries_verify_logs_stay_clean() {
         let body = event.to_json();
         bodies_bytes += body.len() as u64;
         lock(&rx.books.fired).push(digest(&body));
-        let url = if roll % 200 == 0 {
+        let url = if roll.is_multiple_of(200) {
             fired_forbidden += 1;
             forbidden_ids[i as usize + 1] = true;
             forbidden[(roll >> 8) as usize % forbidden.len()].clone()
-        } else if roll % 2 == 0 {
+        } else if roll.is_multiple_of(2) {
             format!("{by_name}/hook/{i}")
         } else {
             format!("{by_literal}/hook/{i}")

@@ -320,3 +320,185 @@ fn standard_secret_round_trip() {
     assert_eq!(s.to_standard(), "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD");
     assert_eq!(format!("{s:?}"), "Secret([REDACTED])");
 }
+
+#[derive(Deserialize)]
+struct GoFields {
+    job_id: String,
+    state: String,
+    previous_state: String,
+    model: String,
+    attempt: i64,
+    error: Option<String>,
+    unix_nanos: String,
+    offset_seconds: i32,
+    result: Option<String>,
+    result_hex: String,
+    artifacts: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GoCase {
+    name: String,
+    differs: Option<String>,
+    wire_hex: String,
+    ok: bool,
+    fields: Option<GoFields>,
+    go_json_hex: Option<String>,
+}
+
+const GO_EVENT_CASES: usize = 81;
+
+/// `Event::from_json` and `Event::to_go_json` against Go's own encoding/json
+/// (tests/vectors/go_events.json, written by tests/vectors/go with the seed's struct).
+/// Each case that does not match Go byte for byte names the documented difference in
+/// `differs`, and the test checks exactly that difference and nothing else.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn go_event_vectors() {
+    let cases: Vec<GoCase> = load(include_str!("vectors/go_events.json"), GO_EVENT_CASES);
+    let (mut oks, mut errs, mut differs) = (0, 0, 0);
+    for c in &cases {
+        let wire = hex::decode(&c.wire_hex).unwrap();
+        let got = Event::from_json(&wire);
+        if c.differs.as_deref() == Some("offset_range") {
+            // Go keeps any offset; ours are those `time` represents, up to ±25:59:59.
+            assert!(c.ok && got.is_err(), "{}", c.name);
+            differs += 1;
+            continue;
+        }
+        assert_eq!(
+            got.is_ok(),
+            c.ok,
+            "{}: ok? ours {:?}",
+            c.name,
+            got.as_ref().err()
+        );
+        let Ok(e) = got else {
+            errs += 1;
+            continue;
+        };
+        oks += 1;
+        let f = c.fields.as_ref().unwrap();
+        assert_eq!(e.job_id, f.job_id, "{}", c.name);
+        assert_eq!(e.state, f.state, "{}", c.name);
+        assert_eq!(e.previous_state, f.previous_state, "{}", c.name);
+        assert_eq!(e.model, f.model, "{}", c.name);
+        assert_eq!(e.attempt, f.attempt, "{}", c.name);
+        assert_eq!(e.error, f.error, "{}", c.name);
+        assert_eq!(
+            e.timestamp.unix_nanos().to_string(),
+            f.unix_nanos,
+            "{}",
+            c.name
+        );
+        assert_eq!(e.timestamp.offset_seconds(), f.offset_seconds, "{}", c.name);
+        // Go holds `null` as the raw text "null" (or nil); ours is `None`.
+        let raw = |r: &Option<foreman_webhook::RawJson>| r.as_ref().map(|r| r.get().to_owned());
+        let go_raw = |r: &Option<String>| r.clone().filter(|t| t != "null");
+        assert_eq!(raw(&e.artifacts), go_raw(&f.artifacts), "{}", c.name);
+        let go_bytes = hex::decode(c.go_json_hex.as_ref().unwrap()).unwrap();
+        let ours = e.to_go_json();
+        match c.differs.as_deref() {
+            None => {
+                assert_eq!(raw(&e.result), go_raw(&f.result), "{}", c.name);
+                assert_eq!(
+                    String::from_utf8_lossy(&ours),
+                    String::from_utf8_lossy(&go_bytes),
+                    "{}: to_go_json",
+                    c.name
+                );
+                // to_json writes the same JSON value (a lone surrogate in a raw result is
+                // no serde_json::Value for either).
+                let a = serde_json::from_slice::<serde_json::Value>(&e.to_json()).ok();
+                let b = serde_json::from_slice::<serde_json::Value>(&go_bytes).ok();
+                assert_eq!(a, b, "{}: to_json value", c.name);
+            }
+            Some("raw_invalid_utf8") => {
+                // Go keeps the invalid bytes of a raw result and writes them back out; ours
+                // holds one U+FFFD per invalid byte.
+                differs += 1;
+                let go_result = hex::decode(&f.result_hex).unwrap();
+                assert!(std::str::from_utf8(&go_result).is_err(), "{}", c.name);
+                let fffd: String = go_result
+                    .utf8_chunks()
+                    .flat_map(|ch| {
+                        ch.valid()
+                            .chars()
+                            .chain(ch.invalid().iter().map(|_| '\u{FFFD}'))
+                    })
+                    .collect();
+                assert_eq!(raw(&e.result), Some(fffd), "{}", c.name);
+            }
+            Some("go_version_escapes") => {
+                // Go 1.22+ writes \b and \f as we do; the oracle (Go 1.19) wrote \u0008, \u000c.
+                differs += 1;
+                let go = String::from_utf8(go_bytes).unwrap();
+                let modern = go.replace("\\u0008", "\\b").replace("\\u000c", "\\f");
+                assert_eq!(String::from_utf8(ours).unwrap(), modern, "{}", c.name);
+            }
+            Some(other) => panic!("{}: unknown difference {other}", c.name),
+        }
+    }
+    assert!(oks >= 40 && errs >= 15, "oks {oks}, errs {errs}");
+    assert_eq!(differs, 3, "documented differences");
+}
+
+#[derive(Deserialize)]
+struct GoArtifact {
+    name: String,
+    content_type: String,
+    size: u64,
+    data: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GoArtifactCase {
+    name: String,
+    job_id: String,
+    artifacts: Vec<GoArtifact>,
+    go_artifacts: String,
+    go_event: String,
+}
+
+const GO_ARTIFACT_CASES: usize = 7;
+
+/// `format_artifacts` against the seed's own `FormatArtifacts` for text artifacts: the
+/// same JSON value, and Go's exact bytes once inside an event written by `to_go_json`.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn go_artifact_vectors() {
+    let cases: Vec<GoArtifactCase> =
+        load(include_str!("vectors/go_artifacts.json"), GO_ARTIFACT_CASES);
+    let mut html = 0;
+    for c in &cases {
+        let arts: Vec<Artifact<'_>> = c
+            .artifacts
+            .iter()
+            .map(|a| Artifact {
+                name: &a.name,
+                content_type: &a.content_type,
+                size: a.size,
+                data: a.data.as_deref().map(str::as_bytes),
+            })
+            .collect();
+        let ours = foreman_webhook::format_artifacts(&c.job_id, &arts).unwrap();
+        let a: serde_json::Value = serde_json::from_str(ours.get()).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&c.go_artifacts).unwrap();
+        assert_eq!(a, b, "{}: the same JSON value", c.name);
+        if ours.get() != c.go_artifacts {
+            html += 1; // bytes differ only by Go's escaping, which to_go_json adds:
+        }
+        let mut event = Event::new(c.job_id.as_str(), "succeeded", Timestamp::GO_ZERO);
+        event.artifacts = Some(ours);
+        assert_eq!(
+            String::from_utf8(event.to_go_json()).unwrap(),
+            c.go_event,
+            "{}: Go's bytes",
+            c.name
+        );
+    }
+    assert!(
+        html >= 3,
+        "the escaping cases must exercise a byte difference"
+    );
+}

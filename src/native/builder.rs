@@ -1,16 +1,20 @@
-//! The configuration half: [`DispatcherBuilder`], its defaults and [`BuildError`].
+//! The configuration half: [`DispatcherBuilder`] and its defaults. It produces a plain
+//! [`Config`] and hands it to [`Dispatcher`]; nothing imports the builder back.
 
 use core::fmt;
-use std::error::Error as StdError;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 
+use super::address::{AddressPolicy, CidrError};
+use super::config::{random_u64, Config, OutcomeFn};
 use super::dispatcher::Dispatcher;
+use super::error::{BuildError, BuildErrorKind};
+use super::outbox::{DurableSettings, StoreConfig};
 use super::outcome::Outcome;
-use super::policy::{AddressPolicy, CidrError, RetryPolicy, DEFAULT_TIMEOUT};
 use super::resolve::NameResolver;
+use super::retry::{RetryPolicy, DEFAULT_TIMEOUT};
 use crate::standard::{StandardError, StandardWebhook};
 use crate::{Secret, Signer};
 
@@ -24,8 +28,6 @@ pub const DEFAULT_MAX_PER_HOST: usize = 8;
 pub const DEFAULT_RESPONSE_BODY_CAP: usize = 4096;
 /// Default `User-Agent`.
 pub const DEFAULT_USER_AGENT: &str = concat!("foreman-webhook/", env!("CARGO_PKG_VERSION"));
-
-pub(super) type OutcomeFn = Arc<dyn Fn(&Outcome) + Send + Sync>;
 
 /// Configures a [`Dispatcher`]; every default is the Go package's (see the
 /// [module docs](super)).
@@ -41,21 +43,23 @@ pub(super) type OutcomeFn = Arc<dyn Fn(&Outcome) + Send + Sync>;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct DispatcherBuilder {
-    pub(super) secret: Option<Signer>,
-    pub(super) standard: Option<Result<StandardWebhook, StandardError>>,
-    pub(super) policy: RetryPolicy,
-    pub(super) timeout: Duration,
-    pub(super) user_agent: String,
-    pub(super) max_pending: usize,
-    pub(super) max_concurrency: usize,
-    pub(super) max_per_host: usize,
-    pub(super) body_cap: usize,
-    pub(super) addresses: AddressPolicy,
-    pub(super) allow_error: Option<CidrError>,
-    pub(super) resolver: Option<Arc<dyn NameResolver>>,
-    pub(super) on_outcome: Option<OutcomeFn>,
-    pub(super) runtime: Option<Handle>,
-    pub(super) jitter_seed: Option<u64>,
+    secret: Option<Signer>,
+    standard: Option<Result<StandardWebhook, StandardError>>,
+    policy: RetryPolicy,
+    timeout: Duration,
+    user_agent: String,
+    max_pending: usize,
+    max_concurrency: usize,
+    max_per_host: usize,
+    body_cap: usize,
+    addresses: AddressPolicy,
+    allow_error: Option<CidrError>,
+    resolver: Option<Arc<dyn NameResolver>>,
+    on_outcome: Option<OutcomeFn>,
+    runtime: Option<Handle>,
+    jitter_seed: Option<u64>,
+    store: StoreConfig,
+    durable: DurableSettings,
 }
 
 impl Default for DispatcherBuilder {
@@ -76,6 +80,8 @@ impl Default for DispatcherBuilder {
             on_outcome: None,
             runtime: None,
             jitter_seed: None,
+            store: StoreConfig::Memory,
+            durable: DurableSettings::default(),
         }
     }
 }
@@ -92,6 +98,7 @@ impl fmt::Debug for DispatcherBuilder {
             .field("max_concurrency", &self.max_concurrency)
             .field("max_per_host", &self.max_per_host)
             .field("addresses", &self.addresses)
+            .field("store", &self.store)
             .finish_non_exhaustive()
     }
 }
@@ -229,6 +236,57 @@ impl DispatcherBuilder {
         self
     }
 
+    /// Keeps pending deliveries in an embedded SQLite file at `path` (created and
+    /// migrated on [`build`](Self::build); WAL, `synchronous=FULL`) instead of memory,
+    /// so they survive crashes and restarts. See [`outbox`](super::outbox) and
+    /// `docs/outbox.md`.
+    #[cfg(feature = "sqlite")]
+    #[must_use]
+    pub fn outbox_sqlite(self, path: impl AsRef<std::path::Path>) -> Self {
+        self.outbox_sqlite_with(super::outbox::SqliteOptions::new(path))
+    }
+
+    /// [`outbox_sqlite`](Self::outbox_sqlite) with options (e.g.
+    /// [`Synchronous::Normal`](super::outbox::Synchronous::Normal)).
+    #[cfg(feature = "sqlite")]
+    #[must_use]
+    pub fn outbox_sqlite_with(mut self, options: super::outbox::SqliteOptions) -> Self {
+        self.store = StoreConfig::Sqlite(options);
+        self
+    }
+
+    /// With a durable store: how long a claim on a delivery lasts (default 60 s). Keep
+    /// it well above the request [`timeout`](Self::timeout): a process that dies holding
+    /// claims delays those deliveries by up to this long.
+    #[must_use]
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.durable.lease = lease.max(Duration::from_millis(1));
+        self
+    }
+
+    /// With a durable store: the longest wait before looking for work this process was
+    /// not told about (rows from other processes, transactional enqueues); default 1 s.
+    #[must_use]
+    pub fn poll_interval(mut self, every: Duration) -> Self {
+        self.durable.poll = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// With a durable store: how long finished deliveries are kept (default 7 days).
+    #[must_use]
+    pub fn retention(mut self, keep: Duration) -> Self {
+        self.durable.retention = keep;
+        self
+    }
+
+    /// With a durable store: `false` makes this dispatcher only store events (no
+    /// delivery in this process; a relay delivers them). Default `true`.
+    #[must_use]
+    pub fn deliver(mut self, deliver: bool) -> Self {
+        self.durable.deliver = deliver;
+        self
+    }
+
     /// Builds the client and starts the scheduler.
     ///
     /// The runtime: the one given to [`runtime`](Self::runtime); else, when called
@@ -238,7 +296,12 @@ impl DispatcherBuilder {
     /// # Errors
     /// [`BuildError`] when the HTTP client or the runtime cannot be built, an allowlist
     /// entry is invalid, or the Standard Webhooks secret list is empty.
-    pub fn build(mut self) -> Result<Dispatcher, BuildError> {
+    pub fn build(self) -> Result<Dispatcher, BuildError> {
+        Dispatcher::start(self.into_config()?)
+    }
+
+    /// Validates the settings into the plain [`Config`] the dispatcher runs with.
+    fn into_config(mut self) -> Result<Config, BuildError> {
         if let Some(e) = self.allow_error.take() {
             return Err(BuildError::new(BuildErrorKind::Allowlist, e));
         }
@@ -247,77 +310,32 @@ impl DispatcherBuilder {
             Some(Err(e)) => return Err(BuildError::new(BuildErrorKind::StandardWebhooks, e)),
             None => None,
         };
-        Dispatcher::start(self, standard)
-    }
-}
-
-/// 64 random bits from the standard library's per-process hash keys.
-pub(super) fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
-
-/// Why [`DispatcherBuilder::build`] failed; the cause is its `source()`.
-#[derive(Debug)]
-pub struct BuildError {
-    kind: BuildErrorKind,
-    source: Box<dyn StdError + Send + Sync>,
-}
-
-/// What [`BuildError`] is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BuildErrorKind {
-    /// The HTTP client (TLS backend, user agent) could not be built.
-    Client,
-    /// The dispatcher's own runtime or its thread could not be started.
-    Runtime,
-    /// An allowlist entry is not a CIDR range or address.
-    Allowlist,
-    /// The Standard Webhooks secret list is invalid (empty).
-    StandardWebhooks,
-}
-
-impl BuildError {
-    pub(super) fn new(
-        kind: BuildErrorKind,
-        source: impl Into<Box<dyn StdError + Send + Sync>>,
-    ) -> Self {
-        Self {
-            kind,
-            source: source.into(),
-        }
-    }
-
-    /// What failed.
-    pub fn kind(&self) -> BuildErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            BuildErrorKind::Client => "webhook dispatcher: the HTTP client could not be built",
-            BuildErrorKind::Runtime => "webhook dispatcher: its runtime thread could not start",
-            BuildErrorKind::Allowlist => {
-                "webhook dispatcher: allowlist entry must be a CIDR range like `127.0.0.1/32`"
-            }
-            BuildErrorKind::StandardWebhooks => {
-                "webhook dispatcher: standard webhooks need at least one secret"
-            }
+        Ok(Config {
+            secret: self.secret,
+            standard,
+            policy: self
+                .policy
+                .with_max_retries(self.policy.max_retries().min(u32::from(u16::MAX) - 1)),
+            timeout: self.timeout,
+            user_agent: self.user_agent,
+            max_pending: self.max_pending,
+            max_concurrency: self.max_concurrency,
+            max_per_host: self.max_per_host,
+            body_cap: self.body_cap,
+            addresses: self.addresses,
+            resolver: self.resolver,
+            on_outcome: self.on_outcome,
+            runtime: self.runtime,
+            jitter_seed: self.jitter_seed.unwrap_or_else(random_u64),
+            store: self.store,
+            durable: self.durable,
         })
     }
 }
 
-impl StdError for BuildError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.source)
+impl Dispatcher {
+    /// A builder with the Go defaults (see the [module docs](super)).
+    pub fn builder() -> DispatcherBuilder {
+        DispatcherBuilder::default()
     }
 }

@@ -10,7 +10,6 @@
 //! exactly one terminal outcome.
 
 use core::fmt;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -20,19 +19,26 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tracing::{debug, error, warn};
 
-use super::builder::{random_u64, BuildError, BuildErrorKind, DispatcherBuilder, OutcomeFn};
+use super::address::AddressPolicy;
+use super::config::{Config, OutcomeFn};
+use super::durable::{Durable, DurableJob};
+use super::error::{BuildError, BuildErrorKind};
 use super::http::{loggable, vet_url, Chain, Http};
-use super::job::{Job, Scheduled};
+use super::job::Job;
+use super::outbox::{
+    now_ms, AttemptRow, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Transition,
+    Trigger,
+};
 use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
 };
-use super::policy::{splitmix64, AddressPolicy, AttemptOutcome, Next, RetryPolicy};
-use crate::standard::StandardWebhook;
+use super::retry::{splitmix64, AttemptOutcome, Next, RetryPolicy};
+use super::schedule::Sched;
 use crate::Event;
 
-const OPEN: u8 = 0;
+pub(super) const OPEN: u8 = 0;
 const DRAINING: u8 = 1;
-const CANCELLED: u8 = 2;
+pub(super) const CANCELLED: u8 = 2;
 
 /// Delivers signed [`Event`]s to webhook URLs in the background; see the
 /// [module docs](super) for the defaults, the runtime and the guarantees.
@@ -92,7 +98,7 @@ impl OwnedRuntime {
     }
 }
 
-struct Inner {
+pub(super) struct Inner {
     http: Http,
     policy: RetryPolicy,
     max_pending: usize,
@@ -100,40 +106,23 @@ struct Inner {
     max_per_host: usize,
     jitter_seed: u64,
     addresses: Arc<AddressPolicy>,
-    sched: Mutex<Sched>,
-    wake: Notify,
-    pending: AtomicUsize,
-    idle: Notify,
-    phase: AtomicU8,
+    sched: Mutex<Sched<Job, Instant>>,
+    pub(super) wake: Notify,
+    pub(super) pending: AtomicUsize,
+    pub(super) idle: Notify,
+    pub(super) phase: AtomicU8,
     cancel: Notify,
     report: Mutex<Option<ShutdownReport>>,
     counters: Counters,
     on_outcome: Option<OutcomeFn>,
     next_id: AtomicU64,
-    detached: AtomicBool,
+    pub(super) detached: AtomicBool,
     handle: Handle,
-}
-
-#[derive(Default)]
-struct Sched {
-    timers: BinaryHeap<Scheduled>,
-    ready: VecDeque<Job>,
-    hosts: HashMap<Box<str>, HostSlots>,
-    active: usize,
-}
-
-#[derive(Default)]
-struct HostSlots {
-    active: usize,
-    waiting: VecDeque<Job>,
+    /// The durable store's half, when one is configured.
+    pub(super) durable: Option<Durable>,
 }
 
 impl Dispatcher {
-    /// A builder with the Go defaults (see the [module docs](super)).
-    pub fn builder() -> DispatcherBuilder {
-        DispatcherBuilder::default()
-    }
-
     /// Queues `event` for delivery to `url` and returns at once: never blocks, never
     /// fails, never panics, from async code or a plain thread.
     ///
@@ -143,8 +132,74 @@ impl Dispatcher {
     /// IP literal is [`OutcomeKind::Rejected`], a full queue
     /// [`OutcomeKind::DroppedAtCapacity`], a fire after shutdown began
     /// [`OutcomeKind::AbandonedAtShutdown`].
+    ///
+    /// With a durable store `fire` hands the event to a bounded channel that a writer task
+    /// commits in batches (one transaction, one fsync, per batch). Until that commit the
+    /// event is only in memory: a crash in that window (normally a few milliseconds)
+    /// loses it, and a full channel ([`max_pending`](super::DispatcherBuilder::max_pending))
+    /// drops it as [`OutcomeKind::DroppedAtCapacity`]. Use
+    /// [`fire_durable`](Self::fire_durable) to wait for the commit.
     pub fn fire(&self, url: &str, event: &Event) -> DeliveryId {
         self.shared.inner.fire(url, event)
+    }
+
+    /// Stores `event` for `url` in the durable outbox and returns its id (the Standard
+    /// Webhooks `webhook-id`) once the commit is done: from then on the event survives a
+    /// crash and reaches exactly one terminal state. Delivery happens in the background
+    /// as for [`fire`](Self::fire) (by this process or any relay on the same store).
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::NotDurable`] on the in-memory store,
+    /// [`OutboxErrorKind::Rejected`] for a URL `fire` would reject,
+    /// [`OutboxErrorKind::ShuttingDown`] after shutdown began, and
+    /// [`OutboxErrorKind::Database`] when the commit fails (the event is not stored).
+    pub async fn fire_durable(&self, url: &str, event: &Event) -> Result<EventId, OutboxError> {
+        self.fire_durable_with_key(url, event, None).await
+    }
+
+    /// [`fire_durable`](Self::fire_durable) with an idempotency key: a second call with
+    /// the same key stores nothing and returns the first event's id.
+    ///
+    /// # Errors
+    /// As [`fire_durable`](Self::fire_durable).
+    pub async fn fire_durable_with_key(
+        &self,
+        url: &str,
+        event: &Event,
+        idempotency_key: Option<&str>,
+    ) -> Result<EventId, OutboxError> {
+        let inner = &self.shared.inner;
+        let Some(durable) = &inner.durable else {
+            return Err(OutboxError::simple(OutboxErrorKind::NotDurable));
+        };
+        if inner.phase.load(Ordering::Acquire) != OPEN {
+            return Err(OutboxError::simple(OutboxErrorKind::ShuttingDown));
+        }
+        let new = inner.new_delivery(url, event, idempotency_key)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let store = Arc::clone(&durable.store);
+        inner.handle.spawn(async move {
+            let _ = tx.send(store.insert(std::slice::from_ref(&new)).await);
+        });
+        let ids = rx
+            .await
+            .unwrap_or_else(|_| Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)))
+            .inspect_err(|e| error!(error = %e, "webhook outbox write failed"))?;
+        Counters::bump(&inner.counters.fired);
+        durable.wake_claimer();
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| OutboxError::simple(OutboxErrorKind::Database))
+    }
+
+    /// An admin handle on this dispatcher's durable outbox (status, list, attempts,
+    /// redeliver, prune); `None` on the in-memory store.
+    pub fn outbox(&self) -> Option<super::outbox::Outbox> {
+        self.shared
+            .inner
+            .durable
+            .as_ref()
+            .map(|d| super::outbox::Outbox::from_store(Arc::clone(&d.store)))
     }
 
     /// The counters so far.
@@ -196,7 +251,7 @@ impl fmt::Debug for Dispatcher {
 }
 
 impl Inner {
-    fn sched(&self) -> MutexGuard<'_, Sched> {
+    fn sched(&self) -> MutexGuard<'_, Sched<Job, Instant>> {
         self.sched.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -204,11 +259,31 @@ impl Inner {
         self.counters.snapshot()
     }
 
+    /// Vets the URL and builds the stored form of an event.
+    fn new_delivery(
+        &self,
+        url: &str,
+        event: &Event,
+        idempotency_key: Option<&str>,
+    ) -> Result<NewDelivery, OutboxError> {
+        let (parsed, _) = vet_url(url, &self.addresses)
+            .map_err(|r| OutboxError::simple(OutboxErrorKind::Rejected(r)))?;
+        Ok(NewDelivery {
+            event_id: EventId::random(),
+            idempotency_key: idempotency_key.map(str::to_owned),
+            body: event.to_json(),
+            url: parsed.into(),
+            job_id: event.job_id.clone(),
+            state: event.state.clone(),
+            created_ms: now_ms(),
+        })
+    }
+
     fn fire(&self, url: &str, event: &Event) -> DeliveryId {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         Counters::bump(&self.counters.fired);
         let early = |kind| {
-            self.emit(id, &event.job_id, &event.state, 0, kind);
+            self.emit(id, &event.job_id, &event.state, 0, None, kind);
             DeliveryId(id)
         };
         if self.phase.load(Ordering::Acquire) != OPEN {
@@ -228,6 +303,26 @@ impl Inner {
                 return early(OutcomeKind::Rejected(reason));
             }
         };
+        if let Some(durable) = &self.durable {
+            self.pending.fetch_add(1, Ordering::AcqRel);
+            let new = NewDelivery {
+                event_id: EventId::random(),
+                idempotency_key: None,
+                body: event.to_json(),
+                url: parsed.into(),
+                job_id: event.job_id.clone(),
+                state: event.state.clone(),
+                created_ms: now_ms(),
+            };
+            if !durable.try_enqueue(new) {
+                self.release_pending();
+                error!(job_id = %event.job_id, url = %loggable(url), state = %event.state,
+                    max_pending = self.max_pending,
+                    "webhook dropped: pending deliveries at capacity");
+                return early(OutcomeKind::DroppedAtCapacity);
+            }
+            return DeliveryId(id);
+        }
         if self.pending.fetch_add(1, Ordering::AcqRel) >= self.max_pending {
             self.release_pending();
             error!(job_id = %event.job_id, url = %loggable(url), state = %event.state,
@@ -247,13 +342,21 @@ impl Inner {
                 "webhook request creation failed");
             return early(OutcomeKind::Rejected(RejectReason::InvalidUrl));
         };
-        self.sched().ready.push_back(job);
+        self.sched().push_ready(job);
         self.wake.notify_one();
         DeliveryId(id)
     }
 
     /// Counts a terminal outcome and tells whoever listens.
-    fn emit(&self, id: u64, job_id: &str, state: &str, attempts: u32, kind: OutcomeKind) {
+    fn emit(
+        &self,
+        id: u64,
+        job_id: &str,
+        state: &str,
+        attempts: u32,
+        webhook_id: Option<&EventId>,
+        kind: OutcomeKind,
+    ) {
         self.counters.terminal(&kind);
         if self.phase.load(Ordering::Acquire) != OPEN {
             if let Some(report) = self
@@ -271,6 +374,7 @@ impl Inner {
                 job_id: job_id.to_owned(),
                 state: state.to_owned(),
                 attempts,
+                webhook_id: webhook_id.map(|w| w.as_str().to_owned()),
                 kind,
             };
             // A panicking callback must not take `fire` or the scheduler down with it.
@@ -281,25 +385,48 @@ impl Inner {
         }
     }
 
-    fn finish(&self, job: Job, kind: OutcomeKind) {
+    fn finish(&self, job: Job, webhook_id: Option<&EventId>, kind: OutcomeKind) {
         self.emit(
             job.id,
             job.job_id(),
             job.state(),
             u32::from(job.attempts),
+            webhook_id,
             kind,
         );
         drop(job);
         self.release_pending();
     }
 
-    fn abandon(&self, job: Job) {
+    fn abandon(self: &Arc<Self>, job: Job) {
+        if let Some(durable) = &self.durable {
+            // Not an outcome: the delivery stays pending in the store for the next process.
+            if let Some(claim) = durable.forget(job.id) {
+                let store = Arc::clone(&durable.store);
+                let this = Arc::clone(self);
+                let release = (
+                    i64::try_from(job.id).unwrap_or(0),
+                    claim.token,
+                    claim.started,
+                );
+                self.handle.spawn(async move {
+                    if let Err(e) = store.release(&[release]).await {
+                        warn!(error = %e, "webhook outbox: could not give a claim back; its lease will expire");
+                    }
+                    this.release_pending();
+                });
+                durable.wake_claimer();
+                return;
+            }
+            self.release_pending();
+            return;
+        }
         warn!(job_id = %job.job_id(), url = %loggable(job.url()), state = %job.state(),
             attempt = job.attempts, "webhook abandoned at shutdown");
-        self.finish(job, OutcomeKind::AbandonedAtShutdown);
+        self.finish(job, None, OutcomeKind::AbandonedAtShutdown);
     }
 
-    fn release_pending(&self) {
+    pub(super) fn release_pending(&self) {
         if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.idle.notify_waiters();
             if self.detached.load(Ordering::Acquire) {
@@ -335,9 +462,12 @@ impl Inner {
         }
         self.cancel.notify_waiters();
         self.wake.notify_one();
+        if let Some(d) = &self.durable {
+            d.wake_claimer();
+        }
     }
 
-    fn schedule(&self, job: Job, wait: Duration) {
+    fn schedule(self: &Arc<Self>, job: Job, wait: Duration) {
         Counters::bump(&self.counters.retries);
         let due = Instant::now() + wait;
         let mut sched = self.sched();
@@ -345,8 +475,7 @@ impl Inner {
             drop(sched);
             return self.abandon(job);
         }
-        let earliest = sched.timers.peek().is_none_or(|head| due < head.due);
-        sched.timers.push(Scheduled { due, job });
+        let earliest = sched.push_timer(due, job);
         drop(sched);
         if earliest {
             self.wake.notify_one();
@@ -355,19 +484,7 @@ impl Inner {
 
     /// Frees the slots an attempt held and lets the next job of that host run.
     fn release_slot(&self, host: &str) {
-        let mut guard = self.sched();
-        let sched = &mut *guard;
-        sched.active = sched.active.saturating_sub(1);
-        if let Some(slots) = sched.hosts.get_mut(host) {
-            slots.active = slots.active.saturating_sub(1);
-            if let Some(next) = slots.waiting.pop_front() {
-                sched.ready.push_front(next);
-            }
-            if slots.active == 0 && slots.waiting.is_empty() {
-                sched.hosts.remove(host);
-            }
-        }
-        drop(guard);
+        self.sched().release(host);
         self.wake.notify_one();
     }
 
@@ -381,6 +498,9 @@ impl Inner {
         let _ = self
             .phase
             .compare_exchange(OPEN, DRAINING, Ordering::AcqRel, Ordering::Acquire);
+        if let Some(d) = &self.durable {
+            d.wake_claimer();
+        }
         let until = Instant::now() + deadline;
         let mut reached = false;
         loop {
@@ -424,34 +544,50 @@ impl Inner {
         report
     }
 
-    /// One attempt: send, classify, then finish or reschedule.
+    /// One attempt: send, classify, then finish or reschedule (in memory or in the store).
     async fn attempt(self: Arc<Self>, mut job: Job) {
+        let claim = match &self.durable {
+            Some(d) => match d.start(job.id) {
+                Some(claim) => Some(claim),
+                // The claim was given back meanwhile (shutdown): nothing to do.
+                None => return self.release_slot(job.host_key()),
+            },
+            None => None,
+        };
         job.attempts = job.attempts.saturating_add(1);
         let attempt = u32::from(job.attempts);
         Counters::bump(&self.counters.attempts);
         self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        let started_ms = now_ms();
+        let started = Instant::now();
+        let webhook_id = claim.as_ref().map(|c| c.event_id.as_str());
+        let keep = if claim.is_some() {
+            super::outbox::RESPONSE_HEAD_CAP
+        } else {
+            0
+        };
         let sent = tokio::select! {
             biased;
             () = self.cancelled() => None,
-            sent = Box::pin(self.http.send(&job)) => Some(sent),
+            sent = Box::pin(self.http.send(&job, webhook_id)) => Some(sent),
         };
         let result = match sent {
             None => None,
             Some(Ok(head)) => {
                 // The status decides: a shutdown cutting the body read short does not
                 // turn a 2xx that arrived into an abandoned event.
-                tokio::select! {
+                let body = tokio::select! {
                     biased;
-                    () = self.cancelled() => {}
-                    () = Box::pin(self.http.drain(head.response)) => {}
-                }
-                Some((head.outcome, None))
+                    () = self.cancelled() => Vec::new(),
+                    body = Box::pin(self.http.drain(head.response, keep)) => body,
+                };
+                Some((head.outcome, None, body))
             }
-            Some(Err((outcome, e))) => Some((outcome, Some(e))),
+            Some(Err((outcome, e))) => Some((outcome, Some(e), Vec::new())),
         };
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.release_slot(job.host_key());
-        let Some((outcome, err)) = result else {
+        let Some((outcome, err, response_head)) = result else {
             return self.abandon(job);
         };
         let mut sample = self.jitter_seed ^ job.id.rotate_left(16) ^ u64::from(attempt);
@@ -474,7 +610,7 @@ impl Inner {
             }
             _ => {}
         }
-        match next {
+        let kind = match next {
             Next::Delivered => {
                 debug!(url = %url, job_id = %job.job_id(), state = %job.state(), attempt,
                     "webhook delivered");
@@ -482,9 +618,9 @@ impl Inner {
                     AttemptOutcome::Status { code, .. } => code,
                     _ => 200,
                 };
-                self.finish(job, OutcomeKind::Delivered { status });
+                Some(OutcomeKind::Delivered { status })
             }
-            Next::RetryIn(wait) => self.schedule(job, wait),
+            Next::RetryIn(_) => None,
             Next::Rejected => {
                 let detail = err
                     .as_ref()
@@ -492,14 +628,320 @@ impl Inner {
                     .unwrap_or_default();
                 error!(error = %detail, url = %url, job_id = %job.job_id(),
                     "webhook destination refused");
-                self.finish(job, OutcomeKind::Rejected(RejectReason::ForbiddenAddress));
+                Some(OutcomeKind::Rejected(RejectReason::ForbiddenAddress))
             }
             Next::Exhausted => {
                 error!(url = %url, job_id = %job.job_id(), state = %job.state(),
                     "webhook delivery exhausted retries");
-                self.finish(job, OutcomeKind::Exhausted);
+                Some(OutcomeKind::Exhausted)
+            }
+        };
+        drop(url);
+        let Some(claim) = claim else {
+            match (kind, next) {
+                (Some(kind), _) => self.finish(job, None, kind),
+                (None, Next::RetryIn(wait)) => self.schedule(job, wait),
+                (None, _) => self.finish(job, None, OutcomeKind::Exhausted),
+            }
+            return;
+        };
+        let (status, error) = match (&outcome, &err) {
+            (AttemptOutcome::Status { code, .. }, _) => (Some(*code), None),
+            (AttemptOutcome::Timeout, _) => (None, Some("timeout")),
+            (AttemptOutcome::Refused, _) => (None, Some("refused")),
+            _ => (None, Some("transport")),
+        };
+        let done = Finish {
+            delivery_id: i64::try_from(job.id).unwrap_or(0),
+            token: claim.token,
+            next: match next {
+                Next::Delivered => Transition::Delivered,
+                Next::RetryIn(wait) => {
+                    Transition::RetryAt(now_ms().saturating_add(super::outbox::ms(wait)))
+                }
+                Next::Rejected | Next::Exhausted => Transition::Dead,
+            },
+            attempt: AttemptRow {
+                url: job.url().to_owned(),
+                number: attempt,
+                trigger: trigger_of(claim.manual),
+                started_ms,
+                duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                status,
+                error: error.map(str::to_owned),
+                response_head,
+            },
+        };
+        self.record(job, claim, done, kind).await;
+    }
+
+    /// Writes a finished attempt to the store (under the claim's fencing token) and emits
+    /// the outcome once it is committed.
+    async fn record(
+        self: &Arc<Self>,
+        job: Job,
+        claim: DurableJob,
+        done: Finish,
+        kind: Option<OutcomeKind>,
+    ) {
+        let Some(durable) = &self.durable else {
+            return;
+        };
+        if matches!(done.next, Transition::RetryAt(_)) {
+            Counters::bump(&self.counters.retries);
+        }
+        let mut wait = Duration::from_millis(50);
+        let committed = loop {
+            match durable.store.finish(&done, now_ms()).await {
+                Ok(held) => break Some(held),
+                Err(e) => {
+                    error!(error = %e, job_id = %job.job_id(), "webhook outbox write failed; retrying");
+                    if self.phase.load(Ordering::Acquire) == CANCELLED {
+                        break None;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = self.cancelled() => {}
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+            }
+        };
+        durable.forget(job.id);
+        match (committed, kind) {
+            (Some(true), Some(kind)) => self.finish(job, Some(&claim.event_id), kind),
+            (Some(false), _) => {
+                warn!(job_id = %job.job_id(), webhook_id = %claim.event_id,
+                    "webhook outbox: lease lost before the attempt was recorded (another process took over)");
+                self.release_pending();
+            }
+            // A retry is recorded (or the lease will expire): the store keeps it pending.
+            _ => self.release_pending(),
+        }
+        durable.wake_claimer();
+    }
+
+    /// Takes up to the claim window of due deliveries from the store into the ready queue.
+    async fn claim_some(self: &Arc<Self>, durable: &Durable) -> Result<usize, OutboxError> {
+        let window = self.max_concurrency.saturating_mul(2).max(1);
+        let room = window.saturating_sub(durable.held());
+        if room == 0 {
+            return Ok(0);
+        }
+        let lease = super::outbox::ms(durable.settings.lease);
+        let rows = durable
+            .store
+            .claim(&durable.owner, room, now_ms(), lease)
+            .await?;
+        let n = rows.len();
+        for c in rows {
+            let id = u64::try_from(c.delivery_id).unwrap_or(0);
+            self.pending.fetch_add(1, Ordering::AcqRel);
+            durable.hold(
+                id,
+                DurableJob {
+                    event_id: c.event_id.clone(),
+                    token: c.token,
+                    manual: c.manual,
+                    started: false,
+                },
+            );
+            let job = vet_url(&c.url, &self.addresses).and_then(|(parsed, host)| {
+                Job::new(id, c.body, parsed.as_str(), host, &c.job_id, &c.state)
+                    .ok_or(RejectReason::InvalidUrl)
+            });
+            match job {
+                Ok(mut job) => {
+                    job.attempts = u16::try_from(c.attempts.saturating_sub(1)).unwrap_or(u16::MAX);
+                    self.sched().push_ready(job);
+                }
+                Err(reason) => {
+                    // Stored by another process or a transactional enqueue, refused by
+                    // this one's address policy: a dead letter, never sent.
+                    error!(error = %reason, url = %loggable(&c.url), job_id = %c.job_id,
+                        "webhook destination refused");
+                    let done = Finish {
+                        delivery_id: c.delivery_id,
+                        token: c.token,
+                        next: Transition::Dead,
+                        attempt: AttemptRow {
+                            url: c.url.clone(),
+                            number: c.attempts,
+                            trigger: trigger_of(c.manual),
+                            started_ms: now_ms(),
+                            duration_ms: 0,
+                            status: None,
+                            error: Some("refused".into()),
+                            response_head: Vec::new(),
+                        },
+                    };
+                    durable.forget(id);
+                    match durable.store.finish(&done, now_ms()).await {
+                        Ok(true) => self.emit(
+                            id,
+                            &c.job_id,
+                            &c.state,
+                            c.attempts,
+                            Some(&c.event_id),
+                            OutcomeKind::Rejected(reason),
+                        ),
+                        Ok(false) => {}
+                        Err(e) => error!(error = %e, "webhook outbox write failed"),
+                    }
+                    self.release_pending();
+                }
             }
         }
+        if n > 0 {
+            self.wake.notify_one();
+        }
+        Ok(n)
+    }
+
+    /// The claim loop: due deliveries from the store into the scheduler, woken by new
+    /// commits and finished attempts, else at the earliest due time or the poll interval.
+    async fn run_claimer(self: Arc<Self>) {
+        let Some(durable) = &self.durable else {
+            return;
+        };
+        let poll = durable.settings.poll;
+        loop {
+            if self.phase.load(Ordering::Acquire) != OPEN || self.detached.load(Ordering::Acquire) {
+                return;
+            }
+            let woken = durable.claimer_woken();
+            let mut wait = poll;
+            match self.claim_some(durable).await {
+                Ok(n) if n > 0 && durable.held() < self.max_concurrency.saturating_mul(2) => {
+                    continue;
+                }
+                Ok(_) => {
+                    if let Ok(Some(due)) = durable.store.next_due().await {
+                        let ms = u64::try_from(due.saturating_sub(now_ms())).unwrap_or(0);
+                        wait = wait.min(Duration::from_millis(ms));
+                    }
+                }
+                Err(e) => error!(error = %e, "webhook outbox: claiming failed; retrying"),
+            }
+            if wait.is_zero() && durable.held() < self.max_concurrency.saturating_mul(2) {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                () = woken => {}
+                () = tokio::time::sleep(wait.max(Duration::from_millis(1))) => {}
+            }
+        }
+    }
+
+    /// The group-commit writer: everything `fire` queued since the last commit goes in
+    /// one transaction.
+    async fn run_writer(self: Arc<Self>) {
+        let Some(durable) = &self.durable else {
+            return;
+        };
+        let Some(mut rx) = durable.take_receiver() else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(1024);
+        loop {
+            let idle = self.idle.notified();
+            if self.detached.load(Ordering::Acquire) && durable.queued.load(Ordering::Acquire) == 0
+            {
+                return;
+            }
+            let n = tokio::select! {
+                n = rx.recv_many(&mut batch, 1024) => n,
+                () = self.cancelled() => 0,
+                () = idle => continue,
+            };
+            if n == 0 && batch.is_empty() {
+                if self.phase.load(Ordering::Acquire) == CANCELLED {
+                    rx.close();
+                    while let Ok(d) = rx.try_recv() {
+                        batch.push(d);
+                    }
+                    self.abandon_unwritten(durable, &mut batch);
+                }
+                return;
+            }
+            let mut wait = Duration::from_millis(20);
+            loop {
+                match durable.store.insert(&batch).await {
+                    Ok(_) => break,
+                    Err(e) => {
+                        error!(error = %e, events = batch.len(), "webhook outbox write failed; retrying");
+                        if self.phase.load(Ordering::Acquire) == CANCELLED {
+                            self.abandon_unwritten(durable, &mut batch);
+                            break;
+                        }
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            () = self.cancelled() => {}
+                        }
+                        wait = (wait * 2).min(Duration::from_secs(2));
+                    }
+                }
+            }
+            let done = batch.len();
+            batch.clear();
+            durable.queued.fetch_sub(done, Ordering::AcqRel);
+            for _ in 0..done {
+                self.release_pending();
+            }
+            durable.wake_claimer();
+        }
+    }
+
+    fn abandon_unwritten(&self, durable: &Durable, batch: &mut Vec<NewDelivery>) {
+        let n = batch.len();
+        for d in batch.drain(..) {
+            warn!(job_id = %d.job_id, url = %loggable(&d.url), "webhook abandoned at shutdown (never stored)");
+            self.emit(
+                0,
+                &d.job_id,
+                &d.state,
+                0,
+                Some(&d.event_id),
+                OutcomeKind::AbandonedAtShutdown,
+            );
+            self.release_pending();
+        }
+        durable.queued.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Deletes finished events past the retention, every retention/10 (at most hourly).
+    async fn run_pruner(self: Arc<Self>) {
+        let Some(durable) = &self.durable else {
+            return;
+        };
+        let retention = durable.settings.retention;
+        let every = (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+        loop {
+            let idle = self.idle.notified();
+            if self.detached.load(Ordering::Acquire) {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = self.cancelled() => return,
+                () = idle => continue,
+            }
+            let before = now_ms().saturating_sub(super::outbox::ms(retention));
+            match durable.store.prune(before).await {
+                Ok(0) => {}
+                Ok(n) => debug!(events = n, "webhook outbox pruned"),
+                Err(e) => warn!(error = %e, "webhook outbox: pruning failed"),
+            }
+        }
+    }
+}
+
+fn trigger_of(manual: bool) -> Trigger {
+    if manual {
+        Trigger::Manual
+    } else {
+        Trigger::Scheduled
     }
 }
 
@@ -509,46 +951,13 @@ async fn run_scheduler(inner: Arc<Inner>) {
         let mut start = Vec::new();
         let mut abandon = Vec::new();
         let next_due = {
-            let mut guard = inner.sched();
-            let sched = &mut *guard;
+            let mut sched = inner.sched();
             if inner.phase.load(Ordering::Acquire) == CANCELLED {
-                abandon.extend(sched.ready.drain(..));
-                abandon.extend(sched.timers.drain().map(|s| s.job));
-                for slots in sched.hosts.values_mut() {
-                    abandon.extend(slots.waiting.drain(..));
-                }
+                abandon = sched.take_all();
                 None
             } else {
-                let now = Instant::now();
-                while sched.timers.peek().is_some_and(|s| s.due <= now) {
-                    if let Some(s) = sched.timers.pop() {
-                        sched.ready.push_back(s.job);
-                    }
-                }
-                while sched.active < inner.max_concurrency {
-                    let Some(job) = sched.ready.pop_front() else {
-                        break;
-                    };
-                    let slots = match sched.hosts.get_mut(job.host_key()) {
-                        Some(slots) => slots,
-                        None => sched.hosts.entry(job.host_key().into()).or_default(),
-                    };
-                    if slots.active >= inner.max_per_host {
-                        slots.waiting.push_back(job);
-                        continue;
-                    }
-                    slots.active += 1;
-                    sched.active += 1;
-                    start.push(job);
-                }
-                // Give back the memory of a burst once it has drained.
-                if sched.timers.is_empty() && sched.timers.capacity() > 1024 {
-                    sched.timers.shrink_to_fit();
-                }
-                if sched.ready.is_empty() && sched.ready.capacity() > 1024 {
-                    sched.ready.shrink_to_fit();
-                }
-                sched.timers.peek().map(|s| s.due)
+                start = sched.start(Instant::now(), inner.max_concurrency, inner.max_per_host);
+                sched.next_due()
             }
         };
         for job in abandon {
@@ -574,29 +983,31 @@ async fn run_scheduler(inner: Arc<Inner>) {
 }
 
 impl Dispatcher {
-    /// Builds the client, picks the runtime and starts the scheduler.
-    pub(super) fn start(
-        b: DispatcherBuilder,
-        standard: Option<StandardWebhook>,
-    ) -> Result<Self, BuildError> {
-        let addresses = Arc::new(b.addresses.clone());
-        let http = Http::new(&b, standard, Arc::clone(&addresses))?;
-        let (handle, owned) = match b.runtime.map(Ok).unwrap_or_else(Handle::try_current) {
+    /// Picks the runtime, opens the store (if any), builds the client and starts the
+    /// scheduler.
+    pub(super) fn start(cfg: Config) -> Result<Self, BuildError> {
+        let addresses = Arc::new(cfg.addresses.clone());
+        let http = Http::new(&cfg, Arc::clone(&addresses))?;
+        let (handle, owned) = match cfg
+            .runtime
+            .clone()
+            .map(Ok)
+            .unwrap_or_else(Handle::try_current)
+        {
             Ok(handle) => (handle, None),
             Err(_) => {
                 let (handle, owned) = OwnedRuntime::start()?;
                 (handle, Some(owned))
             }
         };
+        let durable = Durable::open(&cfg.store, &cfg.durable, cfg.max_pending, &handle)?;
         let inner = Arc::new(Inner {
             http,
-            policy: b
-                .policy
-                .with_max_retries(b.policy.max_retries().min(u32::from(u16::MAX) - 1)),
-            max_pending: b.max_pending,
-            max_concurrency: b.max_concurrency,
-            max_per_host: b.max_per_host,
-            jitter_seed: b.jitter_seed.unwrap_or_else(random_u64),
+            policy: cfg.policy,
+            max_pending: cfg.max_pending,
+            max_concurrency: cfg.max_concurrency,
+            max_per_host: cfg.max_per_host,
+            jitter_seed: cfg.jitter_seed,
             addresses,
             sched: Mutex::new(Sched::default()),
             wake: Notify::new(),
@@ -606,12 +1017,20 @@ impl Dispatcher {
             cancel: Notify::new(),
             report: Mutex::new(None),
             counters: Counters::default(),
-            on_outcome: b.on_outcome,
+            on_outcome: cfg.on_outcome,
             next_id: AtomicU64::new(0),
             detached: AtomicBool::new(false),
             handle: handle.clone(),
+            durable,
         });
         handle.spawn(run_scheduler(Arc::clone(&inner)));
+        if let Some(d) = &inner.durable {
+            handle.spawn(Arc::clone(&inner).run_writer());
+            handle.spawn(Arc::clone(&inner).run_pruner());
+            if d.settings.deliver {
+                handle.spawn(Arc::clone(&inner).run_claimer());
+            }
+        }
         Ok(Dispatcher {
             shared: Arc::new(Shared { inner, owned }),
         })

@@ -11,11 +11,13 @@ use std::time::SystemTime;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use url::{Host, Position, Url};
 
-use super::builder::{random_u64, BuildError, BuildErrorKind, DispatcherBuilder};
+use super::address::AddressPolicy;
+use super::config::{random_u64, Config};
+use super::error::{BuildError, BuildErrorKind};
 use super::job::Job;
 use super::outcome::RejectReason;
-use super::policy::{parse_retry_after, AddressPolicy, AttemptOutcome};
 use super::resolve::{ForbiddenDestination, GuardedResolver, SystemResolver};
+use super::retry::{parse_retry_after, AttemptOutcome};
 use crate::standard::StandardWebhook;
 use crate::{Signer, SIGNATURE_HEADER};
 
@@ -39,11 +41,7 @@ impl fmt::Debug for Http {
 impl Http {
     /// One client for the dispatcher's life: no redirects, no proxies, the guarded
     /// resolver, the request timeout.
-    pub(super) fn new(
-        b: &DispatcherBuilder,
-        standard: Option<StandardWebhook>,
-        addresses: Arc<AddressPolicy>,
-    ) -> Result<Self, BuildError> {
+    pub(super) fn new(b: &Config, addresses: Arc<AddressPolicy>) -> Result<Self, BuildError> {
         let resolver = GuardedResolver {
             inner: b
                 .resolver
@@ -64,7 +62,7 @@ impl Http {
             client,
             signing: Signing {
                 foreman: b.secret.clone(),
-                standard,
+                standard: b.standard.clone(),
                 instance: random_u64(),
             },
             body_cap: b.body_cap,
@@ -74,12 +72,18 @@ impl Http {
     /// Sends the request; returns as soon as the response head arrives, with the status
     /// and `Retry-After` (the status decides the outcome) and the response, whose body
     /// [`drain`](Self::drain) reads.
-    pub(super) async fn send(&self, job: &Job) -> Result<Sent, (AttemptOutcome, reqwest::Error)> {
+    /// `webhook_id` is the stored event id with a durable store; `None` derives it from
+    /// the dispatcher instance and the job.
+    pub(super) async fn send(
+        &self,
+        job: &Job,
+        webhook_id: Option<&str>,
+    ) -> Result<Sent, (AttemptOutcome, reqwest::Error)> {
         let req = self
             .client
             .post(job.url())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let req = self.signing.apply(req, job).body(job.body());
+        let req = self.signing.apply(req, job, webhook_id).body(job.body());
         match req.send().await {
             Ok(resp) => {
                 let code = resp.status().as_u16();
@@ -111,14 +115,23 @@ impl Http {
 
     /// Reads at most `body_cap` bytes of the body (lets a small response's connection be
     /// reused), then drops the rest unread. Ends early on an error or the request timeout.
-    pub(super) async fn drain(&self, mut resp: reqwest::Response) {
+    /// Keeps the first `keep` bytes (for the attempt history).
+    pub(super) async fn drain(&self, mut resp: reqwest::Response, keep: usize) -> Vec<u8> {
         let mut read = 0usize;
+        let mut head = Vec::new();
         while read < self.body_cap {
             match resp.chunk().await {
-                Ok(Some(chunk)) => read += chunk.len(),
+                Ok(Some(chunk)) => {
+                    if head.len() < keep {
+                        let take = (keep - head.len()).min(chunk.len());
+                        head.extend_from_slice(&chunk[..take]);
+                    }
+                    read += chunk.len();
+                }
                 _ => break,
             }
         }
+        head
     }
 }
 
@@ -132,12 +145,18 @@ pub(super) struct Sent {
 struct Signing {
     foreman: Option<Signer>,
     standard: Option<StandardWebhook>,
-    /// Random per dispatcher, so `webhook-id`s differ across restarts.
+    /// Random per dispatcher, so `webhook-id`s differ across restarts (in-memory store;
+    /// a durable store keeps each event's id).
     instance: u64,
 }
 
 impl Signing {
-    fn apply(&self, mut req: reqwest::RequestBuilder, job: &Job) -> reqwest::RequestBuilder {
+    fn apply(
+        &self,
+        mut req: reqwest::RequestBuilder,
+        job: &Job,
+        webhook_id: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let body = job.body();
         if let Some(signer) = &self.foreman {
             if let Some(v) = sensitive(&signer.sign(&body).header_value()) {
@@ -146,7 +165,10 @@ impl Signing {
         }
         if let Some(standard) = &self.standard {
             // Stable per event (the same on every retry), fresh timestamp and signature.
-            let id = format!("msg_{:016x}{:016x}", self.instance, job.id);
+            let id = match webhook_id {
+                Some(id) => id.to_owned(),
+                None => format!("msg_{:016x}{:016x}", self.instance, job.id),
+            };
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));

@@ -1,12 +1,9 @@
 //! One pending delivery, packed small: the body and the strings the logs need share one
 //! allocation, and the body goes to reqwest as a `Bytes` slice of it (shared, never
-//! copied). A scheduled retry is this plus a deadline in a binary heap: no task, no timer
-//! object per retry.
-
-use std::cmp::Ordering;
+//! copied). A scheduled retry is this plus a deadline in the scheduler's binary heap: no
+//! task, no timer object per retry.
 
 use bytes::Bytes;
-use tokio::time::Instant;
 
 /// `buf` = body ‖ url ‖ job_id ‖ state. The url is the normalized (parsed and
 /// re-serialized) URL; `host` is the `host[:port]` span inside it, the per-destination key.
@@ -100,33 +97,12 @@ fn clip(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// A retry waiting for its time; ordered so that `BinaryHeap` pops the earliest first.
-pub(crate) struct Scheduled {
-    pub(crate) due: Instant,
-    pub(crate) job: Job,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+impl super::schedule::Schedulable for Job {
+    fn host_key(&self) -> &str {
+        Job::host_key(self)
     }
-}
-
-impl Eq for Scheduled {}
-
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: the max-heap's top is the earliest deadline (then the lowest id).
-        other
-            .due
-            .cmp(&self.due)
-            .then_with(|| other.job.id.cmp(&self.job.id))
+    fn order(&self) -> u64 {
+        self.id
     }
 }
 
@@ -148,17 +124,5 @@ mod tests {
             "{}",
             std::mem::size_of::<Job>()
         );
-    }
-
-    #[test]
-    fn heap_pops_earliest_first() {
-        let now = Instant::now();
-        let mk = |id, ms| Scheduled {
-            due: now + std::time::Duration::from_millis(ms),
-            job: Job::new(id, vec![], "http://a/", (7, 8), "j", "s").unwrap(),
-        };
-        let mut heap = std::collections::BinaryHeap::from([mk(1, 30), mk(2, 10), mk(3, 20)]);
-        let order: Vec<u64> = std::iter::from_fn(|| heap.pop().map(|s| s.job.id)).collect();
-        assert_eq!(order, [2, 3, 1]);
     }
 }

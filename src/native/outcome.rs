@@ -34,6 +34,9 @@ pub struct Outcome {
     /// Attempts started (0 when `fire` itself refused the event; 1 for a name that
     /// resolved only to forbidden addresses, refused before any connection).
     pub attempts: u32,
+    /// The stored event id (its Standard Webhooks `webhook-id`) with a durable store;
+    /// `None` with the in-memory store.
+    pub webhook_id: Option<String>,
     /// How it ended.
     pub kind: OutcomeKind,
 }

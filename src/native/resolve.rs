@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::policy::{is_localhost_name, AddressPolicy};
+use super::address::{is_localhost_name, AddressPolicy};
 
 /// The future a [`NameResolver`] returns.
 pub type Resolving = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send>>;

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::js::{self, is_array, Dynamic};
-use super::{body_bytes, describe, type_error, MAX_SECRETS};
+use super::{body_bytes, describe, type_error, MAX_HEADER_LINES};
 use crate::standard::{Headers, StandardWebhook, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::{Secret, SecretError};
 
@@ -31,7 +31,7 @@ pub fn verify_standard_webhook(
     secret: &JsValue,
     options: &JsValue,
 ) -> Result<bool, JsValue> {
-    Ok(reason(headers, body, secret, options)? == "ok")
+    Ok(reason(headers, body, secret, options)? == crate::reason::OK)
 }
 
 /// Like `verifyStandardWebhook`, but says why: `"ok"`, `"missing_header"`,
@@ -76,14 +76,7 @@ pub fn sign_standard_webhook(
         })? as i64;
     let secrets = secrets(secret)?;
     let body = body_bytes(body)?;
-    let secrets = secrets.map_err(|e| {
-        type_error(&[match e {
-            SecretError::Empty => {
-                "secret must not be empty: an empty HMAC key lets anyone forge signatures"
-            }
-            _ => "secret must be `whsec_` followed by the base64 of a non-empty key",
-        }])
-    })?;
+    let secrets = secrets.map_err(|e| type_error(&[e.message()]))?;
     let wh = StandardWebhook::new(&secrets)
         .map_err(|_| type_error(&["at least one secret is needed to sign"]))?;
     Ok(wh.sign(&id, ts, &body))
@@ -105,11 +98,10 @@ fn reason(
     let body = body_bytes(body)?;
     let secrets = match secrets {
         Ok(s) => s,
-        Err(SecretError::Empty) => return Ok("empty_secret"),
-        Err(_) => return Ok("malformed_secret"),
+        Err(e) => return Ok(e.code()),
     };
     let Ok(mut wh) = StandardWebhook::new(&secrets) else {
-        return Ok("empty_secret");
+        return Ok(crate::reason::EMPTY_SECRET);
     };
     if let Some(t) = tolerance {
         wh = wh.with_tolerance_secs(t);
@@ -120,7 +112,7 @@ fn reason(
         signature: sig.as_deref(),
     };
     Ok(match wh.verify(&headers, &body, now) {
-        Ok(()) => "ok",
+        Ok(()) => crate::reason::OK,
         Err(e) => e.code(),
     })
 }
@@ -131,8 +123,8 @@ fn secrets(secret: &JsValue) -> Result<Result<Vec<Secret>, SecretError>, JsValue
         vec![s]
     } else if is_array(secret).map_err(|_| type_error(&[STD_SECRET_FIX]))? {
         let len = js::length(secret).map_err(|_| type_error(&[STD_SECRET_FIX]))?;
-        if len as usize > MAX_SECRETS {
-            return Err(type_error(&["at most 64 secrets are accepted"]));
+        if len as usize > crate::MAX_SECRETS {
+            return Err(type_error(&[crate::reason::TOO_MANY_SECRETS_MESSAGE]));
         }
         let mut out = Vec::new();
         for i in 0..len {
@@ -150,8 +142,8 @@ fn secrets(secret: &JsValue) -> Result<Result<Vec<Secret>, SecretError>, JsValue
 }
 
 /// One header's value from a `Headers`-like object (anything with a `get` method) or a
-/// plain object (name matched case-insensitively; an array value is joined with spaces,
-/// as repeated `webhook-signature` lines are). Absent or non-string: `None`.
+/// plain object (name matched case-insensitively; an array value is several lines of one
+/// header, joined by the core's `receive::join_lines` rule). Absent or non-string: `None`.
 fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
     if !headers.is_object() || headers.is_function() {
         return Err(type_error(&[HEADERS_FIX, ", got ", &describe(headers)]));
@@ -180,21 +172,12 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
     if let Some(s) = value.as_string() {
         return Ok(Some(s));
     }
-    // An array value (repeated lines, e.g. `req.headersDistinct`) is joined with spaces;
-    // a value that cannot be read is attacker-controlled junk, treated as absent.
+    // An array value (repeated lines, e.g. `req.headersDistinct`) is joined by the core's
+    // rule; an entry that cannot be read is attacker-controlled junk, left out.
     if is_array(&value).unwrap_or(false) {
-        let mut joined = String::new();
-        let len = js::length(&value).unwrap_or(0).min(MAX_SECRETS as u32);
-        for i in 0..len {
-            let Some(part) = js::get_index(&value, i).ok().and_then(|v| v.as_string()) else {
-                continue;
-            };
-            if !joined.is_empty() {
-                joined.push(' ');
-            }
-            joined.push_str(&part);
-        }
-        return Ok((!joined.is_empty()).then_some(joined));
+        let len = js::length(&value).unwrap_or(0).min(MAX_HEADER_LINES);
+        let lines = (0..len).filter_map(|i| js::get_index(&value, i).ok()?.as_string());
+        return Ok(crate::receive::join_lines(name, lines));
     }
     Ok(None)
 }

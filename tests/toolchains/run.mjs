@@ -44,8 +44,12 @@ mkdirSync(pkgDir, { recursive: true });
 execFileSync("tar", ["-xzf", tarball, "-C", pkgDir, "--strip-components=1"]);
 
 // ---- the README's receivers ---------------------------------------------------------------
-const readme = readFileSync(join(repo, "js", "README.md"), "utf8");
-const snippets = new Map([...readme.matchAll(/^```js file=(\S+)\n([\s\S]*?)^```$/gm)].map((m) => [m[1], m[2]]));
+const snippetsOf = (file) => new Map([...readFileSync(join(repo, file), "utf8").matchAll(/^```js file=(\S+)\n([\s\S]*?)^```$/gm)].map((m) => [m[1], m[2]]));
+const snippets = snippetsOf("js/README.md");
+// The repository README's quick start runs too, as `readme-<file>`.
+const rootSnippets = snippetsOf("README.md");
+if (rootSnippets.size === 0) throw new Error("README.md has no ```js file=... snippet");
+for (const [file, text] of rootSnippets) snippets.set(`readme-${file}`, text);
 for (const want of ["express.mjs", "node-http.mjs", "worker.mjs", "next-route.js", "hono.mjs", "deno.mjs"]) {
   if (!snippets.has(want)) throw new Error(`js/README.md has no \`\`\`js file=${want} snippet`);
 }
@@ -232,7 +236,9 @@ const out = (name) => join(scratch, name);
 
 try {
   // README receivers on Node.
-  for (const [name, file] of [["Express 5", "express.mjs"], ["node:http", "node-http.mjs"], ["Hono (@hono/node-server)", "hono-node.mjs"]]) {
+  const nodeReceivers = [["Express 5", "express.mjs"], ["node:http", "node-http.mjs"], ["Hono (@hono/node-server)", "hono-node.mjs"]];
+  for (const file of rootSnippets.keys()) nodeReceivers.push([`(repository README.md quick start) ${file}`, `readme-${file}`]);
+  for (const [name, file] of nodeReceivers) {
     await cell(`README ${name}`, `node receivers/${file}`, async () => {
       const port = await freePort();
       return withServer(process.execPath, [join(receivers, file)], { env: { ...env, PORT: String(port) }, url: `http://127.0.0.1:${port}/` }, () => checkReceiver(`http://127.0.0.1:${port}/webhook`, name));

@@ -5,6 +5,10 @@ Signatures use Python's `hmac`/`hashlib`; artifact JSON is an independent Python
 implementation of the documented rules (json.dumps, urllib.parse.quote, base64); event
 timestamps are computed with `datetime` plus integer nanoseconds. Run it with
 `python3 tests/vectors/generate.py`; the files are committed, so tests never run it.
+
+go_events.json and go_artifacts.json are not written here: Go itself writes them
+(tests/vectors/go, the seed's struct and FormatArtifacts under encoding/json), for the
+claims of byte-for-byte agreement with Go.
 """
 import base64
 import calendar
@@ -315,8 +319,10 @@ def event_cases():
             "offset_seconds": off,
         }
         if reencoded is None:
-            # Build what Go writes: keys in struct order, raw messages verbatim from the
-            # input text (our documented behaviour), time re-rendered.
+            # Build what Event::to_json writes: keys in the Go struct's order, raw messages
+            # verbatim from the input text, time re-rendered as Go renders it. That is the
+            # JSON value Go writes; Go's exact bytes (HTML escaping, compacted raw
+            # messages) are checked against Go itself in go_events.json.
             raw = {}
             for k in ("result", "artifacts"):
                 mm = re.search(r'"%s":(\s*)' % k, wire)

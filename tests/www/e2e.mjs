@@ -8,7 +8,7 @@
 // come from the vector files (Python's hmac) and node:crypto, never from the package.
 // Prints `N passed, M failed` last; exits non-zero on any failure.
 //
-// Screenshots go to test-output/www/; to refresh the README's, run
+// Screenshots go to test-output/www/; to refresh www/README.md's, run
 // `WWW_README_SCREENSHOT=www/screenshot.png scripts/test.d/60-www`.
 
 import { createRequire } from "node:module";
@@ -307,7 +307,7 @@ async function mistakeHints() {
     if (text && !hintsText.includes(text)) problems.push(`hint text lacks "${text}": ${hintsText}`);
     check(`mistake: ${c.name} → ${reason}${hintId ? ` + ${hintId}` : ""}`, problems.length === 0, problems.join("; "));
   }
-  // A screenshot of the most common support case, used by the README.
+  // A screenshot of the most common support case, used by www/README.md.
   await fillForeman(cases[0].input);
   await page.evaluate(() => { document.activeElement.blur(); window.scrollTo(0, 0); });
   const box = await page.locator("#foreman").boundingBox();

@@ -11,8 +11,8 @@ use foreman_webhook::native::{Outcome, OutcomeKind};
 use foreman_webhook::{format_artifacts, Artifact, Dispatcher, Event, Secret, Signer, Timestamp};
 use tokio::sync::mpsc;
 
-use crate::app::{runtime, Failure, EXIT_NO};
-use crate::receiver::{self, Answer, Keys, Received};
+use crate::shared::receiver::{self, sync_handler, Answer, Received};
+use crate::shared::{now_unix, runtime, Failure, EXIT_NO};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -65,24 +65,23 @@ async fn demo(a: DemoArgs) -> Result<u8, Failure> {
         Secret::from_standard(STANDARD_SECRET).map_err(|e| Failure::usage(e.to_string()))?;
 
     // The receiver: verifies both schemes; rehearses a 500 then a 429 for one event.
-    let keys = Arc::new(Keys {
-        foreman: vec![foreman_secret.clone()],
-        standard: foreman_webhook::StandardWebhook::new(std::slice::from_ref(&standard_secret))
-            .ok(),
-    });
+    let verifier = foreman_webhook::Receiver::builder()
+        .foreman_secret(foreman_secret.clone())
+        .standard_secret(standard_secret.clone())
+        .build()
+        .map_err(|e| Failure::usage(e.to_string()))?;
     let (listener, addr) = receiver::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on 127.0.0.1: {e}")))?;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let rec_seen = seen.clone();
     let rec_clock = clock.clone();
-    let handler = Arc::new(move |r: &Received| {
+    let handler = sync_handler(move |r: &Received| {
         let mut s = rec_seen.lock().unwrap_or_else(|p| p.into_inner());
         s.requests += 1;
         let key = r
-            .webhook_id
-            .clone()
-            .unwrap_or_else(|| "no-webhook-id".into());
+            .webhook_id()
+            .map_or_else(|| "no-webhook-id".into(), str::to_owned);
         let now = r.at;
         let (attempt, waited) = match s.attempts.get(&key) {
             Some(&(n, last)) => (n + 1, Some(now.duration_since(last))),
@@ -97,6 +96,7 @@ async fn demo(a: DemoArgs) -> Result<u8, Failure> {
             Answer {
                 status: 401,
                 retry_after: None,
+                body: None,
             }
         } else {
             s.valid += 1;
@@ -105,14 +105,17 @@ async fn demo(a: DemoArgs) -> Result<u8, Failure> {
                 ("job-7f3a", "succeeded", 1) => Answer {
                     status: 500,
                     retry_after: None,
+                    body: None,
                 },
                 ("job-7f3a", "succeeded", 2) => Answer {
                     status: 429,
                     retry_after: Some(1),
+                    body: None,
                 },
                 _ => Answer {
                     status: 200,
                     retry_after: None,
+                    body: None,
                 },
             }
         };
@@ -163,14 +166,14 @@ async fn demo(a: DemoArgs) -> Result<u8, Failure> {
                 attempt,
                 waited.map_or("-".into(), |w| format!("{:.2}s", w.as_secs_f64())),
                 status,
-                r.foreman.label(),
-                r.standard.label(),
+                r.foreman().label(),
+                r.standard().label(),
                 detail,
             ),
         );
         answer
     });
-    let server = tokio::spawn(receiver::serve(listener, keys, handler));
+    let server = tokio::spawn(receiver::serve(listener, verifier, handler));
     let url = format!("http://{addr}/webhooks/foreman");
 
     // The dispatcher, allowed to reach exactly 127.0.0.1.
@@ -313,7 +316,7 @@ async fn demo(a: DemoArgs) -> Result<u8, Failure> {
     // A replay: a request captured ten minutes ago, validly signed under both schemes.
     // The body-only X-Foreman-Signature still matches; the Standard timestamp is too old.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let captured_at = receiver::now_unix() - 600;
+    let captured_at = now_unix() - 600;
     let replay_body =
         Event::new("job-91c2", "failed", Timestamp::from(SystemTime::now())).to_json();
     let replay_std = foreman_webhook::StandardWebhook::new(std::slice::from_ref(&standard_secret))

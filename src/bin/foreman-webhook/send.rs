@@ -1,37 +1,31 @@
 //! `send`: deliver one event with the real retry policy.
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use foreman_webhook::native::{Outcome, OutcomeKind};
-use foreman_webhook::{Dispatcher, Event};
+use foreman_webhook::native::{
+    Outcome, OutcomeKind, RejectReason, DEFAULT_BASE_DELAY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+};
+use foreman_webhook::{Dispatcher, Event, PRIVATE_NETWORKS};
 
-use crate::app::{read_stdin, Failure, SecretArgs, EXIT_NO};
-
-/// Ranges `--allow-private` opens: loopback and private networks. Link-local (cloud
-/// metadata at 169.254.169.254) stays closed; name it with `--allow` if you must.
-pub const PRIVATE_RANGES: [&str; 7] = [
-    "127.0.0.0/8",
-    "::1/128",
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "fc00::/7",
-];
+use crate::shared::{
+    init_log, parse_http_url, ColorChoice, Failure, InputArgs, SecretArgs, EXIT_NO,
+};
 
 #[derive(Args)]
 pub struct SendArgs {
     /// Destination URL (http or https).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_http_url)]
     url: String,
     #[command(flatten)]
     secrets: SecretArgs,
-    /// Read the event JSON from this file instead of stdin.
+    #[command(flatten)]
+    input: InputArgs,
+    /// Send a JSON body that is not an event (no `job_id` or `state`) anyway: its missing
+    /// fields go out as their zero values, as a Go receiver would decode them.
     #[arg(long)]
-    file: Option<PathBuf>,
+    raw: bool,
     /// Allow loopback and private destinations (127.0.0.0/8, ::1, 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
     #[arg(long)]
     allow_private: bool,
@@ -39,45 +33,54 @@ pub struct SendArgs {
     #[arg(long = "allow", value_name = "CIDR")]
     allow: Vec<String>,
     /// Retries after the first attempt.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = DEFAULT_MAX_RETRIES)]
     max_retries: u32,
     /// Wait before the first retry, in milliseconds (then doubling).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = DEFAULT_BASE_DELAY.as_millis() as u64)]
     base_delay_ms: u64,
     /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = DEFAULT_TIMEOUT.as_secs())]
     timeout: u64,
     /// Print the outcome as one JSON object.
     #[arg(long)]
     json: bool,
+    /// Store the event in this durable outbox and exit once committed; a `relay` delivers
+    /// it (and signs it with its own secrets): `sqlite:PATH` or a `postgres://` URL.
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
+    /// With --store: one event per input line (JSON Lines).
+    #[arg(long, requires = "store")]
+    jsonl: bool,
 }
 
-/// Prints the dispatcher's per-attempt log lines (its `tracing` events) to stderr.
-pub fn attempt_log(verbose: bool) {
-    let level = if verbose { "debug" } else { "warn" };
-    let filter = tracing_subscriber::filter::Targets::new().with_target(
-        "foreman_webhook",
-        level.parse().unwrap_or(tracing::Level::WARN),
-    );
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-    let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_target(false)
-                .without_time(),
-        )
-        .with(filter)
-        .try_init();
+/// The JSON members an event must have (`job_id`, `state`), unless `--raw`.
+fn missing_event_fields(v: &serde_json::Value) -> Vec<&'static str> {
+    ["job_id", "state"]
+        .into_iter()
+        .filter(|k| !v.get(k).is_some_and(serde_json::Value::is_string))
+        .collect()
 }
 
-pub fn run(a: SendArgs) -> Result<u8, Failure> {
-    let body = match &a.file {
-        Some(path) => std::fs::read(path)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?,
-        None => read_stdin()?,
-    };
+pub fn run(a: SendArgs, color: ColorChoice) -> Result<u8, Failure> {
+    let body = a.input.read("the event JSON")?;
+    #[cfg(feature = "sqlite")]
+    if let Some(store) = &a.store {
+        return crate::store::send(store, &a.url, &body, a.jsonl, a.json);
+    }
+    if a.store.is_some() || a.jsonl {
+        return Err(Failure::usage(
+            "--store needs a build with the `sqlite` feature",
+        ));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| Failure::usage(format!("the event is not valid JSON: {e}")))?;
+    let missing = missing_event_fields(&json);
+    if !a.raw && !missing.is_empty() {
+        return Err(Failure::usage(format!(
+            "the body is not an event: no string `{}` (pass --raw to send it anyway)",
+            missing.join("` or `")
+        )));
+    }
     let event = Event::from_json(&body)
         .map_err(|e| Failure::usage(format!("the event is not valid JSON for an Event: {e}")))?;
     let foreman = a.secrets.foreman()?;
@@ -90,7 +93,7 @@ pub fn run(a: SendArgs) -> Result<u8, Failure> {
     if foreman.is_empty() && standard.is_empty() {
         return Err(Failure::usage("give --secret (or FOREMAN_WEBHOOK_SECRET) and/or --standard-secret: unsigned webhooks cannot be verified"));
     }
-    attempt_log(!a.json);
+    init_log(!a.json, color);
     let (tx, rx) = mpsc::channel::<Outcome>();
     let mut builder = Dispatcher::builder()
         .max_retries(a.max_retries)
@@ -107,7 +110,7 @@ pub fn run(a: SendArgs) -> Result<u8, Failure> {
     }
     let mut allow: Vec<&str> = a.allow.iter().map(String::as_str).collect();
     if a.allow_private {
-        allow.extend(PRIVATE_RANGES);
+        allow.extend(PRIVATE_NETWORKS);
     }
     for cidr in allow {
         builder = builder.allow_cidr(cidr);
@@ -142,7 +145,10 @@ pub fn run(a: SendArgs) -> Result<u8, Failure> {
         OutcomeKind::Delivered { status } => (true, format!("delivered: HTTP {status}")),
         OutcomeKind::Exhausted => (false, "not delivered: every attempt failed".to_owned()),
         OutcomeKind::Rejected(reason) => {
-            let hint = if a.allow_private || !a.allow.is_empty() {
+            let hint = if a.allow_private
+                || !a.allow.is_empty()
+                || reason != RejectReason::ForbiddenAddress
+            {
                 ""
             } else {
                 " (pass --allow-private, or --allow CIDR, to send to loopback or private addresses)"

@@ -1,5 +1,5 @@
 // A webhook receiver as a Cloudflare Worker (and, wrapped by edge.mjs, a Vercel edge
-// function): the README's receiver, plus /vectors which runs the shared cases in the runtime.
+// function): the js/README.md receiver, plus /vectors which runs the shared cases in the runtime.
 // Bundled by esbuild with the vector files inlined; the .wasm stays a separate module.
 import { verifySignatureReason } from "foreman-webhook";
 import * as fw from "foreman-webhook";

@@ -59,6 +59,16 @@
 //! `localhost` and `*.localhost` always mean loopback. A refusal is one `error` log line
 //! and [`OutcomeKind::Rejected`], never a retry.
 //!
+//! # Durable outbox (features `sqlite`)
+//!
+//! [`DispatcherBuilder::outbox_sqlite`] keeps pending deliveries in an SQLite file
+//! instead of memory: events survive crashes, each keeps its `webhook-id` across
+//! retries, restarts and processes, and every committed event still ends in exactly one
+//! terminal state (delivered or dead). [`Dispatcher::fire_durable`] waits for the commit;
+//! [`outbox::enqueue_sqlite`] enqueues inside the caller's own transaction; [`Outbox`]
+//! lists, redelivers and prunes. Guarantees and the non-durable window of `fire`:
+//! `docs/outbox.md`.
+//!
 //! # Logs
 //!
 //! Through `tracing`, with the Go messages and fields: `webhook delivery failed`
@@ -68,23 +78,31 @@
 //! `webhook abandoned at shutdown`. Secrets and signatures are never logged; a password
 //! in a URL is logged as `REDACTED`.
 
+mod address;
 mod builder;
+mod config;
 mod dispatcher;
+mod durable;
+mod error;
 mod http;
 mod job;
+pub mod outbox;
 mod outcome;
-mod policy;
 mod resolve;
+mod retry;
+mod schedule;
 
+pub use address::{canonical, is_global, is_localhost_name, AddressPolicy, CidrError};
 pub use builder::{
-    BuildError, BuildErrorKind, DispatcherBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PENDING,
-    DEFAULT_MAX_PER_HOST, DEFAULT_RESPONSE_BODY_CAP, DEFAULT_USER_AGENT,
+    DispatcherBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PENDING, DEFAULT_MAX_PER_HOST,
+    DEFAULT_RESPONSE_BODY_CAP, DEFAULT_USER_AGENT,
 };
 pub use dispatcher::Dispatcher;
+pub use error::{BuildError, BuildErrorKind};
+pub use outbox::{EventId, Outbox, OutboxError, OutboxErrorKind};
 pub use outcome::{DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats};
-pub use policy::{
-    canonical, is_global, is_localhost_name, parse_retry_after, AddressPolicy, AttemptOutcome,
-    CidrError, Delays, Jitter, Next, RetryPolicy, DEFAULT_BASE_DELAY, DEFAULT_MAX_RETRIES,
-    DEFAULT_RETRY_AFTER_CAP, DEFAULT_TIMEOUT,
-};
 pub use resolve::{ForbiddenDestination, NameResolver, Resolving, StaticResolver, SystemResolver};
+pub use retry::{
+    parse_retry_after, AttemptOutcome, Delays, Jitter, Next, RetryPolicy, DEFAULT_BASE_DELAY,
+    DEFAULT_MAX_RETRIES, DEFAULT_RETRY_AFTER_CAP, DEFAULT_TIMEOUT,
+};

@@ -2,12 +2,12 @@
 """Groups `perf record -e cpu-clock` samples of chosen threads into cost categories, in µs
 of CPU per unit of work (a delivery, an attempt), side by side.
 
-Usage: bench/perf-categories.py UNITS FREQ LABEL=PERF_DATA:TID [LABEL=PERF_DATA:TID ...]
+Usage: perf/perf-categories.py UNITS FREQ LABEL=PERF_DATA:TID [LABEL=PERF_DATA:TID ...]
   UNITS  units of work done while recording (e.g. deliveries), FREQ the -F of perf record.
 Example (section 3 of BENCHMARKS.md):
   ONLY=dispatcher C=64 N=100000 perf record -e cpu-clock -F 2999 -o d.data <delivery bench binary>
   perf report -i d.data --sort pid        # find the thread ids
-  bench/perf-categories.py 100064 2999 "runtime thread=d.data:123" "firing thread=d.data:120"
+  perf/perf-categories.py 100064 2999 "runtime thread=d.data:123" "firing thread=d.data:120"
 """
 import re
 import subprocess

@@ -3,7 +3,7 @@
 #   1. RSS per pending delivery: examples/pending_memory.rs (no tracing subscriber, nothing
 #      preallocated: the clean memory figure);
 #   2. lateness of each retry against its schedule: benches/retry_timers.rs.
-# Usage: bench/memory-and-timers.sh   (N=100000 RETRY_DELAY_SECS=30 by default)
+# Usage: perf/memory-and-timers.sh   (N=100000 RETRY_DELAY_SECS=30 by default)
 # Uses CARGO_TARGET_DIR if set (e.g. /work/target-bench). Only 127.0.0.1 is contacted.
 set -euo pipefail
 cd "$(dirname "$0")/.."

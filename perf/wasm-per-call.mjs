@@ -1,8 +1,8 @@
 // Per-call time of the npm package's verifySignature (the Rust core in WebAssembly) against
 // node:crypto (createHmac + timingSafeEqual) in the same process, for 256 B and 64 KiB
-// bodies; and the .wasm size. Not a test: numbers for README's "JavaScript receivers".
+// bodies; and the .wasm size. Not a test: numbers for BENCHMARKS.md ("WebAssembly package").
 //
-// Run: scripts/build-wasm && node bench/wasm-per-call.mjs
+// Run: scripts/build-wasm && node perf/wasm-per-call.mjs
 // Each round times every candidate on the same body in shuffled order; medians of ROUNDS
 // of process CPU time per call.
 import { createHmac, timingSafeEqual } from "node:crypto";

@@ -3,8 +3,8 @@
 function that takes most time, other wasm functions, wasm-bindgen glue, GC, other JS.
 
 Usage:
-  node --cpu-prof --cpu-prof-dir=/tmp/prof bench/wasm-verify-loop.mjs   # SIZE=256 SECS=3
-  python3 bench/cpuprofile-summary.py /tmp/prof/*.cpuprofile
+  node --cpu-prof --cpu-prof-dir=/tmp/prof perf/wasm-verify-loop.mjs   # SIZE=256 SECS=3
+  python3 perf/cpuprofile-summary.py /tmp/prof/*.cpuprofile
 """
 import collections
 import json

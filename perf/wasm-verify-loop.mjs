@@ -1,8 +1,8 @@
 // A profiling target: our package's verifier in a loop for SECS seconds on a SIZE-byte body
 // (FN=foreman: verifySignature, the default; FN=standard: verifyStandardWebhook); prints
 // the CPU time per call. Profile with
-//   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/wasm-verify-loop.mjs
-//   python3 bench/cpuprofile-summary.py /tmp/prof/*.cpuprofile
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof perf/wasm-verify-loop.mjs
+//   python3 perf/cpuprofile-summary.py /tmp/prof/*.cpuprofile
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";

@@ -1,9 +1,9 @@
 // Signature verification in Node: our npm package (pkg/, the Rust core in WebAssembly)
 // against node:crypto and the peers' verifiers, interleaved in one process (issue 9, §2).
 //
-// Run:   npm ci --prefix bench && node bench/node-verify.mjs      (QUICK=1 for a smoke run)
+// Run:   npm ci --prefix perf && node perf/node-verify.mjs      (QUICK=1 for a smoke run)
 // Needs: pkg/ built by scripts/build-wasm (or PKG_DIR=<a copy>); the peers from
-// bench/package-lock.json.
+// perf/package-lock.json.
 //
 // For each body size, every candidate verifies the same valid signature in rounds of
 // about BUDGET ms; the order of the candidates is shuffled in every round. Rates are
@@ -45,7 +45,7 @@ if (!existsSync(join(pkgDir, "index.mjs"))) {
   process.exit(2);
 }
 if (!existsSync(join(nm, "standardwebhooks"))) {
-  console.error("the peers are not installed: run `npm ci --prefix bench` first");
+  console.error("the peers are not installed: run `npm ci --prefix perf` first");
   process.exit(2);
 }
 

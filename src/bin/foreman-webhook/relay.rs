@@ -1,0 +1,160 @@
+//! `relay`: deliver from a durable store until SIGINT/SIGTERM (then finish what is in
+//! flight within `--drain-secs` and leave the rest pending for the next relay).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use foreman_webhook::native::{Dispatcher, OutcomeKind};
+
+use crate::shared::{init_log, runtime, ColorChoice, Failure, SecretArgs};
+use crate::store::{Store, StoreArg};
+use foreman_webhook::PRIVATE_NETWORKS;
+
+#[derive(Args)]
+pub struct RelayArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    #[command(flatten)]
+    secrets: SecretArgs,
+    /// Allow loopback and private destinations (127.0.0.0/8, ::1, 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
+    #[arg(long)]
+    allow_private: bool,
+    /// Allow one more CIDR range or address (repeatable).
+    #[arg(long = "allow", value_name = "CIDR")]
+    allow: Vec<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Retries after the first attempt.
+    #[arg(long, default_value_t = 5)]
+    max_retries: u32,
+    /// Wait before the first retry, in milliseconds (then doubling).
+    #[arg(long, default_value_t = 1000)]
+    base_delay_ms: u64,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// How long a claim lasts, in milliseconds (default: six request timeouts).
+    #[arg(long)]
+    lease_ms: Option<u64>,
+    /// Longest wait between looks for new work, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    poll_ms: u64,
+    /// On SIGINT/SIGTERM, how long in-flight requests may still run, in seconds.
+    #[arg(long, default_value_t = 10)]
+    drain_secs: u64,
+    /// One JSON line per finished delivery on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Print nothing per delivery (only the summary at exit).
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
+    let store = Store::parse(&a.store.store)?;
+    let foreman = a.secrets.foreman()?;
+    let standard = a.secrets.standard()?;
+    if foreman.is_empty() && standard.is_empty() {
+        return Err(Failure::usage(
+            "give --secret (or FOREMAN_WEBHOOK_SECRET) and/or --standard-secret",
+        ));
+    }
+    init_log(false, color);
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let delivered = Arc::new(AtomicU64::new(0));
+        let dead = Arc::new(AtomicU64::new(0));
+        let (d2, x2) = (delivered.clone(), dead.clone());
+        let (json, quiet) = (a.json, a.quiet);
+        let timeout = Duration::from_secs(a.timeout.max(1));
+        let mut builder = Dispatcher::builder()
+            .max_retries(a.max_retries)
+            .base_delay(Duration::from_millis(a.base_delay_ms))
+            .timeout(timeout)
+            .max_concurrency(a.concurrency)
+            .max_per_host(a.concurrency)
+            .lease(a.lease_ms.map_or(timeout * 6, Duration::from_millis))
+            .poll_interval(Duration::from_millis(a.poll_ms.max(1)))
+            .on_outcome(move |o| {
+                let ok = matches!(o.kind, OutcomeKind::Delivered { .. });
+                if ok { &d2 } else { &x2 }.fetch_add(1, Ordering::Relaxed);
+                if quiet {
+                    return;
+                }
+                let id = o.webhook_id.as_deref().unwrap_or("-");
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"webhook_id": id, "job_id": o.job_id,
+                            "state": o.state, "delivered": ok, "attempts": o.attempts,
+                            "outcome": format!("{:?}", o.kind)})
+                    );
+                } else {
+                    println!(
+                        "{id} {} {:?} after {} attempt(s)",
+                        o.job_id, o.kind, o.attempts
+                    );
+                }
+            });
+        builder = store.configure(builder);
+        if let Some(s) = foreman.into_iter().next() {
+            builder = builder.secret(s);
+        }
+        if !standard.is_empty() {
+            builder = builder.standard_webhooks(&standard);
+        }
+        let mut allow: Vec<&str> = a.allow.iter().map(String::as_str).collect();
+        if a.allow_private {
+            allow.extend(PRIVATE_NETWORKS);
+        }
+        for cidr in allow {
+            builder = builder.allow_cidr(cidr);
+        }
+        let dispatcher = builder.build().map_err(|e| Failure {
+            code: crate::shared::EXIT_NO,
+            message: format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+        })?;
+        eprintln!(
+            "relay: delivering from {} (SIGINT/SIGTERM to stop)",
+            a.store.store
+        );
+        wait_for_signal().await;
+        eprintln!("relay: stopping; in-flight requests get {} s", a.drain_secs);
+        let report = dispatcher.shutdown(Duration::from_secs(a.drain_secs)).await;
+        eprintln!(
+            "relay: delivered {}, dead {}, attempts {}{}",
+            delivered.load(Ordering::Relaxed),
+            dead.load(Ordering::Relaxed),
+            report.stats.attempts,
+            if report.deadline_reached {
+                " (drain deadline reached; the rest stays pending)"
+            } else {
+                ""
+            }
+        );
+        Ok(0)
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

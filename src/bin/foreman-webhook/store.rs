@@ -1,0 +1,160 @@
+//! `--store STORE`: `sqlite:PATH` (or a `postgres://` URL, once that store is built in),
+//! turned into a dispatcher builder or an admin handle. Shared by `send --store`,
+//! `relay` and `outbox`.
+
+use clap::Args;
+use foreman_webhook::native::outbox::SqliteOptions;
+use foreman_webhook::native::{DispatcherBuilder, Outbox};
+
+use crate::shared::Failure;
+
+/// The `--store` argument.
+#[derive(Args, Clone)]
+pub struct StoreArg {
+    /// The outbox: `sqlite:PATH` (a file, created if missing) or a `postgres://` URL.
+    #[arg(long, env = "FOREMAN_WEBHOOK_STORE", value_name = "STORE")]
+    pub store: String,
+}
+
+/// A parsed `--store`.
+pub enum Store {
+    Sqlite(SqliteOptions),
+}
+
+impl Store {
+    pub fn parse(spec: &str) -> Result<Self, Failure> {
+        if let Some(path) = spec.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(Failure::usage("--store sqlite:PATH needs a file path"));
+            }
+            return Ok(Self::Sqlite(SqliteOptions::new(path)));
+        }
+        if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+            return Err(Failure::usage(
+                "--store postgres://...: the PostgreSQL store is not in this build (use sqlite:PATH)",
+            ));
+        }
+        Err(Failure::usage(format!(
+            "--store must be `sqlite:PATH` or a `postgres://` URL, not `{spec}`"
+        )))
+    }
+
+    /// Points `builder` at this store.
+    pub fn configure(&self, builder: DispatcherBuilder) -> DispatcherBuilder {
+        match self {
+            Self::Sqlite(o) => builder.outbox_sqlite_with(o.clone()),
+        }
+    }
+
+    /// An admin handle (no delivery).
+    pub async fn open(&self) -> Result<Outbox, Failure> {
+        match self {
+            Self::Sqlite(o) => Outbox::open_sqlite(o.clone()).await.map_err(|e| Failure {
+                code: crate::shared::EXIT_NO,
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Parses `90s`, `15m`, `12h`, `7d` (or a bare number of seconds).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 90s, 15m, 12h or 7d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+/// `send --store`: store the event(s) durably, no delivery here; exit 0 once committed.
+pub fn send(spec: &str, url: &str, body: &[u8], jsonl: bool, json: bool) -> Result<u8, Failure> {
+    use foreman_webhook::native::Dispatcher;
+    use foreman_webhook::Event;
+    let store = Store::parse(spec)?;
+    let events: Vec<Event> = if jsonl {
+        body.split(|&b| b == b'\n')
+            .enumerate()
+            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+            .map(|(i, l)| {
+                Event::from_json(l)
+                    .map_err(|e| Failure::usage(format!("line {}: not an Event: {e}", i + 1)))
+            })
+            .collect::<Result<_, _>>()?
+    } else {
+        vec![Event::from_json(body).map_err(|e| {
+            Failure::usage(format!("the event is not valid JSON for an Event: {e}"))
+        })?]
+    };
+    let rt = crate::shared::runtime()?;
+    rt.block_on(async move {
+        // The relay that delivers applies its own address policy (and signs with its
+        // secrets); storing accepts any http(s) URL.
+        let builder = Dispatcher::builder()
+            .deliver(false)
+            .max_pending(events.len().max(1))
+            .allow_cidr("0.0.0.0/0")
+            .allow_cidr("::/0");
+        let dispatcher = store.configure(builder).build().map_err(|e| Failure {
+            code: crate::shared::EXIT_NO,
+            message: format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+        })?;
+        let mut ids = Vec::new();
+        if let [event] = events.as_slice() {
+            let id = dispatcher
+                .fire_durable(url, event)
+                .await
+                .map_err(|e| Failure {
+                    code: crate::shared::EXIT_NO,
+                    message: e.to_string(),
+                })?;
+            ids.push(id.to_string());
+        } else {
+            for e in &events {
+                dispatcher.fire(url, e);
+            }
+        }
+        let report = dispatcher
+            .shutdown(std::time::Duration::from_secs(30))
+            .await;
+        let s = report.stats;
+        if s.rejected + s.dropped_at_capacity + s.abandoned_at_shutdown > 0 {
+            return Err(Failure {
+                code: crate::shared::EXIT_NO,
+                message: format!(
+                    "not all events were stored: {} refused, {} dropped, {} abandoned",
+                    s.rejected, s.dropped_at_capacity, s.abandoned_at_shutdown
+                ),
+            });
+        }
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"stored": events.len(), "event_ids": ids})
+            );
+        } else if let [id] = ids.as_slice() {
+            println!("stored {id} (a relay on {spec} delivers it)");
+        } else {
+            println!(
+                "stored {} events (a relay on {spec} delivers them)",
+                events.len()
+            );
+        }
+        Ok(0)
+    })
+}

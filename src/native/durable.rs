@@ -1,0 +1,177 @@
+//! The durable store's state inside a dispatcher: the bounded channel `fire` feeds, the
+//! claims this process holds (lease tokens, stored event ids), and the wake-up for the
+//! claim loop. The loops themselves (writer, claimer, pruner) run in the dispatcher; this
+//! file knows nothing of it.
+#![cfg_attr(not(feature = "sqlite"), allow(dead_code, unused_variables))]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, Notify};
+
+use super::error::{BuildError, BuildErrorKind};
+use super::outbox::{DurableSettings, EventId, NewDelivery, OutboxError, Store, StoreConfig};
+
+/// What this process holds on one claimed delivery (keyed by the delivery's row id).
+#[derive(Debug, Clone)]
+pub(crate) struct DurableJob {
+    pub(crate) event_id: EventId,
+    pub(crate) token: i64,
+    pub(crate) manual: bool,
+    pub(crate) started: bool,
+}
+
+pub(crate) struct Durable {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) settings: DurableSettings,
+    /// This process's lease owner name.
+    pub(crate) owner: String,
+    tx: mpsc::Sender<NewDelivery>,
+    rx: Mutex<Option<mpsc::Receiver<NewDelivery>>>,
+    /// Fired, not yet committed.
+    pub(crate) queued: AtomicUsize,
+    claims: Mutex<HashMap<u64, DurableJob>>,
+    claimer: Notify,
+}
+
+impl Durable {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        settings: DurableSettings,
+        owner: String,
+        capacity: usize,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        Self {
+            store,
+            settings,
+            owner,
+            tx,
+            rx: Mutex::new(Some(rx)),
+            queued: AtomicUsize::new(0),
+            claims: Mutex::new(HashMap::new()),
+            claimer: Notify::new(),
+        }
+    }
+
+    /// Hands a new delivery to the writer; `false` when the channel is full or closed.
+    pub(crate) fn try_enqueue(&self, d: NewDelivery) -> bool {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        let sent = self.tx.try_send(d).is_ok();
+        if !sent {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        sent
+    }
+
+    /// The receiving end, for the writer task (once).
+    pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<NewDelivery>> {
+        self.rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    fn claims(&self) -> MutexGuard<'_, HashMap<u64, DurableJob>> {
+        self.claims.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn hold(&self, id: u64, job: DurableJob) {
+        self.claims().insert(id, job);
+    }
+
+    /// The claim on `id`, marked started (the attempt is under way).
+    pub(crate) fn start(&self, id: u64) -> Option<DurableJob> {
+        let mut claims = self.claims();
+        let job = claims.get_mut(&id)?;
+        job.started = true;
+        Some(job.clone())
+    }
+
+    /// Drops the claim on `id` (finished or given back).
+    pub(crate) fn forget(&self, id: u64) -> Option<DurableJob> {
+        self.claims().remove(&id)
+    }
+
+    /// Claims held now.
+    pub(crate) fn held(&self) -> usize {
+        self.claims().len()
+    }
+
+    pub(crate) fn wake_claimer(&self) {
+        self.claimer.notify_one();
+    }
+
+    pub(crate) async fn claimer_woken(&self) {
+        self.claimer.notified().await;
+    }
+}
+
+impl Durable {
+    /// Opens the configured store: `None` for the in-memory one. The file is opened,
+    /// migrated and checked once on a helper thread (so `build()` gives the clear error
+    /// for a locked, corrupt or unreachable database, from async code or not); the pool
+    /// then opens its connections lazily on the dispatcher's runtime.
+    pub(crate) fn open(
+        store: &StoreConfig,
+        settings: &DurableSettings,
+        capacity: usize,
+        handle: &Handle,
+    ) -> Result<Option<Self>, BuildError> {
+        let owner = format!(
+            "pid{}-{:08x}",
+            std::process::id(),
+            super::config::random_u64() & 0xffff_ffff
+        );
+        match store {
+            StoreConfig::Memory => Ok(None),
+            #[cfg(feature = "sqlite")]
+            StoreConfig::Sqlite(options) => {
+                let opts = options.clone();
+                on_helper_thread(move || async move {
+                    super::outbox::sqlite::open_and_migrate(&opts).await
+                })?;
+                let _entered = handle.enter();
+                let store = super::outbox::sqlite::SqliteStore::lazy(options);
+                Ok(Some(Self::new(
+                    Arc::new(store),
+                    settings.clone(),
+                    owner,
+                    capacity,
+                )))
+            }
+        }
+    }
+}
+
+/// Runs an async database check to completion on a fresh thread with its own small
+/// runtime, so it works whether or not the caller is inside a runtime.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+fn on_helper_thread<F, Fut>(f: F) -> Result<(), BuildError>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), OutboxError>>,
+{
+    let joined = std::thread::Builder::new()
+        .name("foreman-webhook-open".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
+            rt.block_on(f()).map_err(|e| {
+                tracing::error!(error = %e, "webhook outbox: the store could not be opened");
+                BuildError::new(BuildErrorKind::Store, e)
+            })
+        })
+        .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?
+        .join();
+    joined.unwrap_or_else(|_| {
+        Err(BuildError::new(
+            BuildErrorKind::Store,
+            "the thread opening the outbox panicked",
+        ))
+    })
+}

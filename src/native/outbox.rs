@@ -1,0 +1,525 @@
+//! The durable outbox: where deliveries wait when a database store is configured, and the
+//! admin API over it (status, list, attempts, redeliver, prune).
+//!
+//! The dispatcher keeps one scheduler, one retry policy, one signer and one SSRF guard;
+//! what changes with the store is where a pending delivery lives. The in-memory store
+//! (the default) is the scheduler's own queue and heap. A durable store implements the
+//! crate-internal `Store` interface (insert a batch, claim due deliveries under a lease,
+//! finish one with a fencing token, give claims back) with SQL for its backend; see
+//! `docs/outbox.md` for the table of stores and their guarantees.
+//!
+//! Times in the database are milliseconds since the Unix epoch (UTC).
+#![cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+
+use core::fmt;
+use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::{enqueue_sqlite, SqliteOptions, Synchronous};
+
+use super::outcome::RejectReason;
+
+/// How long finished deliveries are kept before pruning (7 days).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long a claim (lease) on a delivery lasts by default: 60 s, six times the default
+/// request timeout, so a lease never expires under a request that is still running.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+/// How often a durable dispatcher looks for work nobody told it about (rows inserted by
+/// another process or a transactional enqueue), at most.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How many bytes of each response the attempt history keeps.
+pub const RESPONSE_HEAD_CAP: usize = 256;
+
+/// Where a dispatcher keeps pending deliveries (set on the builder).
+#[derive(Debug, Clone, Default)]
+pub(crate) enum StoreConfig {
+    /// The scheduler's own memory (the default): nothing survives the process.
+    #[default]
+    Memory,
+    /// An embedded SQLite file.
+    #[cfg(feature = "sqlite")]
+    Sqlite(SqliteOptions),
+}
+
+/// A durable store's settings shared by every backend.
+#[derive(Debug, Clone)]
+pub(crate) struct DurableSettings {
+    pub(crate) lease: Duration,
+    pub(crate) poll: Duration,
+    pub(crate) retention: Duration,
+    pub(crate) deliver: bool,
+}
+
+impl Default for DurableSettings {
+    fn default() -> Self {
+        Self {
+            lease: DEFAULT_LEASE,
+            poll: DEFAULT_POLL_INTERVAL,
+            retention: DEFAULT_RETENTION,
+            deliver: true,
+        }
+    }
+}
+
+/// The state of one delivery (one event to one URL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeliveryState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// Claimed by a process (under a lease) and being attempted.
+    InFlight,
+    /// A 2xx arrived. Terminal.
+    Delivered,
+    /// Every attempt failed, or the destination was refused: a dead letter. Terminal
+    /// until redelivered.
+    Dead,
+}
+
+impl DeliveryState {
+    /// The spelling in the database and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::InFlight => "in_flight",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// `true` for delivered and dead.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Delivered | Self::Dead)
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "in_flight" => Self::InFlight,
+            "delivered" => Self::Delivered,
+            "dead" => Self::Dead,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DeliveryState {
+    type Err = OutboxError;
+    fn from_str(s: &str) -> Result<Self, OutboxError> {
+        Self::parse(s).ok_or_else(|| {
+            OutboxError::usage(format!(
+                "unknown delivery state `{s}`: expected pending, in_flight, delivered or dead"
+            ))
+        })
+    }
+}
+
+/// What started an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trigger {
+    /// The retry schedule (the first attempt included).
+    Scheduled,
+    /// A redelivery asked for by a person or a script.
+    Manual,
+}
+
+impl Trigger {
+    /// `scheduled` or `manual`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// The stored id of an event: its Standard Webhooks `webhook-id` (`msg_` + 32 hex
+/// digits), the same on every attempt, after restarts and in every process.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(pub(crate) String);
+
+impl EventId {
+    /// A fresh random id.
+    pub(crate) fn random() -> Self {
+        let (a, b) = (super::config::random_u64(), super::config::random_u64());
+        Self(format!("msg_{a:016x}{b:016x}"))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Counts by state and the queue's age, from [`Outbox::status`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutboxStatus {
+    /// Deliveries waiting for an attempt.
+    pub pending: u64,
+    /// Deliveries claimed by a process.
+    pub in_flight: u64,
+    /// Delivered (not yet pruned).
+    pub delivered: u64,
+    /// Dead letters.
+    pub dead: u64,
+    /// Age of the oldest pending or in-flight delivery's event, in milliseconds.
+    pub oldest_pending_age_ms: Option<u64>,
+    /// When the next pending delivery is due (ms since the Unix epoch).
+    pub next_due_ms: Option<i64>,
+}
+
+/// One delivery, as listed by [`Outbox::list`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeliveryRow {
+    /// The event (its `webhook-id`).
+    pub event_id: EventId,
+    /// The destination.
+    pub url: String,
+    /// The event's `job_id`.
+    pub job_id: String,
+    /// The event's `state` (the job's, not the delivery's).
+    pub job_state: String,
+    /// The delivery's state.
+    pub state: DeliveryState,
+    /// Attempts started so far.
+    pub attempts: u32,
+    /// When the next attempt is due (ms since the Unix epoch).
+    pub next_attempt_ms: i64,
+    /// When the event was stored (ms since the Unix epoch).
+    pub created_ms: i64,
+}
+
+/// One attempt of a delivery, from [`Outbox::attempts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AttemptRow {
+    /// The destination.
+    pub url: String,
+    /// 1 for the first attempt.
+    pub number: u32,
+    /// What started it.
+    pub trigger: Trigger,
+    /// When it started (ms since the Unix epoch).
+    pub started_ms: i64,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// The HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// The error class (`timeout`, `transport`, `refused`) when none did.
+    pub error: Option<String>,
+    /// The first bytes of the response body (at most [`RESPONSE_HEAD_CAP`]).
+    pub response_head: Vec<u8>,
+}
+
+/// Which deliveries to redeliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Redeliver {
+    /// Every delivery of one event (whatever its state, except in flight).
+    Event(EventId),
+    /// Every dead letter.
+    AllDead,
+}
+
+/// Why an outbox operation failed.
+#[derive(Debug)]
+pub struct OutboxError {
+    kind: OutboxErrorKind,
+    message: String,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+/// What an [`OutboxError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutboxErrorKind {
+    /// The database failed (unreachable, locked, corrupt, disk full); see `source()`.
+    Database,
+    /// The URL was refused (`fire_durable` vets it as `fire` does).
+    Rejected(RejectReason),
+    /// The dispatcher has no durable store (`fire_durable` on the in-memory store).
+    NotDurable,
+    /// The dispatcher is shutting down.
+    ShuttingDown,
+    /// A caller's mistake (an unknown state, a malformed store spec).
+    Usage,
+}
+
+impl OutboxError {
+    pub(crate) fn db(context: &str, e: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Self {
+            kind: OutboxErrorKind::Database,
+            message: format!("webhook outbox: {context}"),
+            source: Some(e.into()),
+        }
+    }
+
+    pub(crate) fn usage(message: String) -> Self {
+        Self {
+            kind: OutboxErrorKind::Usage,
+            message,
+            source: None,
+        }
+    }
+
+    pub(crate) fn simple(kind: OutboxErrorKind) -> Self {
+        let message = match kind {
+            OutboxErrorKind::Rejected(r) => format!("webhook outbox: url refused: {r}"),
+            OutboxErrorKind::NotDurable => {
+                "webhook outbox: fire_durable needs a durable store (outbox_sqlite)".to_owned()
+            }
+            OutboxErrorKind::ShuttingDown => {
+                "webhook outbox: the dispatcher is shutting down".into()
+            }
+            OutboxErrorKind::Database => "webhook outbox: database error".into(),
+            OutboxErrorKind::Usage => "webhook outbox: invalid use".into(),
+        };
+        Self {
+            kind,
+            message,
+            source: None,
+        }
+    }
+
+    /// What failed.
+    pub fn kind(&self) -> OutboxErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for OutboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(s) = &self.source {
+            write!(f, ": {s}")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for OutboxError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+// ---------------------------------------------------------------------------------------
+// The store interface (crate-internal).
+
+pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A new event for one URL, as `fire` hands it to the writer.
+#[derive(Debug, Clone)]
+pub(crate) struct NewDelivery {
+    pub(crate) event_id: EventId,
+    pub(crate) idempotency_key: Option<String>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) url: String,
+    pub(crate) job_id: String,
+    pub(crate) state: String,
+    pub(crate) created_ms: i64,
+}
+
+/// A delivery this process now holds a lease on.
+#[derive(Debug, Clone)]
+pub(crate) struct Claimed {
+    pub(crate) delivery_id: i64,
+    pub(crate) event_id: EventId,
+    /// The fencing token: finishing must present it.
+    pub(crate) token: i64,
+    /// Attempts including the one this claim is for.
+    pub(crate) attempts: u32,
+    pub(crate) manual: bool,
+    pub(crate) url: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) job_id: String,
+    pub(crate) state: String,
+}
+
+/// Where a finished attempt leaves its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transition {
+    Delivered,
+    RetryAt(i64),
+    Dead,
+}
+
+/// A finished attempt, recorded under the claim's fencing token.
+#[derive(Debug, Clone)]
+pub(crate) struct Finish {
+    pub(crate) delivery_id: i64,
+    pub(crate) token: i64,
+    pub(crate) next: Transition,
+    pub(crate) attempt: AttemptRow,
+}
+
+/// What a durable backend does; SQL per backend, the dispatcher's logic shared.
+pub(crate) trait Store: Send + Sync + 'static {
+    /// Stores new events and their deliveries in one transaction (group commit). An
+    /// event whose idempotency key exists already is skipped; its stored id is returned
+    /// in its place.
+    fn insert<'a>(
+        &'a self,
+        batch: &'a [NewDelivery],
+    ) -> BoxFut<'a, Result<Vec<EventId>, OutboxError>>;
+    /// Leases up to `limit` due deliveries (pending and due, or in flight with an expired
+    /// lease) to `owner` until `now + lease`, counting the attempt, and commits.
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: usize,
+        now: i64,
+        lease: i64,
+    ) -> BoxFut<'a, Result<Vec<Claimed>, OutboxError>>;
+    /// Records an attempt and moves the delivery on, iff the token still holds the lease.
+    /// `Ok(false)`: the lease was lost (expired and taken by another process).
+    fn finish<'a>(&'a self, done: &'a Finish, now: i64) -> BoxFut<'a, Result<bool, OutboxError>>;
+    /// Gives leases back (shutdown); `started` says the attempt was counted and began.
+    fn release<'a>(&'a self, claims: &'a [(i64, i64, bool)])
+        -> BoxFut<'a, Result<(), OutboxError>>;
+    /// When the earliest pending delivery or lease expiry is due.
+    fn next_due(&self) -> BoxFut<'_, Result<Option<i64>, OutboxError>>;
+    /// Counts by state.
+    fn status(&self, now: i64) -> BoxFut<'_, Result<OutboxStatus, OutboxError>>;
+    /// Deliveries in `state`, oldest first.
+    fn list(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> BoxFut<'_, Result<Vec<DeliveryRow>, OutboxError>>;
+    /// The attempts of an event's deliveries.
+    fn attempts<'a>(
+        &'a self,
+        event: &'a EventId,
+    ) -> BoxFut<'a, Result<Vec<AttemptRow>, OutboxError>>;
+    /// Puts deliveries back to pending, due now, as manual; returns how many.
+    fn redeliver<'a>(
+        &'a self,
+        which: &'a Redeliver,
+        now: i64,
+    ) -> BoxFut<'a, Result<u64, OutboxError>>;
+    /// Deletes events whose deliveries all finished before `before`; returns how many.
+    fn prune(&self, before: i64) -> BoxFut<'_, Result<u64, OutboxError>>;
+}
+
+/// A handle on a durable outbox for inspection and repair, without delivering: what the
+/// `foreman-webhook outbox` commands use.
+#[derive(Clone)]
+pub struct Outbox {
+    store: Arc<dyn Store>,
+}
+
+impl fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox").finish_non_exhaustive()
+    }
+}
+
+impl Outbox {
+    pub(crate) fn from_store(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Opens (creating and migrating if needed) an SQLite outbox file.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::Database`] when the file cannot be opened, is locked past the
+    /// busy timeout, is not a database, or its migrations fail.
+    #[cfg(feature = "sqlite")]
+    pub async fn open_sqlite(options: SqliteOptions) -> Result<Self, OutboxError> {
+        let store = sqlite::SqliteStore::open(&options).await?;
+        Ok(Self::from_store(Arc::new(store)))
+    }
+
+    /// Counts by state, the oldest pending age and the next due time.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::Database`] on a database failure.
+    pub async fn status(&self) -> Result<OutboxStatus, OutboxError> {
+        self.store.status(now_ms()).await
+    }
+
+    /// Up to `limit` deliveries in `state` (all states when `None`), oldest first.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::Database`] on a database failure.
+    pub async fn list(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, OutboxError> {
+        self.store.list(state, limit).await
+    }
+
+    /// Every recorded attempt of `event`'s deliveries, in order.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::Database`] on a database failure.
+    pub async fn attempts(&self, event: &EventId) -> Result<Vec<AttemptRow>, OutboxError> {
+        self.store.attempts(event).await
+    }
+
+    /// Puts the chosen deliveries back to pending, due now; their next attempt is
+    /// recorded with the [`Trigger::Manual`] trigger. A redelivery is one more attempt:
+    /// if it fails, the delivery is dead again. Returns how many deliveries changed.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::Database`] on a database failure.
+    pub async fn redeliver(&self, which: &Redeliver) -> Result<u64, OutboxError> {
+        self.store.redeliver(which, now_ms()).await
+    }
+
+    /// Deletes events whose deliveries all finished more than `older_than` ago; returns
+    /// how many events were deleted.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::Database`] on a database failure.
+    pub async fn prune(&self, older_than: Duration) -> Result<u64, OutboxError> {
+        self.store
+            .prune(now_ms().saturating_sub(ms(older_than)))
+            .await
+    }
+}
+
+impl EventId {
+    /// Wraps a stored id (as printed by `outbox list`) for the admin calls.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+}

@@ -1,0 +1,631 @@
+//! The SQLite backend (feature `sqlite`): one embedded file in WAL mode, runtime queries
+//! through sqlx (no compile-time macros, no network).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Connection, Row};
+
+use super::{
+    AttemptRow, BoxFut, Claimed, DeliveryRow, DeliveryState, EventId, Finish, NewDelivery,
+    OutboxError, OutboxStatus, Redeliver, Store, Transition, Trigger, RESPONSE_HEAD_CAP,
+};
+use crate::Event;
+
+/// The embedded, versioned schema: (version, description, SQL). Applied in order on
+/// start; sqlx records what ran in `_sqlx_migrations` with a checksum.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "outbox",
+        include_str!("migrations/sqlite/0001_outbox.sql"),
+    ),
+    (
+        2,
+        "retention and redelivery",
+        include_str!("migrations/sqlite/0002_retention_and_redelivery.sql"),
+    ),
+];
+
+/// The durability of each commit (SQLite's `synchronous` pragma, in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// `FULL` (the default): every commit is fsynced before it returns, so a committed
+    /// event survives a power loss.
+    #[default]
+    Full,
+    /// `NORMAL`: the WAL is fsynced at checkpoints only. A committed event survives a
+    /// crash of the process, but the last commits before a power loss or an OS crash
+    /// can be lost (the database stays consistent). Faster.
+    Normal,
+}
+
+/// Settings of an SQLite outbox.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub(crate) path: PathBuf,
+    pub(crate) synchronous: Synchronous,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) migrate_to: Option<i64>,
+}
+
+impl SqliteOptions {
+    /// An outbox in the file at `path` (created if missing), `synchronous=FULL`, a 5 s
+    /// busy timeout.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Self {
+            path: path.as_ref().to_path_buf(),
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(5),
+            migrate_to: None,
+        }
+    }
+
+    /// Sets the commit durability (default [`Synchronous::Full`]).
+    #[must_use]
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// How long to wait for a lock another connection holds (default 5 s) before
+    /// failing with "database is locked".
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Applies migrations only up to `version` (for upgrade tests).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn migrate_to(mut self, version: i64) -> Self {
+        self.migrate_to = Some(version);
+        self
+    }
+
+    fn connect_options(&self) -> SqliteConnectOptions {
+        SqliteConnectOptions::new()
+            .filename(&self.path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match self.synchronous {
+                Synchronous::Full => SqliteSynchronous::Full,
+                Synchronous::Normal => SqliteSynchronous::Normal,
+            })
+            .busy_timeout(self.busy_timeout)
+            .foreign_keys(true)
+    }
+}
+
+#[derive(Debug)]
+struct Embedded(Option<i64>);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> futures_core_compat::BoxFuture<
+        'static,
+        Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>,
+    > {
+        let upto = self.0.unwrap_or(i64::MAX);
+        Box::pin(async move {
+            Ok(MIGRATIONS
+                .iter()
+                .filter(|(v, _, _)| *v <= upto)
+                .map(|&(v, d, sql)| {
+                    Migration::new(
+                        v,
+                        Cow::Borrowed(d),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// The boxed future type sqlx's `MigrationSource` returns.
+mod futures_core_compat {
+    pub(super) type BoxFuture<'a, T> =
+        std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+}
+
+async fn migrate(conn: &mut SqliteConnection, upto: Option<i64>) -> Result<(), OutboxError> {
+    let migrator = Migrator::new(Embedded(upto))
+        .await
+        .map_err(|e| OutboxError::db("reading the embedded migrations", e))?;
+    migrator
+        .run(conn)
+        .await
+        .map_err(|e| OutboxError::db("applying migrations", e))
+}
+
+/// Opens the file with one connection, applies the migrations and checks the schema;
+/// the clear error for a locked, corrupt or unwritable file comes from here.
+pub(crate) async fn open_and_migrate(options: &SqliteOptions) -> Result<(), OutboxError> {
+    let what = || format!("opening {}", options.path.display());
+    let mut conn = SqliteConnection::connect_with(&options.connect_options())
+        .await
+        .map_err(|e| OutboxError::db(&what(), e))?;
+    migrate(&mut conn, options.migrate_to).await?;
+    sqlx::query("SELECT count(*) FROM deliveries")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| OutboxError::db(&what(), e))?;
+    conn.close().await.map_err(|e| OutboxError::db(&what(), e))
+}
+
+/// The SQLite store: a small pool (SQLite runs one writer at a time anyway).
+pub(crate) struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens, migrates and pools (needs a tokio runtime context).
+    pub(crate) async fn open(options: &SqliteOptions) -> Result<Self, OutboxError> {
+        open_and_migrate(options).await?;
+        Ok(Self::lazy(options))
+    }
+
+    /// A pool whose connections open on first use; call after [`open_and_migrate`],
+    /// inside the runtime that will use it.
+    pub(crate) fn lazy(options: &SqliteOptions) -> Self {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .acquire_timeout(options.busy_timeout.saturating_add(Duration::from_secs(5)))
+            .connect_lazy_with(options.connect_options());
+        Self { pool }
+    }
+}
+
+fn db(context: &'static str) -> impl Fn(sqlx::Error) -> OutboxError {
+    move |e| OutboxError::db(context, e)
+}
+
+/// Inserts one event and its delivery; returns the stored id (the existing one when the
+/// idempotency key is taken).
+async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<EventId, OutboxError> {
+    let inserted = sqlx::query(
+        "INSERT INTO events (id, idempotency_key, job_id, state, body, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+    )
+    .bind(d.event_id.as_str())
+    .bind(d.idempotency_key.as_deref())
+    .bind(&d.job_id)
+    .bind(&d.state)
+    .bind(&d.body)
+    .bind(d.created_ms)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("storing an event"))?
+    .rows_affected();
+    if inserted == 0 {
+        let existing: Option<String> = match &d.idempotency_key {
+            Some(key) => sqlx::query_scalar("SELECT id FROM events WHERE idempotency_key = ?1")
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db("looking up an idempotency key"))?,
+            None => None,
+        };
+        return Ok(existing.map_or_else(|| d.event_id.clone(), EventId));
+    }
+    sqlx::query(
+        "INSERT INTO deliveries (event_id, url, state, next_attempt_at) \
+         VALUES (?1, ?2, 'pending', ?3) ON CONFLICT DO NOTHING",
+    )
+    .bind(d.event_id.as_str())
+    .bind(&d.url)
+    .bind(d.created_ms)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("storing a delivery"))?;
+    Ok(d.event_id.clone())
+}
+
+/// Enqueues `event` for `url` inside the caller's own transaction (or connection) on the
+/// outbox database: the webhook commits or rolls back with the caller's other writes.
+/// A running durable dispatcher on that file picks it up at its next poll
+/// ([`DEFAULT_POLL_INTERVAL`](super::DEFAULT_POLL_INTERVAL) at most).
+///
+/// The schema must exist: open the file with a dispatcher or
+/// [`Outbox::open_sqlite`](super::Outbox::open_sqlite) first. The URL is parsed here and
+/// vetted against the address policy by the dispatcher that delivers it.
+///
+/// ```no_run
+/// # async fn demo(pool: sqlx::SqlitePool, event: foreman_webhook::Event) -> Result<(), Box<dyn std::error::Error>> {
+/// let mut tx = pool.begin().await?;
+/// sqlx::query("UPDATE jobs SET state = 'done' WHERE id = 42").execute(&mut *tx).await?;
+/// foreman_webhook::native::outbox::enqueue_sqlite(&mut tx, "https://hooks.example.com/x", &event, None).await?;
+/// tx.commit().await?; // both or neither
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// [`OutboxErrorKind::Usage`](super::OutboxErrorKind::Usage) for a URL that is not
+/// http(s) with a host; [`OutboxErrorKind::Database`](super::OutboxErrorKind::Database)
+/// when the insert fails.
+pub async fn enqueue_sqlite(
+    conn: &mut SqliteConnection,
+    url: &str,
+    event: &Event,
+    idempotency_key: Option<&str>,
+) -> Result<EventId, OutboxError> {
+    let url = normalize_url(url)?;
+    let d = NewDelivery {
+        event_id: EventId::random(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+        body: event.to_json(),
+        url,
+        job_id: event.job_id.clone(),
+        state: event.state.clone(),
+        created_ms: super::now_ms(),
+    };
+    insert_one(conn, &d).await
+}
+
+/// Parses a URL as `fire` does (http or https, with a host) and returns its normal form.
+pub(crate) fn normalize_url(url: &str) -> Result<String, OutboxError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| OutboxError::usage(format!("webhook outbox: invalid url: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(OutboxError::usage(
+            "webhook outbox: url must be http(s) with a host".to_owned(),
+        ));
+    }
+    Ok(parsed.into())
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    let mut s = String::new();
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let _ = write!(s, "?{}", from + i);
+    }
+    s
+}
+
+fn attempt_row(r: &sqlx::sqlite::SqliteRow) -> Result<AttemptRow, sqlx::Error> {
+    let trigger: String = r.try_get("trigger")?;
+    let status: Option<i64> = r.try_get("status")?;
+    let duration: i64 = r.try_get("duration_ms")?;
+    let number: i64 = r.try_get("number")?;
+    Ok(AttemptRow {
+        url: r.try_get("url")?,
+        number: u32::try_from(number).unwrap_or(0),
+        trigger: if trigger == "manual" {
+            Trigger::Manual
+        } else {
+            Trigger::Scheduled
+        },
+        started_ms: r.try_get("started_at")?,
+        duration_ms: u64::try_from(duration).unwrap_or(0),
+        status: status.and_then(|s| u16::try_from(s).ok()),
+        error: r.try_get("error")?,
+        response_head: r
+            .try_get::<Option<Vec<u8>>, _>("response")?
+            .unwrap_or_default(),
+    })
+}
+
+impl Store for SqliteStore {
+    fn insert<'a>(
+        &'a self,
+        batch: &'a [NewDelivery],
+    ) -> BoxFut<'a, Result<Vec<EventId>, OutboxError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await.map_err(db("beginning a batch"))?;
+            let mut ids = Vec::with_capacity(batch.len());
+            for d in batch {
+                ids.push(insert_one(&mut tx, d).await?);
+            }
+            tx.commit().await.map_err(db("committing a batch"))?;
+            Ok(ids)
+        })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: usize,
+        now: i64,
+        lease: i64,
+    ) -> BoxFut<'a, Result<Vec<Claimed>, OutboxError>> {
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut tx = self.pool.begin().await.map_err(db("beginning a claim"))?;
+            let rows = sqlx::query(
+                "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, \
+                   lease_owner = ?1, lease_expires_at = ?2, lease_token = lease_token + 1 \
+                 WHERE id IN ( \
+                   SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?3 \
+                   UNION ALL \
+                   SELECT id FROM deliveries WHERE state = 'in_flight' AND lease_expires_at <= ?3 \
+                   LIMIT ?4) \
+                 RETURNING id, event_id, url, attempts, lease_token, manual",
+            )
+            .bind(owner)
+            .bind(now.saturating_add(lease))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db("claiming deliveries"))?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let attempts: i64 = r.try_get("attempts").map_err(db("reading a claim"))?;
+                let manual: i64 = r.try_get("manual").map_err(db("reading a claim"))?;
+                claimed.push(Claimed {
+                    delivery_id: r.try_get("id").map_err(db("reading a claim"))?,
+                    event_id: EventId(r.try_get("event_id").map_err(db("reading a claim"))?),
+                    token: r.try_get("lease_token").map_err(db("reading a claim"))?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    manual: manual != 0,
+                    url: r.try_get("url").map_err(db("reading a claim"))?,
+                    body: Vec::new(),
+                    job_id: String::new(),
+                    state: String::new(),
+                });
+            }
+            for chunk in claimed.chunks_mut(500) {
+                let sql = format!(
+                    "SELECT id, body, job_id, state FROM events WHERE id IN ({})",
+                    placeholders(1, chunk.len())
+                );
+                let mut q = sqlx::query(&sql);
+                for c in chunk.iter() {
+                    q = q.bind(c.event_id.as_str());
+                }
+                let events = q
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db("reading claimed events"))?;
+                for e in &events {
+                    let id: String = e.try_get("id").map_err(db("reading an event"))?;
+                    for c in chunk.iter_mut().filter(|c| c.event_id.0 == id) {
+                        c.body = e.try_get("body").map_err(db("reading an event"))?;
+                        c.job_id = e.try_get("job_id").map_err(db("reading an event"))?;
+                        c.state = e.try_get("state").map_err(db("reading an event"))?;
+                    }
+                }
+            }
+            tx.commit().await.map_err(db("committing a claim"))?;
+            Ok(claimed)
+        })
+    }
+
+    fn finish<'a>(&'a self, done: &'a Finish, now: i64) -> BoxFut<'a, Result<bool, OutboxError>> {
+        Box::pin(async move {
+            let (state, next, finished) = match done.next {
+                Transition::Delivered => ("delivered", now, Some(now)),
+                Transition::Dead => ("dead", now, Some(now)),
+                Transition::RetryAt(at) => ("pending", at, None),
+            };
+            let mut tx = self.pool.begin().await.map_err(db("beginning a finish"))?;
+            let changed = sqlx::query(
+                "UPDATE deliveries SET state = ?1, next_attempt_at = ?2, finished_at = ?3, \
+                   lease_owner = NULL, lease_expires_at = NULL, manual = 0 \
+                 WHERE id = ?4 AND lease_token = ?5 AND state = 'in_flight'",
+            )
+            .bind(state)
+            .bind(next)
+            .bind(finished)
+            .bind(done.delivery_id)
+            .bind(done.token)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("recording an attempt"))?
+            .rows_affected();
+            if changed == 0 {
+                return Ok(false);
+            }
+            let a = &done.attempt;
+            let head = &a.response_head[..a.response_head.len().min(RESPONSE_HEAD_CAP)];
+            sqlx::query(
+                "INSERT INTO attempts (delivery_id, number, trigger, started_at, duration_ms, \
+                   status, error, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .bind(done.delivery_id)
+            .bind(i64::from(a.number))
+            .bind(a.trigger.as_str())
+            .bind(a.started_ms)
+            .bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
+            .bind(a.status.map(i64::from))
+            .bind(a.error.as_deref())
+            .bind(head)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("recording an attempt"))?;
+            tx.commit().await.map_err(db("committing an attempt"))?;
+            Ok(true)
+        })
+    }
+
+    fn release<'a>(
+        &'a self,
+        claims: &'a [(i64, i64, bool)],
+    ) -> BoxFut<'a, Result<(), OutboxError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await.map_err(db("beginning a release"))?;
+            for &(id, token, started) in claims {
+                sqlx::query(
+                    "UPDATE deliveries SET state = 'pending', lease_owner = NULL, \
+                       lease_expires_at = NULL, attempts = attempts - ?3 \
+                     WHERE id = ?1 AND lease_token = ?2 AND state = 'in_flight'",
+                )
+                .bind(id)
+                .bind(token)
+                .bind(i64::from(!started))
+                .execute(&mut *tx)
+                .await
+                .map_err(db("releasing a claim"))?;
+            }
+            tx.commit().await.map_err(db("committing a release"))
+        })
+    }
+
+    fn next_due(&self) -> BoxFut<'_, Result<Option<i64>, OutboxError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(
+                "SELECT min(t) FROM ( \
+                   SELECT min(next_attempt_at) AS t FROM deliveries WHERE state = 'pending' \
+                   UNION ALL \
+                   SELECT min(lease_expires_at) FROM deliveries WHERE state = 'in_flight')",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("finding the next due delivery"))
+        })
+    }
+
+    fn status(&self, now: i64) -> BoxFut<'_, Result<OutboxStatus, OutboxError>> {
+        Box::pin(async move {
+            let mut s = OutboxStatus::default();
+            let rows = sqlx::query("SELECT state, count(*) AS n FROM deliveries GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db("counting deliveries"))?;
+            for r in &rows {
+                let state: String = r.try_get("state").map_err(db("counting deliveries"))?;
+                let n: i64 = r.try_get("n").map_err(db("counting deliveries"))?;
+                let n = u64::try_from(n).unwrap_or(0);
+                match DeliveryState::parse(&state) {
+                    Some(DeliveryState::Pending) => s.pending = n,
+                    Some(DeliveryState::InFlight) => s.in_flight = n,
+                    Some(DeliveryState::Delivered) => s.delivered = n,
+                    Some(DeliveryState::Dead) => s.dead = n,
+                    None => {}
+                }
+            }
+            let oldest: Option<i64> = sqlx::query_scalar(
+                "SELECT min(e.created_at) FROM deliveries d JOIN events e ON e.id = d.event_id \
+                 WHERE d.state IN ('pending', 'in_flight')",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("finding the oldest pending delivery"))?;
+            s.oldest_pending_age_ms = oldest.map(|t| u64::try_from(now - t).unwrap_or(0));
+            s.next_due_ms = sqlx::query_scalar(
+                "SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending'",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db("finding the next due delivery"))?;
+            Ok(s)
+        })
+    }
+
+    fn list(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> BoxFut<'_, Result<Vec<DeliveryRow>, OutboxError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT d.event_id, d.url, e.job_id, e.state AS job_state, d.state, d.attempts, \
+                   d.next_attempt_at, e.created_at \
+                 FROM deliveries d JOIN events e ON e.id = d.event_id \
+                 WHERE ?1 IS NULL OR d.state = ?1 ORDER BY d.id LIMIT ?2",
+            )
+            .bind(state.map(DeliveryState::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing deliveries"))?;
+            rows.iter()
+                .map(|r| {
+                    let st: String = r.try_get("state")?;
+                    let attempts: i64 = r.try_get("attempts")?;
+                    Ok(DeliveryRow {
+                        event_id: EventId(r.try_get("event_id")?),
+                        url: r.try_get("url")?,
+                        job_id: r.try_get("job_id")?,
+                        job_state: r.try_get("job_state")?,
+                        state: DeliveryState::parse(&st).unwrap_or(DeliveryState::Pending),
+                        attempts: u32::try_from(attempts).unwrap_or(0),
+                        next_attempt_ms: r.try_get("next_attempt_at")?,
+                        created_ms: r.try_get("created_at")?,
+                    })
+                })
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(db("reading deliveries"))
+        })
+    }
+
+    fn attempts<'a>(
+        &'a self,
+        event: &'a EventId,
+    ) -> BoxFut<'a, Result<Vec<AttemptRow>, OutboxError>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT d.url, a.number, a.trigger, a.started_at, a.duration_ms, a.status, \
+                   a.error, a.response \
+                 FROM attempts a JOIN deliveries d ON d.id = a.delivery_id \
+                 WHERE d.event_id = ?1 ORDER BY d.id, a.number, a.started_at",
+            )
+            .bind(event.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("listing attempts"))?;
+            rows.iter()
+                .map(attempt_row)
+                .collect::<Result<_, _>>()
+                .map_err(db("reading attempts"))
+        })
+    }
+
+    fn redeliver<'a>(
+        &'a self,
+        which: &'a Redeliver,
+        now: i64,
+    ) -> BoxFut<'a, Result<u64, OutboxError>> {
+        Box::pin(async move {
+            let q = match which {
+                Redeliver::Event(id) => sqlx::query(
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, manual = 1, \
+                       finished_at = NULL WHERE event_id = ?2 AND state != 'in_flight'",
+                )
+                .bind(now)
+                .bind(id.as_str()),
+                Redeliver::AllDead => sqlx::query(
+                    "UPDATE deliveries SET state = 'pending', next_attempt_at = ?1, manual = 1, \
+                       finished_at = NULL WHERE state = 'dead'",
+                )
+                .bind(now),
+            };
+            Ok(q.execute(&self.pool)
+                .await
+                .map_err(db("redelivering"))?
+                .rows_affected())
+        })
+    }
+
+    fn prune(&self, before: i64) -> BoxFut<'_, Result<u64, OutboxError>> {
+        Box::pin(async move {
+            Ok(sqlx::query(
+                "DELETE FROM events WHERE id IN ( \
+                   SELECT event_id FROM deliveries GROUP BY event_id \
+                   HAVING sum(state IN ('pending', 'in_flight')) = 0 AND max(finished_at) < ?1)",
+            )
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db("pruning"))?
+            .rows_affected())
+        })
+    }
+}

@@ -1,0 +1,247 @@
+//! The scheduling decisions (pure): which retries are due, and which ready deliveries may
+//! start under the global and per-host concurrency limits. No clock, no tokio: the caller
+//! passes "now" and gets back the work to start, so it is unit-tested without a runtime.
+//!
+//! A delivery whose host is at its limit waits in that host's queue (so one slow
+//! receiver cannot hold the global slots) and moves to the front of the ready queue when
+//! one of that host's attempts ends.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+/// What the scheduler needs to know about a delivery.
+pub(crate) trait Schedulable {
+    /// The per-destination key (`host[:port]`).
+    fn host_key(&self) -> &str;
+    /// A tie-breaker among retries due at the same instant (lower first).
+    fn order(&self) -> u64;
+}
+
+/// Ready deliveries, scheduled retries and the slots in use. `T` is the clock's instant.
+pub(crate) struct Sched<J, T> {
+    timers: BinaryHeap<Timer<J, T>>,
+    ready: VecDeque<J>,
+    hosts: HashMap<Box<str>, HostSlots<J>>,
+    active: usize,
+}
+
+struct HostSlots<J> {
+    active: usize,
+    waiting: VecDeque<J>,
+}
+
+impl<J> Default for HostSlots<J> {
+    fn default() -> Self {
+        Self {
+            active: 0,
+            waiting: VecDeque::new(),
+        }
+    }
+}
+
+impl<J, T> Default for Sched<J, T> {
+    fn default() -> Self {
+        Self {
+            timers: BinaryHeap::new(),
+            ready: VecDeque::new(),
+            hosts: HashMap::new(),
+            active: 0,
+        }
+    }
+}
+
+/// A retry waiting for its time; ordered so that `BinaryHeap` pops the earliest first.
+struct Timer<J, T> {
+    due: T,
+    job: J,
+}
+
+impl<J: Schedulable, T: Ord> PartialEq for Timer<J, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl<J: Schedulable, T: Ord> Eq for Timer<J, T> {}
+
+impl<J: Schedulable, T: Ord> PartialOrd for Timer<J, T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<J: Schedulable, T: Ord> Ord for Timer<J, T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: the max-heap's top is the earliest deadline (then the lowest order).
+        other
+            .due
+            .cmp(&self.due)
+            .then_with(|| other.job.order().cmp(&self.job.order()))
+    }
+}
+
+impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
+    /// Queues a delivery to start as soon as the limits allow.
+    pub(crate) fn push_ready(&mut self, job: J) {
+        self.ready.push_back(job);
+    }
+
+    /// Schedules a retry at `due`; `true` if it is now the earliest (the caller's timer
+    /// must be re-armed).
+    pub(crate) fn push_timer(&mut self, due: T, job: J) -> bool {
+        let earliest = self.timers.peek().is_none_or(|head| due < head.due);
+        self.timers.push(Timer { due, job });
+        earliest
+    }
+
+    /// Moves every retry due at or before `now` to the ready queue, then picks what may
+    /// start: at most `max_concurrency` in all and `max_per_host` per host. The picked
+    /// deliveries hold their slots until [`release`](Self::release).
+    pub(crate) fn start(&mut self, now: T, max_concurrency: usize, max_per_host: usize) -> Vec<J> {
+        while self.timers.peek().is_some_and(|t| t.due <= now) {
+            if let Some(t) = self.timers.pop() {
+                self.ready.push_back(t.job);
+            }
+        }
+        let mut start = Vec::new();
+        while self.active < max_concurrency {
+            let Some(job) = self.ready.pop_front() else {
+                break;
+            };
+            let slots = match self.hosts.get_mut(job.host_key()) {
+                Some(slots) => slots,
+                None => self.hosts.entry(job.host_key().into()).or_default(),
+            };
+            if slots.active >= max_per_host {
+                slots.waiting.push_back(job);
+                continue;
+            }
+            slots.active += 1;
+            self.active += 1;
+            start.push(job);
+        }
+        // Give back the memory of a burst once it has drained.
+        if self.timers.is_empty() && self.timers.capacity() > 1024 {
+            self.timers.shrink_to_fit();
+        }
+        if self.ready.is_empty() && self.ready.capacity() > 1024 {
+            self.ready.shrink_to_fit();
+        }
+        start
+    }
+
+    /// Frees the slots an attempt to `host` held; the next delivery waiting for that host
+    /// goes to the front of the ready queue.
+    pub(crate) fn release(&mut self, host: &str) {
+        self.active = self.active.saturating_sub(1);
+        if let Some(slots) = self.hosts.get_mut(host) {
+            slots.active = slots.active.saturating_sub(1);
+            if let Some(next) = slots.waiting.pop_front() {
+                self.ready.push_front(next);
+            }
+            if slots.active == 0 && slots.waiting.is_empty() {
+                self.hosts.remove(host);
+            }
+        }
+    }
+
+    /// When the earliest scheduled retry is due.
+    pub(crate) fn next_due(&self) -> Option<T> {
+        self.timers.peek().map(|t| t.due)
+    }
+
+    /// Takes every delivery not started (ready, waiting for a host, scheduled).
+    pub(crate) fn take_all(&mut self) -> Vec<J> {
+        let mut all: Vec<J> = self.ready.drain(..).collect();
+        all.extend(self.timers.drain().map(|t| t.job));
+        for slots in self.hosts.values_mut() {
+            all.extend(slots.waiting.drain(..));
+        }
+        all
+    }
+
+    /// Requests in flight.
+    #[cfg(test)]
+    pub(crate) fn active(&self) -> usize {
+        self.active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct J(u64, &'static str);
+
+    impl Schedulable for J {
+        fn host_key(&self) -> &str {
+            self.1
+        }
+        fn order(&self) -> u64 {
+            self.0
+        }
+    }
+
+    fn ids(v: &[J]) -> Vec<u64> {
+        v.iter().map(|j| j.0).collect()
+    }
+
+    #[test]
+    fn retries_start_when_due_earliest_first() {
+        let mut s: Sched<J, u32> = Sched::default();
+        assert!(s.push_timer(30, J(1, "a")));
+        assert!(s.push_timer(10, J(2, "a")));
+        assert!(!s.push_timer(20, J(3, "a")));
+        assert!(!s.push_timer(10, J(0, "a")));
+        assert_eq!(s.next_due(), Some(10));
+        assert!(s.start(9, 64, 8).is_empty(), "nothing due yet");
+        assert_eq!(ids(&s.start(10, 64, 8)), [0, 2], "ties by order");
+        assert_eq!(ids(&s.start(100, 64, 8)), [3, 1]);
+        assert_eq!(s.next_due(), None);
+    }
+
+    #[test]
+    fn global_limit_holds_and_release_frees_a_slot() {
+        let mut s: Sched<J, u32> = Sched::default();
+        for i in 0..5 {
+            s.push_ready(J(i, if i % 2 == 0 { "a" } else { "b" }));
+        }
+        assert_eq!(ids(&s.start(0, 3, 8)), [0, 1, 2]);
+        assert_eq!(s.active(), 3);
+        assert!(s.start(0, 3, 8).is_empty(), "all global slots taken");
+        s.release("b");
+        assert_eq!(ids(&s.start(0, 3, 8)), [3]);
+        assert_eq!(s.active(), 3);
+    }
+
+    #[test]
+    fn a_busy_host_waits_without_holding_global_slots() {
+        let mut s: Sched<J, u32> = Sched::default();
+        for i in 0..4 {
+            s.push_ready(J(i, "slow"));
+        }
+        s.push_ready(J(9, "fast"));
+        // Two per host: slow gets 2, the other slow ones wait, fast still starts.
+        assert_eq!(ids(&s.start(0, 10, 2)), [0, 1, 9]);
+        s.release("slow");
+        // The first waiting delivery for "slow" goes first.
+        assert_eq!(ids(&s.start(0, 10, 2)), [2]);
+        s.release("slow");
+        s.release("slow");
+        assert_eq!(ids(&s.start(0, 10, 2)), [3]);
+    }
+
+    #[test]
+    fn take_all_returns_everything_not_started() {
+        let mut s: Sched<J, u32> = Sched::default();
+        s.push_ready(J(1, "h"));
+        s.push_ready(J(2, "h"));
+        s.push_timer(50, J(3, "h"));
+        assert_eq!(ids(&s.start(0, 10, 1)), [1]);
+        let mut rest = ids(&s.take_all());
+        rest.sort_unstable();
+        assert_eq!(rest, [2, 3]);
+        assert!(s.take_all().is_empty());
+    }
+}

@@ -1,0 +1,3 @@
+module foremanwebhook/vectors
+
+go 1.19
