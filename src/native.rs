@@ -56,8 +56,11 @@
 //! `[::ffff:127.0.0.1]`) are checked inside `fire`; names are resolved by the pluggable
 //! [`NameResolver`] and only permitted addresses are handed to the connector, which
 //! connects to exactly those (no second lookup, so DNS rebinding cannot swap them).
-//! `localhost` and `*.localhost` always mean loopback. A refusal is one `error` log line
-//! and [`OutcomeKind::Rejected`], never a retry.
+//! `localhost` and `*.localhost` always mean loopback. IPv6 transition forms (6to4,
+//! Teredo, SIIT, NAT64) are refused like the ranges they could reach (see [`is_global`]).
+//! A URL the HTTP client could not send (over 8 KiB, or a host with `{`, `"` or a
+//! backtick) is refused inside `fire` too. A refusal is one `error` log line and
+//! [`OutcomeKind::Rejected`], never a retry.
 //!
 //! # Durable outbox (features `sqlite`)
 //!
@@ -76,7 +79,15 @@
 //! ...), `webhook delivered` (debug), `webhook delivery exhausted retries` (error), plus
 //! `webhook destination refused`, `webhook dropped: pending deliveries at capacity` and
 //! `webhook abandoned at shutdown`. Secrets and signatures are never logged; a password
-//! in a URL is logged as `REDACTED`.
+//! in a URL is logged as `REDACTED`, and a log line carries at most the first 256 bytes
+//! of a URL (then `…(N bytes)`).
+//!
+//! # Extreme settings
+//!
+//! Every wait is saturating: a retry or shutdown deadline further out than 30 years
+//! (`base_delay(Duration::MAX)`, a `Retry-After` cap of `Duration::MAX` with a huge
+//! `Retry-After`) is armed 30 years out, so the event stays pending until shutdown
+//! abandons it: it still ends in exactly one outcome.
 
 mod address;
 mod builder;

@@ -611,3 +611,376 @@ fn a_2xx_stays_delivered_when_shutdown_cuts_its_stalled_body_short() {
     assert_eq!(report.delivered, ["job-stall"]);
     assert!(report.abandoned.is_empty());
 }
+
+/// Issue 15: legal but extreme durations (a base delay, a `Retry-After` cap, a request
+/// timeout or a shutdown deadline of `Duration::MAX`, a receiver asking for
+/// `Retry-After: 99999999999999999999`) never overflow the clock: every event still ends
+/// in exactly one outcome and the books balance. Retries that far out are abandoned by a
+/// short shutdown deadline, so nothing sleeps for real.
+#[test]
+fn extreme_durations_still_end_every_event_in_one_outcome() {
+    use foreman_webhook::native::{Jitter, Outcome, RetryPolicy};
+    use std::sync::{Arc, Mutex};
+
+    let busy =
+        Receiver::start(|_, _| Reply::status(503).header("retry-after", "99999999999999999999"));
+    let failing = Receiver::always(500);
+    let ok = Receiver::always(200);
+    let max = Duration::MAX;
+    let abandoned = OutcomeKind::AbandonedAtShutdown;
+    let cases: Vec<(
+        &str,
+        foreman_webhook::DispatcherBuilder,
+        String,
+        OutcomeKind,
+        Duration,
+    )> = vec![
+        (
+            "base_delay(MAX), transport error",
+            Dispatcher::builder()
+                .resolver(StaticResolver::new())
+                .base_delay(max),
+            "http://down.test/hook".into(),
+            abandoned,
+            Duration::from_millis(200),
+        ),
+        (
+            "base_delay(MAX), 500",
+            local().base_delay(max),
+            failing.url("/"),
+            abandoned,
+            Duration::from_millis(200),
+        ),
+        (
+            "base_delay(MAX), u32::MAX retries, 100 % jitter",
+            local().retry_policy(
+                RetryPolicy::default()
+                    .with_base_delay(max)
+                    .with_max_retries(u32::MAX)
+                    .with_jitter(Jitter::Percent(100)),
+            ),
+            failing.url("/"),
+            abandoned,
+            Duration::from_millis(200),
+        ),
+        (
+            "Retry-After cap MAX, Retry-After: 99999999999999999999",
+            local().retry_policy(RetryPolicy::default().with_retry_after_cap(max)),
+            busy.url("/"),
+            abandoned,
+            Duration::from_millis(200),
+        ),
+        (
+            "base_delay(MAX), no retries",
+            local().base_delay(max).max_retries(0),
+            failing.url("/"),
+            OutcomeKind::Exhausted,
+            max,
+        ),
+        (
+            "timeout(MAX), shutdown deadline MAX",
+            local().timeout(max),
+            ok.url("/"),
+            OutcomeKind::Delivered { status: 200 },
+            max,
+        ),
+    ];
+    const EVENTS: usize = 3;
+    for (name, builder, url, expected, deadline) in cases {
+        let seen: Arc<Mutex<Vec<Outcome>>> = Arc::default();
+        let s2 = Arc::clone(&seen);
+        let d = builder
+            .on_outcome(move |o| s2.lock().unwrap().push(o.clone()))
+            .build()
+            .unwrap();
+        let ids: Vec<_> = (0..EVENTS)
+            .map(|n| d.fire(&url, &event(&format!("extreme-{n}"))))
+            .collect();
+        // Every first attempt has ended (its outcome is in, or its retry is scheduled).
+        let t0 = Instant::now();
+        while d.stats().attempts < EVENTS as u64 || d.stats().in_flight > 0 {
+            assert!(t0.elapsed() < Duration::from_secs(10), "{name}: attempts");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let report = d.shutdown_blocking(deadline);
+        let s = report.stats;
+        assert_eq!(s.pending, 0, "{name}: {s:?}");
+        assert_eq!(s.fired, EVENTS as u64, "{name}");
+        assert_eq!(
+            s.fired,
+            s.delivered
+                + s.exhausted
+                + s.rejected
+                + s.dropped_at_capacity
+                + s.abandoned_at_shutdown,
+            "{name}: {s:?}"
+        );
+        let seen = seen.lock().unwrap();
+        let mut got: Vec<_> = seen.iter().map(|o| o.id).collect();
+        got.sort();
+        assert_eq!(got, ids, "{name}: one outcome per event");
+        for o in seen.iter() {
+            assert_eq!((o.kind, o.attempts), (expected, 1), "{name}");
+        }
+        if expected == abandoned {
+            assert!(report.deadline_reached, "{name}");
+            assert_eq!(report.abandoned.len(), EVENTS, "{name}");
+            assert_eq!(s.retries_scheduled, EVENTS as u64, "{name}");
+        } else {
+            assert!(!report.deadline_reached, "{name}");
+        }
+    }
+    assert_eq!(
+        busy.hits().len(),
+        3,
+        "one attempt each, then a far-future retry"
+    );
+}
+
+/// Issue 15: URLs the URL standard accepts but the HTTP client cannot send (a host with
+/// `{`, `"` or a backtick; a URL over the 8 KiB bound, or over reqwest's 64 KiB) are
+/// refused inside `fire`, never attempted or retried, and no log line carries more than
+/// a clipped prefix of them.
+#[test]
+fn urls_the_http_client_cannot_send_are_rejected_in_fire_with_clipped_logs() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+    impl Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let rx = Receiver::always(200);
+    let port = rx.port();
+    let long = |n: usize| {
+        let head = format!("http://127.0.0.1:{port}/");
+        format!("{head}{}", "a".repeat(n - head.len()))
+    };
+    let unsendable = [
+        format!("http://a{{b.test:{port}/hook"),
+        format!("http://a\"b.test:{port}/hook"),
+        format!("http://a`b.test:{port}/hook"),
+        format!("http://x.test:{port}/}}"), // a path character that is fine (control)
+        long(70_000),
+    ];
+    // The premise, from reqwest itself (no packet leaves: it fails building the URI):
+    // the URL parser accepts these, the client refuses them.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = reqwest::Client::new();
+    for url in [
+        &unsendable[0],
+        &unsendable[1],
+        &unsendable[2],
+        &unsendable[4],
+    ] {
+        assert!(url::Url::parse(url).is_ok(), "{url}");
+        let err = rt.block_on(client.post(url.as_str()).send()).unwrap_err();
+        assert!(err.is_builder(), "{url}: {err}");
+    }
+    drop(rt);
+
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let (cb, out) = outcomes();
+    let d = local().on_outcome(cb).build().unwrap();
+    let invalid = OutcomeKind::Rejected(RejectReason::InvalidUrl);
+    let refused = [
+        &unsendable[0],
+        &unsendable[1],
+        &unsendable[2],
+        &unsendable[4],
+        &long(8 * 1024 + 1),
+        &long(1 << 20),
+    ];
+    tracing::subscriber::with_default(subscriber, || {
+        for url in refused {
+            let id = d.fire(url, &event("job-unsendable"));
+            let o = out.next(1);
+            assert_eq!((o.id, o.kind, o.attempts), (id, invalid, 0), "{:.80}", url);
+        }
+    });
+    // The bound is exactly 8 KiB: a URL of that length is delivered.
+    d.fire(&long(8 * 1024), &event("job-at-the-bound"));
+    assert_eq!(out.next(10).kind, OutcomeKind::Delivered { status: 200 });
+    // The control: `}` in a path is percent-encoded by the URL parser and sendable.
+    d.fire(
+        &unsendable[3].replace("x.test", "127.0.0.1"),
+        &event("job-brace-path"),
+    );
+    assert_eq!(out.next(10).kind, OutcomeKind::Delivered { status: 200 });
+    let s = d.stats();
+    assert_eq!((s.rejected, s.attempts, s.retries_scheduled), (6, 2, 0));
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = logs.lines().collect();
+    assert_eq!(lines.len(), refused.len(), "{logs:.2000}");
+    for line in &lines {
+        assert!(
+            line.contains("webhook request creation failed"),
+            "{line:.300}"
+        );
+        assert!(line.len() < 700, "a log line of {} bytes", line.len());
+    }
+    assert!(lines[4].contains("…(8193 bytes)"), "{:.700}", lines[4]);
+    assert!(lines[5].contains(&format!("…({} bytes)", 1 << 20)));
+}
+
+/// Issue 15: in-memory `webhook-id`s are `msg_` + 32 lower-case hex digits, the same on
+/// every attempt of an event, and distinct across events, dispatchers and processes
+/// (the per-dispatcher half comes from the OS random source).
+#[test]
+fn webhook_ids_are_distinct_across_dispatchers_and_processes() {
+    const CHILD: &str = "FOREMAN_WEBHOOK_TEST_ID_CHILD_URL";
+    const NAME: &str = "webhook_ids_are_distinct_across_dispatchers_and_processes";
+    let fire_ids = |url: &str, dispatchers: usize, events: usize| {
+        let std_secret = Secret::from_standard("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+        for _ in 0..dispatchers {
+            let (cb, out) = outcomes();
+            let d = local()
+                .standard_webhooks(std::slice::from_ref(&std_secret))
+                .on_outcome(cb)
+                .build()
+                .unwrap();
+            for n in 0..events {
+                d.fire(url, &event(&format!("job-id-{n}")));
+            }
+            for o in out.take(events, 10) {
+                assert!(matches!(o.kind, OutcomeKind::Delivered { .. }), "{o:?}");
+            }
+        }
+    };
+    if let Ok(url) = std::env::var(CHILD) {
+        fire_ids(&url, 2, 10);
+        return;
+    }
+    // Every second request to one path fails, so those events are retried.
+    let rx = Receiver::start(|n, hit| {
+        Reply::status(if hit.path == "/retry" && n % 2 == 0 {
+            500
+        } else {
+            200
+        })
+    });
+    fire_ids(&rx.url("/retry"), 1, 5);
+    let retried = rx.hits();
+    let mut by_job: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for h in &retried {
+        let job = String::from_utf8_lossy(&h.body).to_string();
+        by_job
+            .entry(job)
+            .or_default()
+            .push(h.header("webhook-id").unwrap().to_owned());
+    }
+    for ids in by_job.values() {
+        assert!(
+            ids.iter().all(|id| *id == ids[0]),
+            "same id on every attempt"
+        );
+    }
+    assert!(
+        by_job.values().any(|ids| ids.len() > 1),
+        "some event was retried"
+    );
+    let url = rx.url("/id");
+    fire_ids(&url, 20, 10);
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args(["--exact", NAME, "--test-threads=1"])
+                .env(CHILD, &url)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success(), "a child process failed");
+    }
+    let hits: Vec<_> = rx.hits().into_iter().filter(|h| h.path == "/id").collect();
+    assert_eq!(hits.len(), 20 * 10 + 4 * 2 * 10, "every event once");
+    let mut ids: Vec<String> = hits
+        .iter()
+        .map(|h| h.header("webhook-id").unwrap().to_owned())
+        .collect();
+    for id in &ids {
+        let hex = id.strip_prefix("msg_").unwrap_or("");
+        assert!(
+            hex.len() == 32
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "malformed webhook-id {id:?}"
+        );
+    }
+    let mut dispatchers: Vec<&str> = ids.iter().map(|id| &id[4..20]).collect();
+    dispatchers.sort_unstable();
+    dispatchers.dedup();
+    assert_eq!(
+        dispatchers.len(),
+        20 + 4 * 2,
+        "one random half per dispatcher"
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), hits.len(), "no webhook-id repeats");
+}
+
+/// Issue 15, in virtual time (no sockets: the name does not resolve): with
+/// `base_delay(Duration::MAX)` each retry is armed at the 30-year horizon instead of
+/// overflowing, so the event still walks its whole schedule and ends `Exhausted`.
+#[tokio::test(start_paused = true)]
+async fn base_delay_max_retries_at_the_far_future_horizon_in_virtual_time() {
+    use std::sync::{Arc, Mutex};
+    let ended: Arc<Mutex<Vec<(tokio::time::Instant, OutcomeKind, u32)>>> = Arc::default();
+    let e2 = Arc::clone(&ended);
+    let d = Dispatcher::builder()
+        .resolver(StaticResolver::new())
+        .base_delay(Duration::MAX)
+        .max_retries(2)
+        .on_outcome(move |o| {
+            e2.lock()
+                .unwrap()
+                .push((tokio::time::Instant::now(), o.kind, o.attempts))
+        })
+        .build()
+        .unwrap();
+    let t0 = tokio::time::Instant::now();
+    d.fire("https://receiver-down.test/hook", &event("job-far"));
+    let year = Duration::from_secs(365 * 86_400);
+    // One year at a time (a single tokio sleep is capped at about 2.2 years).
+    for _ in 0..29 {
+        tokio::time::sleep(year).await;
+    }
+    assert_eq!(d.stats().attempts, 1, "the first retry is 30 years out");
+    for _ in 0..70 {
+        tokio::time::sleep(year).await;
+        if !ended.lock().unwrap().is_empty() {
+            break;
+        }
+    }
+    let ended = ended.lock().unwrap().clone();
+    assert_eq!(ended.len(), 1, "{:?} after {:?}", d.stats(), t0.elapsed());
+    let (at, kind, attempts) = ended[0];
+    assert_eq!((kind, attempts), (OutcomeKind::Exhausted, 3));
+    let took = at - t0;
+    assert!(took >= 60 * year && took < 61 * year, "{took:?}");
+    let s = d.stats();
+    assert_eq!((s.pending, s.exhausted, s.retries_scheduled), (0, 1, 2));
+}

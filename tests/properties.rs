@@ -203,3 +203,71 @@ fn seg(s: &str) -> String {
             .collect(),
     }
 }
+
+/// Issue 15: the retry policy under arbitrary (legal) durations and `Retry-After` values:
+/// nothing panics or overflows, waits stay within the schedule's bounds, and every
+/// delivery reaches `Exhausted` after exactly `max_retries + 1` failed attempts.
+#[cfg(feature = "native")]
+mod retry_policy {
+    use std::time::{Duration, SystemTime};
+
+    use foreman_webhook::native::{parse_retry_after, AttemptOutcome, Jitter, Next, RetryPolicy};
+    use proptest::prelude::*;
+
+    fn any_duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::MAX),
+            Just(Duration::ZERO),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+            (0u64..100_000).prop_map(Duration::from_millis),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_durations_never_panic_and_stay_bounded(
+            base in any_duration(),
+            cap in any_duration(),
+            retries in 0u32..100,
+            jitter in any::<u8>(),
+            seed in any::<u64>(),
+            digits in "[0-9]{1,40}",
+        ) {
+            let p = RetryPolicy::default()
+                .with_base_delay(base)
+                .with_retry_after_cap(cap)
+                .with_max_retries(retries)
+                .with_jitter(Jitter::Percent(jitter));
+            let asked = parse_retry_after(&digits, SystemTime::now());
+            // Digits only: always parsed, saturating at u64::MAX seconds.
+            prop_assert!(asked.is_some());
+            let plain: Vec<Duration> = p.delays().collect();
+            let jittered: Vec<Duration> = p.jittered_delays(seed).collect();
+            prop_assert_eq!(plain.len(), retries as usize);
+            prop_assert_eq!(jittered.len(), retries as usize);
+            for (j, d) in jittered.iter().zip(&plain) {
+                prop_assert!(j <= d);
+                if jitter == 0 {
+                    prop_assert_eq!(j, d);
+                }
+            }
+            let busy = AttemptOutcome::Status { code: 503, retry_after: asked };
+            let mut attempt = 1;
+            loop {
+                match p.classify(attempt, &busy, seed.rotate_left(attempt)) {
+                    Next::RetryIn(wait) => {
+                        let nominal = plain[attempt as usize - 1];
+                        prop_assert!(wait >= asked.unwrap_or_default().min(cap));
+                        prop_assert!(wait <= nominal.max(cap));
+                    }
+                    Next::Exhausted => break,
+                    other => prop_assert!(false, "{:?}", other),
+                }
+                attempt += 1;
+            }
+            prop_assert_eq!(attempt, p.max_attempts());
+        }
+    }
+}

@@ -51,8 +51,12 @@ const V4_RANGES: [&str; 15] = [
     "255.255.255.255/32",
 ];
 
-/// The non-global IPv6 ranges of issue 8.
-const V6_RANGES: [&str; 8] = [
+/// The non-global IPv6 ranges of issue 8, then the transition and protocol ranges of
+/// issue 15 (IANA IPv6 special-purpose registry, "Globally Reachable" False or N/A):
+/// 6to4, SIIT (IPv4-translated), IETF protocol assignments (whose first, middle and last
+/// addresses are in no globally reachable sub-block), Teredo, benchmarking, ORCHID
+/// (deprecated) and SRv6 SIDs.
+const V6_RANGES: [&str; 15] = [
     "::/128",
     "::1/128",
     "fc00::/7",
@@ -61,11 +65,18 @@ const V6_RANGES: [&str; 8] = [
     "2001:db8::/32",
     "64:ff9b::/96",
     "100::/64",
+    "2002::/16",
+    "::ffff:0:0:0/96",
+    "2001::/23",
+    "2001::/32",
+    "2001:2::/48",
+    "2001:10::/28",
+    "5f00::/16",
 ];
 
 /// Just outside each range: must stay global (the guard must not over-block). Checked
 /// with the pure policy only: nothing is ever sent to them.
-const GLOBAL_NEIGHBOURS: [&str; 30] = [
+const GLOBAL_NEIGHBOURS: [&str; 38] = [
     "1.0.0.0",
     "9.255.255.255",
     "11.0.0.0",
@@ -96,6 +107,14 @@ const GLOBAL_NEIGHBOURS: [&str; 30] = [
     "64:ff9b::1:0:0",
     "100:0:0:1::",
     "::ffff:8.8.8.8",
+    "2001:200::",
+    "2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "2001:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "::fffe:ffff:ffff:ffff",
+    "2003::",
+    "5eff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "5f01::",
+    "::ffff:1:0:0",
 ];
 
 /// First, middle and last address of a CIDR range (computed here, not by the crate).
@@ -311,7 +330,7 @@ fn collect(outcomes: &support::Outcomes, n: usize, secs: u64) -> Vec<Outcome> {
 fn pure_policy_refuses_every_sample_and_keeps_the_neighbours() {
     let strict = AddressPolicy::default();
     let all = all_addresses();
-    assert_eq!(all.len(), 43 * 4 + 20, "matrix truncated?");
+    assert_eq!(all.len(), 43 * 4 + 41, "matrix truncated?");
     for ip in &all {
         assert!(!is_global(*ip), "{ip} must not be global");
         assert!(!strict.permits(*ip), "{ip} must be refused by default");
@@ -376,8 +395,8 @@ fn every_literal_spelling_is_refused_inside_fire() {
     assert_eq!(stats.pending, 0);
     assert_eq!(stats.attempts, 0);
     assert_eq!(stats.rejected, urls.len() as u64 * 2);
-    // 43 IPv4 samples × 18 spellings (a few coincide) + 20 IPv6 samples × 3.
-    assert!(urls.len() >= 43 * 17 + 20 * 2, "{} spellings", urls.len());
+    // 43 IPv4 samples × 18 spellings (a few coincide) + 41 IPv6 samples × 3.
+    assert!(urls.len() >= 43 * 17 + 41 * 2, "{} spellings", urls.len());
     eprintln!(
         "literal matrix: {} hosts, {} URLs, all refused in fire",
         urls.len(),
@@ -765,4 +784,131 @@ fn the_allowlist_opens_exactly_what_it_names() {
     ] {
         assert_eq!(p.permits(ip.parse().unwrap()), open, "{ip}");
     }
+}
+
+/// Issue 15: IPv6 transition forms that embed a private IPv4 address, each in several
+/// spellings (compressed, full, upper case, a dotted-quad tail), are refused inside `fire`
+/// like the other special-purpose ranges; the sub-blocks of `2001::/23` that the IANA
+/// special-purpose registry marks globally reachable stay open, and so do the neighbours.
+#[test]
+fn ipv6_transition_forms_embedding_private_ipv4_are_refused() {
+    // (address, what it embeds), written out by hand from RFC 3056 (6to4: 2002:AABB:CCDD::),
+    // RFC 4380 (Teredo: 2001:0:server:flags:port:~client), RFC 7915 (SIIT
+    // ::ffff:0:a.b.c.d) and RFC 9602 (5f00::/16).
+    let refused = [
+        ("2002:7f00:1::", "6to4 of 127.0.0.1"),
+        ("2002:a9fe:a9fe::", "6to4 of 169.254.169.254"),
+        ("2002:a00:1::1", "6to4 of 10.0.0.1"),
+        ("2002:c0a8:101:1::1", "6to4 of 192.168.1.1"),
+        (
+            "2002:808:808::",
+            "6to4 of 8.8.8.8 (the whole range is refused)",
+        ),
+        ("2002::", "first of 2002::/16"),
+        (
+            "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "last of 2002::/16",
+        ),
+        (
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "Teredo, client 127.0.0.1",
+        ),
+        (
+            "2001:0:4136:e378:8000:63bf:5601:5601",
+            "Teredo, client 169.254.169.254",
+        ),
+        ("2001::", "first of Teredo 2001::/32"),
+        ("2001:0:ffff:ffff:ffff:ffff:ffff:ffff", "last of Teredo"),
+        ("::ffff:0:7f00:1", "SIIT of 127.0.0.1"),
+        ("::ffff:0:a9fe:a9fe", "SIIT of 169.254.169.254"),
+        ("::ffff:0:0:0", "first of SIIT ::ffff:0:0:0/96"),
+        ("::ffff:0:ffff:ffff", "last of SIIT"),
+        ("2001:1::", "2001:1::/32 outside the anycast addresses"),
+        ("2001:1::4", "next to the anycast addresses"),
+        ("2001:2::1", "benchmarking 2001:2::/48"),
+        ("2001:4:113::1", "next to AS112-v6"),
+        ("2001:10::1", "ORCHID (deprecated) 2001:10::/28"),
+        ("2001:1f:ffff:ffff:ffff:ffff:ffff:ffff", "last of ORCHID"),
+        ("2001:40::", "after DRIP, still 2001::/23"),
+        (
+            "2001:1ff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "last of 2001::/23",
+        ),
+        ("5f00::", "first of SRv6 SIDs 5f00::/16"),
+        ("5f00:1234::7f00:1", "SRv6 SIDs"),
+        (
+            "5f00:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "last of 5f00::/16",
+        ),
+    ];
+    // Globally reachable per the registry: never sent to (pure policy only).
+    let open = [
+        "2001:1::1",
+        "2001:1::2",
+        "2001:1::3",
+        "2001:3::",
+        "2001:3:ffff:ffff:ffff:ffff:ffff:ffff",
+        "2001:4:112::",
+        "2001:4:112:ffff:ffff:ffff:ffff:ffff",
+        "2001:20::",
+        "2001:2f:ffff:ffff:ffff:ffff:ffff:ffff",
+        "2001:30::",
+        "2001:3f:ffff:ffff:ffff:ffff:ffff:ffff",
+        "2001:200::",
+        "2003::",
+        "5f01::",
+    ];
+    let strict = AddressPolicy::default();
+    for (a, what) in refused {
+        let ip: IpAddr = a.parse().unwrap();
+        assert!(!is_global(ip) && !strict.permits(ip), "{a} ({what})");
+    }
+    for a in open {
+        let ip: IpAddr = a.parse().unwrap();
+        assert!(is_global(ip) && strict.permits(ip), "{a} must stay open");
+    }
+    // An allowlist entry for the embedded IPv4 address does not open the IPv6 form.
+    let local = AddressPolicy::default().allow("127.0.0.1/32").unwrap();
+    assert!(!local.permits("2002:7f00:1::".parse().unwrap()));
+    assert!(!local.permits("::ffff:0:7f00:1".parse().unwrap()));
+
+    let seen: Arc<Mutex<Vec<Outcome>>> = Arc::default();
+    let s2 = Arc::clone(&seen);
+    let (d, rt) = undriven(
+        Dispatcher::builder()
+            .max_retries(0)
+            .on_outcome(move |o| s2.lock().unwrap().push(o.clone())),
+    );
+    let mut hosts = vec![];
+    for (a, _) in refused {
+        let v6: Ipv6Addr = a.parse().unwrap();
+        hosts.extend(v6_spellings(v6));
+        let s = v6.segments();
+        let tail = Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7]));
+        let head: Vec<String> = s[..6].iter().map(|x| format!("{x:x}")).collect();
+        hosts.push(format!("[{}:{tail}]", head.join(":")));
+        hosts.push(format!("[{}:{tail}]", head.join(":").to_uppercase()));
+    }
+    hosts.push("[::FFFF:0:127.0.0.1]".into());
+    hosts.push("[0:0:0:0:ffff:0:169.254.169.254]".into());
+    hosts.push("[2002:7F00:0001:0000:0000:0000:0000:0000]".into());
+    let mut failures = vec![];
+    for (n, host) in hosts.iter().enumerate() {
+        let url = format!("http://{host}:8080/hook");
+        let id = d.fire(&url, &event(&format!("v6-{n}")));
+        match seen.lock().unwrap().last().cloned() {
+            Some(o) if o.id == id && o.kind == FORBIDDEN && o.attempts == 0 => {}
+            other => failures.push(format!("{url}: {other:?}")),
+        }
+    }
+    let stats = d.stats();
+    drop(d);
+    drop(rt);
+    assert!(failures.is_empty(), "not refused:\n{}", failures.join("\n"));
+    assert_eq!((stats.pending, stats.attempts), (0, 0));
+    assert!(
+        hosts.len() >= refused.len() * 4,
+        "{} spellings",
+        hosts.len()
+    );
 }

@@ -113,7 +113,15 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 ///   `224/4` (multicast), `240/4` (incl. `255.255.255.255`);
 /// - IPv6: `::`, `::1`, `64:ff9b::/96` and `64:ff9b:1::/48` (NAT64), `100::/64`,
 ///   `2001:db8::/32` and `3fff::/20` (documentation), `fc00::/7` (ULA), `fe80::/10`,
-///   `fec0::/10`, `ff00::/8`, and IPv4-mapped/-compatible forms of the IPv4 ranges.
+///   `fec0::/10`, `ff00::/8`, and IPv4-mapped/-compatible forms of the IPv4 ranges;
+/// - IPv6 transition and protocol ranges, refused whole whatever IPv4 address they embed
+///   (a relay or translator would carry the request to that IPv4 host, and for Teredo the
+///   embedded address is obfuscated): `2002::/16` (6to4), `::ffff:0:0:0/96` (SIIT
+///   IPv4-translated), `2001::/23` (IETF protocol assignments, which holds Teredo
+///   `2001::/32`, benchmarking `2001:2::/48` and ORCHID `2001:10::/28`) except the blocks
+///   the IANA special-purpose registry marks globally reachable (`2001:1::1`–`2001:1::3`
+///   anycast, `2001:3::/32` AMT, `2001:4:112::/48` AS112, `2001:20::/28` ORCHIDv2,
+///   `2001:30::/28` DRIP), and `5f00::/16` (SRv6 SIDs).
 pub fn is_global(ip: IpAddr) -> bool {
     match canonical(ip) {
         IpAddr::V4(v4) => is_global_v4(v4),
@@ -144,12 +152,31 @@ fn is_global_v6(ip: Ipv6Addr) -> bool {
         || ip.is_loopback()
         || (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1))
         || (s[0] == 0x100 && s[1..4] == [0; 3])
+        || (s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0)
+        || (s[0] == 0x2001 && s[1] < 0x200 && !is_global_protocol_assignment(ip))
+        || s[0] == 0x2002
+        || s[0] == 0x5f00
         || (s[0] == 0x2001 && s[1] == 0xdb8)
         || (s[0] & 0xfff0) == 0x3ff0
         || (s[0] & 0xfe00) == 0xfc00
         || (s[0] & 0xffc0) == 0xfe80
         || (s[0] & 0xffc0) == 0xfec0
         || (s[0] & 0xff00) == 0xff00)
+}
+
+/// The blocks inside `2001::/23` that the IANA IPv6 special-purpose registry marks
+/// globally reachable.
+fn is_global_protocol_assignment(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    // 2001:1::1, 2001:1::2, 2001:1::3 (PCP, TURN and DNS-SD SRP anycast).
+    (s[1] == 1 && s[2..7] == [0; 5] && (1..=3).contains(&s[7]))
+        // 2001:3::/32 (AMT).
+        || s[1] == 3
+        // 2001:4:112::/48 (AS112-v6).
+        || (s[1] == 4 && s[2] == 0x112)
+        // 2001:20::/28 (ORCHIDv2) and 2001:30::/28 (DRIP entity tags).
+        || (s[1] & 0xfff0) == 0x20
+        || (s[1] & 0xfff0) == 0x30
 }
 
 /// `true` for `localhost` and names under `.localhost` (RFC 6761: always loopback,
@@ -209,6 +236,13 @@ mod tests {
             "fe80::1",
             "fec0::1",
             "ff02::1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "::ffff:0:7f00:1",
+            "2001:2::1",
+            "2001:1ff::1",
+            "5f00::1",
         ] {
             assert!(!strict.permits(ip(bad)), "{bad} must be refused");
             assert!(!is_global(ip(bad)), "{bad}");
@@ -222,6 +256,13 @@ mod tests {
             "172.32.0.0",
             "2606:4700::1111",
             "::ffff:8.8.8.8",
+            "2001:1::1",
+            "2001:3::1",
+            "2001:4:112::1",
+            "2001:20::1",
+            "2001:30::1",
+            "2001:200::1",
+            "2003::1",
         ] {
             assert!(strict.permits(ip(good)), "{good} must be permitted");
         }

@@ -33,7 +33,7 @@ use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
 };
 use super::retry::{splitmix64, AttemptOutcome, Next, RetryPolicy};
-use super::schedule::Sched;
+use super::schedule::{deadline, Sched};
 use crate::Event;
 
 pub(super) const OPEN: u8 = 0;
@@ -469,7 +469,7 @@ impl Inner {
 
     fn schedule(self: &Arc<Self>, job: Job, wait: Duration) {
         Counters::bump(&self.counters.retries);
-        let due = Instant::now() + wait;
+        let due = Instant::from_std(deadline(Instant::now().into_std(), wait));
         let mut sched = self.sched();
         if self.phase.load(Ordering::Acquire) == CANCELLED {
             drop(sched);
@@ -501,7 +501,10 @@ impl Inner {
         if let Some(d) = &self.durable {
             d.wake_claimer();
         }
-        let until = Instant::now() + deadline;
+        let until = Instant::from_std(super::schedule::deadline(
+            Instant::now().into_std(),
+            deadline,
+        ));
         let mut reached = false;
         loop {
             let idle = self.idle.notified();

@@ -14,7 +14,7 @@ use url::{Host, Position, Url};
 use super::address::AddressPolicy;
 use super::config::{random_u64, Config};
 use super::error::{BuildError, BuildErrorKind};
-use super::job::Job;
+use super::job::{clip, Job};
 use super::outcome::RejectReason;
 use super::resolve::{ForbiddenDestination, GuardedResolver, SystemResolver};
 use super::retry::{parse_retry_after, AttemptOutcome};
@@ -145,8 +145,10 @@ pub(super) struct Sent {
 struct Signing {
     foreman: Option<Signer>,
     standard: Option<StandardWebhook>,
-    /// Random per dispatcher, so `webhook-id`s differ across restarts (in-memory store;
-    /// a durable store keeps each event's id).
+    /// 64 bits from the OS random source, drawn once per dispatcher: the in-memory
+    /// store's `webhook-id` is `msg_` + this + the event's number (16 hex digits each),
+    /// so ids never repeat within a dispatcher and differ across dispatchers, restarts
+    /// and processes (a durable store keeps each event's stored id instead).
     instance: u64,
 }
 
@@ -191,13 +193,28 @@ fn sensitive(s: &str) -> Option<HeaderValue> {
     Some(v)
 }
 
-/// Parses and vets a URL: http(s), a host, and an IP-literal host the policy permits
-/// (IP literals never reach the resolver, where names are checked). Returns the URL and
-/// the span of `host[:port]` in its serialization.
+/// The longest URL `fire` accepts, in bytes, as given and once normalized: 8 KiB.
+/// RFC 9110 §4.1 asks every implementation to support URIs of at least 8,000 octets;
+/// longer ones are refused by many servers, and reqwest's URI type stops at 64 KiB.
+pub(super) const MAX_URL_LEN: usize = 8 * 1024;
+
+/// The most of a URL a log line carries, in bytes: a longer URL is cut at a character
+/// boundary (after any password is redacted) and marked `…(N bytes)`.
+pub(super) const LOG_URL_MAX: usize = 256;
+
+/// Parses and vets a URL: http(s), a host, at most [`MAX_URL_LEN`] bytes, a form the HTTP
+/// client can send (`http::Uri`, which reqwest converts every URL to: it refuses some
+/// hosts the URL standard accepts, such as ones containing `{`, `"` or a backtick), and
+/// an IP-literal host the policy permits (IP literals never reach the resolver, where
+/// names are checked). Returns the URL and the span of `host[:port]` in its
+/// serialization.
 pub(super) fn vet_url(
     url: &str,
     policy: &AddressPolicy,
 ) -> Result<(Url, (usize, usize)), RejectReason> {
+    if url.len() > MAX_URL_LEN {
+        return Err(RejectReason::InvalidUrl);
+    }
     let parsed = Url::parse(url).map_err(|_| RejectReason::InvalidUrl)?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(RejectReason::UnsupportedScheme);
@@ -209,6 +226,9 @@ pub(super) fn vet_url(
         Some(Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
         Some(Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
     };
+    if parsed.as_str().len() > MAX_URL_LEN || parsed.as_str().parse::<http::Uri>().is_err() {
+        return Err(RejectReason::InvalidUrl);
+    }
     if literal.is_some_and(|ip| !policy.permits(ip)) {
         return Err(RejectReason::ForbiddenAddress);
     }
@@ -229,19 +249,29 @@ pub(super) fn is_forbidden(e: &reqwest::Error) -> bool {
     false
 }
 
-/// The URL for logs: a password in it is replaced.
+/// The URL for logs: a password in it is replaced, and at most [`LOG_URL_MAX`] bytes of
+/// it are kept.
 pub(super) fn loggable(url: &str) -> Cow<'_, str> {
-    if !url.contains('@') {
-        return Cow::Borrowed(url);
-    }
-    match Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("REDACTED"));
-            Cow::Owned(u.to_string())
+    let redacted = if url.contains('@') {
+        match Url::parse(url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("REDACTED"));
+                Cow::Owned(u.to_string())
+            }
+            Ok(_) => Cow::Borrowed(url),
+            Err(_) => return Cow::Borrowed("<invalid url>"),
         }
-        Ok(_) => Cow::Borrowed(url),
-        Err(_) => Cow::Borrowed("<invalid url>"),
+    } else {
+        Cow::Borrowed(url)
+    };
+    if redacted.len() <= LOG_URL_MAX {
+        return redacted;
     }
+    Cow::Owned(format!(
+        "{}…({} bytes)",
+        clip(&redacted, LOG_URL_MAX),
+        redacted.len()
+    ))
 }
 
 /// An error and its sources, `a: b: c`.
@@ -286,9 +316,60 @@ mod tests {
             ("http://[::ffff:7f00:1]/", RejectReason::ForbiddenAddress),
             ("http://[fe80::1]/", RejectReason::ForbiddenAddress),
             ("http://10.0.0.1/", RejectReason::ForbiddenAddress),
+            // The URL standard accepts these hosts; `http::Uri` (what reqwest sends) does not.
+            ("http://a{b.example/", RejectReason::InvalidUrl),
+            ("http://a}b.example/", RejectReason::InvalidUrl),
+            ("http://a\"b.example/", RejectReason::InvalidUrl),
+            ("http://a`b.example/", RejectReason::InvalidUrl),
         ] {
             assert_eq!(vet_url(url, &strict).err(), Some(why), "{url}");
         }
+        // The URL standard's parser really accepts them (so the check above is what
+        // refuses them), and http::Uri really refuses them.
+        for url in [
+            "http://a{b.example/",
+            "http://a\"b.example/",
+            "http://a`b.example/",
+        ] {
+            let parsed = Url::parse(url).unwrap();
+            assert!(parsed.as_str().parse::<http::Uri>().is_err(), "{url}");
+        }
+        // The length bound, as given and once normalized (`é` becomes `%C3%A9`).
+        let base = "https://hooks.example.com/";
+        let at_max = format!("{base}{}", "a".repeat(MAX_URL_LEN - base.len()));
+        assert!(vet_url(&at_max, &strict).is_ok());
+        let over = format!("{at_max}a");
+        assert_eq!(
+            vet_url(&over, &strict).err(),
+            Some(RejectReason::InvalidUrl)
+        );
+        let grows = format!("{base}{}", "é".repeat(MAX_URL_LEN / 3));
+        assert!(grows.len() < MAX_URL_LEN);
+        assert_eq!(
+            vet_url(&grows, &strict).err(),
+            Some(RejectReason::InvalidUrl)
+        );
+        let huge = format!("{base}{}", "a".repeat(70_000));
+        assert_eq!(
+            vet_url(&huge, &strict).err(),
+            Some(RejectReason::InvalidUrl)
+        );
+    }
+
+    #[test]
+    fn logged_urls_are_clipped_after_redaction() {
+        let long = format!("https://user:hunter2@example.com/{}", "é".repeat(10_000));
+        let logged = loggable(&long);
+        assert!(!logged.contains("hunter2"));
+        assert!(logged.starts_with("https://user:REDACTED@example.com/"));
+        let (kept, tail) = logged.split_once('…').unwrap();
+        assert!(kept.len() <= LOG_URL_MAX && kept.len() > LOG_URL_MAX - 4);
+        // The length of the redacted, re-serialized URL (`é` became `%C3%A9`).
+        assert_eq!(tail, format!("({} bytes)", long.len() + 1 + 4 * 10_000));
+        let plain = format!("https://example.com/{}", "x".repeat(1_000_000));
+        assert!(loggable(&plain).len() < LOG_URL_MAX + 32);
+        let short = "https://example.com/x";
+        assert!(matches!(loggable(short), Cow::Borrowed(s) if s == short));
     }
 
     #[test]

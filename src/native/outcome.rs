@@ -64,7 +64,9 @@ pub enum OutcomeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RejectReason {
-    /// The URL does not parse, has no host, or is too long.
+    /// The URL does not parse, has no host, is longer than 8 KiB, or is one the HTTP
+    /// client cannot send (a host with `{`, `"` or a backtick, which the URL standard
+    /// accepts but `http::Uri` does not).
     InvalidUrl,
     /// The scheme is not `http` or `https`.
     UnsupportedScheme,
@@ -76,7 +78,7 @@ pub enum RejectReason {
 impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::InvalidUrl => "webhook url must be an absolute http(s) URL with a host",
+            Self::InvalidUrl => "webhook url must be an absolute http(s) URL with a valid host, at most 8 KiB long",
             Self::UnsupportedScheme => "webhook url scheme must be http or https",
             Self::ForbiddenAddress => {
                 "webhook destination is a non-global address (loopback, private, link-local, ...) not in the allowlist"

@@ -152,7 +152,9 @@ impl RetryPolicy {
                 // Fraction in [0, 1) with 24 bits of resolution.
                 let frac = (sample >> 40) as f64 / (1u64 << 24) as f64;
                 let cut = wait.as_secs_f64() * (p as f64 / 100.0) * frac;
-                wait.saturating_sub(Duration::from_secs_f64(cut))
+                // `try_`: a cut too large for a `Duration` (only near `Duration::MAX`) must
+                // not panic; it is never more than the wait itself.
+                wait.saturating_sub(Duration::try_from_secs_f64(cut).unwrap_or(wait))
             }
         }
     }

@@ -8,6 +8,22 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// The latest deadline the scheduler arms: 30 years from now (tokio's own "far future").
+/// A longer wait (`base_delay(Duration::MAX)`, a huge `Retry-After` under an unbounded
+/// cap, a shutdown deadline of `Duration::MAX`) is due at this horizon instead of
+/// overflowing the clock: the delivery stays pending until it is due or shutdown
+/// abandons it, and still ends in exactly one outcome.
+pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `now + wait`, saturating at `now + FAR_FUTURE`: never panics, never earlier than
+/// `now`.
+pub(crate) fn deadline(now: Instant, wait: Duration) -> Instant {
+    now.checked_add(wait.min(FAR_FUTURE))
+        .or_else(|| now.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
 
 /// What the scheduler needs to know about a delivery.
 pub(crate) trait Schedulable {
@@ -39,7 +55,7 @@ impl<J> Default for HostSlots<J> {
     }
 }
 
-impl<J, T> Default for Sched<J, T> {
+impl<J: Schedulable, T: Ord> Default for Sched<J, T> {
     fn default() -> Self {
         Self {
             timers: BinaryHeap::new(),
@@ -243,5 +259,115 @@ mod tests {
         rest.sort_unstable();
         assert_eq!(rest, [2, 3]);
         assert!(s.take_all().is_empty());
+    }
+}
+
+/// The schedule under arbitrary (legal) durations: deadlines saturate, and every
+/// delivery the retry policy reschedules comes out of the scheduler exactly once.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::native::retry::{AttemptOutcome, Jitter, Next, RetryPolicy};
+    use proptest::prelude::*;
+
+    #[derive(Debug, PartialEq)]
+    struct J(u64);
+
+    impl Schedulable for J {
+        fn host_key(&self) -> &str {
+            "h"
+        }
+        fn order(&self) -> u64 {
+            self.0
+        }
+    }
+
+    fn any_duration() -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            Just(Duration::MAX),
+            Just(Duration::ZERO),
+            Just(FAR_FUTURE),
+            Just(FAR_FUTURE + Duration::from_nanos(1)),
+            (any::<u64>(), 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n)),
+            (u64::MAX - 1000..=u64::MAX, 0u32..1_000_000_000)
+                .prop_map(|(s, n)| Duration::new(s, n)),
+            (0u64..10_000_000).prop_map(Duration::from_millis),
+        ]
+    }
+
+    fn any_outcome() -> impl Strategy<Value = AttemptOutcome> {
+        prop_oneof![
+            Just(AttemptOutcome::Transport),
+            Just(AttemptOutcome::Timeout),
+            (
+                prop_oneof![Just(429u16), Just(503), Just(500), 300u16..600],
+                proptest::option::of(any_duration())
+            )
+                .prop_map(|(code, retry_after)| AttemptOutcome::Status { code, retry_after }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+        #[test]
+        fn deadlines_saturate_at_the_far_future(offset_ms in 0u64..10_000_000, wait in any_duration()) {
+            let now = Instant::now() + Duration::from_millis(offset_ms);
+            let due = deadline(now, wait);
+            prop_assert!(due >= now);
+            prop_assert_eq!(due - now, wait.min(FAR_FUTURE));
+        }
+
+        #[test]
+        fn every_rescheduled_delivery_comes_out_once_in_deadline_order(
+            base in any_duration(),
+            cap in any_duration(),
+            retries in 0u32..70,
+            jitter in 0u8..=120,
+            outcomes in proptest::collection::vec((0u64..8, any_outcome(), any::<u64>()), 1..40),
+        ) {
+            let policy = RetryPolicy::default()
+                .with_base_delay(base)
+                .with_retry_after_cap(cap)
+                .with_max_retries(retries)
+                .with_jitter(Jitter::Percent(jitter));
+            let t0 = Instant::now();
+            let mut s: Sched<J, Instant> = Sched::default();
+            let mut attempts = [0u32; 8];
+            let mut scheduled = Vec::new();
+            let mut ended = 0usize;
+            for (n, (job, outcome, sample)) in outcomes.iter().enumerate() {
+                let job = *job as usize;
+                attempts[job] += 1;
+                match policy.classify(attempts[job], outcome, *sample) {
+                    Next::RetryIn(wait) => {
+                        // Never shorter than the retry-after asked (as capped), never
+                        // longer than the larger of the schedule and the cap.
+                        if let AttemptOutcome::Status { code: 429 | 503, retry_after: Some(asked) } = outcome {
+                            prop_assert!(wait >= (*asked).min(cap));
+                        }
+                        let nominal = policy.delay(attempts[job]).unwrap_or(Duration::ZERO);
+                        prop_assert!(wait <= nominal.max(cap));
+                        let now = t0 + Duration::from_millis(n as u64);
+                        let due = deadline(now, wait);
+                        s.push_timer(due, J(n as u64));
+                        scheduled.push((due, n as u64));
+                    }
+                    Next::Exhausted => {
+                        prop_assert!(attempts[job] > retries);
+                        attempts[job] = 0;
+                        ended += 1;
+                    }
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+            prop_assert_eq!(ended + scheduled.len(), outcomes.len());
+            // Everything comes due by the far future; earliest first, ties by order.
+            scheduled.sort();
+            let end = deadline(t0 + Duration::from_secs(1), FAR_FUTURE);
+            let got: Vec<u64> = s.start(end, usize::MAX, usize::MAX).into_iter().map(|j| j.0).collect();
+            prop_assert_eq!(got, scheduled.iter().map(|(_, n)| *n).collect::<Vec<_>>());
+            prop_assert!(s.next_due().is_none() && s.take_all().is_empty());
+        }
     }
 }
