@@ -235,6 +235,22 @@ const env = { WEBHOOK_SECRET: SECRET, NEXT_TELEMETRY_DISABLED: "1", WRANGLER_SEN
 const out = (name) => join(scratch, name);
 
 try {
+  // The harness's signer against the official `standardwebhooks` package: both sign alike,
+  // it accepts what the harness signs, and it answers synchronously (no Promise), so the
+  // README says nothing about the official verifiers being async.
+  await cell("standardwebhooks 1.1.1", "cross-check of the harness's node:crypto signer", async () => {
+    const { Webhook } = await import("standardwebhooks");
+    const wh = new Webhook(SECRET);
+    const ts = 1_700_000_000;
+    const headers = signed(EVENT, { id: "msg_cross", ts });
+    const theirs = wh.sign("msg_cross", new Date(ts * 1000), EVENT);
+    if (theirs !== headers["webhook-signature"]) throw new Error(`signatures differ: ${theirs} vs ${headers["webhook-signature"]}`);
+    const now = signed(EVENT);
+    const result = wh.verify(EVENT, now);
+    if (result instanceof Promise || typeof result?.then === "function") throw new Error("standardwebhooks verify returned a Promise");
+    return "same signature; verify is synchronous";
+  });
+
   // README receivers on Node.
   const nodeReceivers = [["Express 5", "express.mjs"], ["node:http", "node-http.mjs"], ["Hono (@hono/node-server)", "hono-node.mjs"]];
   for (const file of rootSnippets.keys()) nodeReceivers.push([`(repository README.md quick start) ${file}`, `readme-${file}`]);
