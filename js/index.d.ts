@@ -50,11 +50,14 @@ export interface InlineLimits {
  * every secret is tried). Synchronous in every runtime.
  *
  * `body` must be the raw request body exactly as received, not re-serialized JSON.
- * A missing or malformed `signature` gives `false`; it never throws for it.
+ * `signature` may be an array of the header's lines (Node's `req.headersDistinct`): they
+ * are joined as HTTP joins repeated lines, so one line verifies and two lines (the header
+ * holds one value) do not. A missing or malformed `signature` gives `false`; it never
+ * throws for it.
  *
  * @throws TypeError when `body` is not a string / bytes (e.g. a parsed JSON object) or
  *   `secret` has the wrong type.
- * @throws RangeError when an input is larger than 64 MiB.
+ * @throws RangeError when an input is larger than 64 MiB (UTF-8 bytes for a string).
  */
 export declare function verifySignature(
   body: BytesInput,
@@ -78,7 +81,7 @@ export declare function verifySignatureReason(
  * The `X-Foreman-Signature` header value for `body`: `"sha256=" + 64 lowercase hex`.
  *
  * @throws TypeError when an argument has the wrong type or `secret` is empty.
- * @throws RangeError when an input is larger than 64 MiB.
+ * @throws RangeError when an input is larger than 64 MiB (UTF-8 bytes for a string).
  */
 export declare function signPayload(body: BytesInput, secret: SecretInput): string;
 
@@ -135,7 +138,9 @@ export type HeaderValue = string | readonly string[] | undefined;
 /**
  * Request headers: a `Headers` instance (fetch, Workers, Deno, Bun, edge), anything with a
  * `get(name)` method, or a plain object such as Node's `req.headers` (names matched
- * case-insensitively; an array value is joined with spaces).
+ * case-insensitively; an array value is joined with spaces). Repeated `webhook-signature`
+ * lines joined with `", "` (as Node and `Headers.get` join them) are split again; one
+ * valid entry is enough.
  */
 export type HeadersInput =
   | { get(name: string): string | null | undefined }
@@ -197,3 +202,18 @@ export declare function signStandardWebhook(
   body: BytesInput,
   secret: StandardSecret | readonly StandardSecret[],
 ): string;
+
+/** The module's WebAssembly memory, for monitoring. */
+export interface WasmMemory {
+  /** Current size of the instance's linear memory in bytes. */
+  bytes: number;
+  /**
+   * How many times the instance was replaced by a fresh one: after a call that left its
+   * memory above 8 MiB (WebAssembly memory never shrinks, so one huge input would
+   * otherwise stay allocated) or after a WebAssembly trap.
+   */
+  resets: number;
+}
+
+/** The size of the module's WebAssembly memory and how often the instance was replaced. */
+export declare function wasmMemory(): WasmMemory;

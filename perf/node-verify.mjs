@@ -40,7 +40,7 @@ const SIZES = [256, 4096, 64 * 1024, 1024 * 1024];
 const ROUNDS = QUICK ? 3 : 15;
 const BUDGET_MS = QUICK ? 30 : 100;
 
-if (!existsSync(join(pkgDir, "node.mjs"))) {
+if (!existsSync(join(pkgDir, "index.mjs"))) {
   console.error("pkg/ is not built: run scripts/build-wasm first");
   process.exit(2);
 }
@@ -49,7 +49,7 @@ if (!existsSync(join(nm, "standardwebhooks"))) {
   process.exit(2);
 }
 
-const ours = await import(pathToFileURL(join(pkgDir, "node.mjs")).href);
+const ours = await import(pathToFileURL(join(pkgDir, "index.mjs")).href);
 const octokitNode = await import("@octokit/webhooks-methods");
 let octokitWeb = null;
 try {

@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
-import { verifySignature, signPayload } from "../pkg/node.mjs";
+import { verifySignature, signPayload } from "../pkg/index.mjs";
 
 const ROUNDS = 21;
 const SECRET = "whsec-bench-secret";

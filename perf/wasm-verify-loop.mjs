@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const pkg = await import(
-  pathToFileURL(join(process.env.PKG_DIR ?? new URL("../pkg", import.meta.url).pathname, "node.mjs")).href
+  pathToFileURL(join(process.env.PKG_DIR ?? new URL("../pkg", import.meta.url).pathname, "index.mjs")).href
 );
 const { signStandardWebhook, verifySignature, verifyStandardWebhook } = pkg;
 

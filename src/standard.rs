@@ -27,6 +27,8 @@
 //! ```
 //!
 //! # Decisions
+//! * Entries are separated by spaces; repeated `webhook-signature` lines joined with `", "`
+//!   (as Node and fetch's `Headers` join them) are split as well.
 //! * Any `v1` entry matching under any configured secret passes; entries of other
 //!   versions (`v1a`, `v2`) are ignored; entries that are not `version,base64` are skipped.
 //!   If no entry at all is well formed the reason is [`StandardError::MalformedSignature`],
@@ -248,7 +250,14 @@ impl StandardWebhook {
         let expected: Vec<[u8; 32]> = self.keys.iter().map(|k| mac_of(k, id, ts, body)).collect();
         let mut well_formed = false;
         let mut matched = subtle::Choice::from(0u8);
-        for entry in sigs.split([' ', '\t']).filter(|e| !e.is_empty()) {
+        // Entries are separated by spaces; repeated header lines arrive joined by ", "
+        // (Node's `req.headers`, fetch's `Headers.get`), which leaves a trailing comma on
+        // every entry but the last. Base64 has no comma, so stripping it is lossless.
+        let entries = sigs
+            .split([' ', '\t'])
+            .map(|e| e.strip_suffix(',').unwrap_or(e))
+            .filter(|e| !e.is_empty());
+        for entry in entries {
             let Some((version, b64)) = entry.split_once(',') else {
                 continue;
             };

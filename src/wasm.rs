@@ -9,9 +9,8 @@
 //! * a caller's mistake (a parsed object where the raw body belongs, a number as secret,
 //!   an artifact without a name) throws a `TypeError`; an input over [`MAX_INPUT_BYTES`]
 //!   throws a `RangeError` before anything is copied into wasm memory;
-//! * every JavaScript operation that can throw (getters, proxies, detached buffers) is
-//!   called through a `catch` import, so a JavaScript exception never unwinds through
-//!   wasm frames.
+//! * every call into JavaScript goes through [`js`] (`catch` imports), so a JavaScript
+//!   exception (a getter, a proxy, a detached buffer) never unwinds through wasm frames.
 //!
 //! Messages are built by concatenation, not `format!` (each `format!` call site costs
 //! code in the `.wasm`, which has a size budget).
@@ -19,22 +18,30 @@
 //! The npm package (`js/`, assembled by `scripts/build-wasm`) re-exports every function
 //! exported here from one entry per runtime; `js/index.d.ts` declares their types.
 
-use js_sys::{ArrayBuffer, JsString, Reflect, Uint8Array};
+use js_sys::ArrayBuffer;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+use self::js::{is_array, Dynamic};
 
 use crate::artifacts::{INLINE_BUDGET, INLINE_MAX};
 use crate::{
     artifacts_json, sign, verify_any, Artifact, InlineLimits, Secret, SecretError, VerifyError,
 };
 
-/// Largest body, secret or artifact `data` accepted: 64 MiB (for a string, in UTF-16
-/// code units). Webhook bodies are kilobytes; the limit turns a runaway input into a
-/// `RangeError` instead of an out-of-memory trap.
+/// Largest body, secret or artifact `data` accepted: 64 MiB (for a string, of UTF-8).
+/// Webhook bodies are kilobytes; the limit turns a runaway input into a `RangeError`
+/// instead of an out-of-memory trap.
 pub const MAX_INPUT_BYTES: usize = 64 << 20;
 
 pub use crate::MAX_SECRETS;
 
+/// Most lines read from an array-valued signature header (repeated header lines); the
+/// rest of an attacker's 10^5-line array is ignored.
+const MAX_HEADER_LINES: u32 = 64;
+
+/// The only way the bindings call JavaScript: `catch` imports.
+mod js;
 /// Standard Webhooks exports (`verifyStandardWebhook`, ...), in src/wasm/standard.rs.
 mod standard;
 
@@ -46,50 +53,6 @@ const SECRET_FIX: &str =
 const ARTIFACTS_FIX: &str =
     "artifacts must be an array of { name, contentType, size, data? } objects";
 const LIMITS_FIX: &str = "limits must be an object { perArtifact?, budget? } of byte counts";
-
-#[wasm_bindgen]
-extern "C" {
-    /// A `Uint8Array` built by [`ByteView::new`], whose constructor may throw.
-    #[wasm_bindgen(js_name = Uint8Array)]
-    type ByteView;
-
-    /// `new Uint8Array(buffer, byteOffset, length)`; throws for a detached or fake buffer.
-    #[wasm_bindgen(constructor, catch)]
-    fn new(buffer: &JsValue, byte_offset: f64, length: f64) -> Result<ByteView, JsValue>;
-
-    /// `Array.isArray(value)`; throws for a revoked proxy.
-    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
-    fn is_array(value: &JsValue) -> Result<bool, JsValue>;
-
-    /// The global `TextEncoder` (every runtime has it).
-    type TextEncoder;
-
-    /// `new TextEncoder()`
-    #[wasm_bindgen(constructor)]
-    fn new() -> TextEncoder;
-
-    /// `encoder.encode(string)`: UTF-8, lone surrogates as U+FFFD; native speed, unlike a
-    /// `&str`/`as_string()` conversion, which walks ASCII strings in a JavaScript loop.
-    #[wasm_bindgen(method)]
-    fn encode(this: &TextEncoder, string: &JsValue) -> Uint8Array;
-
-    /// Any JavaScript value whose properties are read with the getters below, each of
-    /// which may throw (an overridden or proxied property).
-    #[wasm_bindgen(js_name = Object)]
-    type Props;
-
-    /// `value.buffer`
-    #[wasm_bindgen(method, getter, catch)]
-    fn buffer(this: &Props) -> Result<JsValue, JsValue>;
-
-    /// `value.byteOffset`
-    #[wasm_bindgen(method, getter, catch, js_name = byteOffset)]
-    fn byte_offset(this: &Props) -> Result<JsValue, JsValue>;
-
-    /// `value.byteLength`
-    #[wasm_bindgen(method, getter, catch, js_name = byteLength)]
-    fn byte_length(this: &Props) -> Result<JsValue, JsValue>;
-}
 
 // ---------------------------------------------------------------------------------------
 // Exports: signatures
@@ -160,16 +123,32 @@ fn check(
     signature: &JsValue,
     secret: &JsValue,
 ) -> Result<Result<(), VerifyError>, JsValue> {
-    let body = body_bytes(body)?;
     let keys = secret_list(secret)?;
-    // A missing header (`undefined`, `null`) or any non-string is attacker-controlled
-    // input: it is treated as an empty header, which the core refuses.
-    let header = signature.as_string().unwrap_or_default();
+    let header = signature_value(signature);
+    let body = body_bytes(body)?;
     let secrets: Result<Vec<Secret>, SecretError> = keys.iter().map(Secret::new).collect();
     Ok(match secrets {
         Ok(secrets) => verify_any(&body, &header, &secrets),
         Err(_) => Err(VerifyError::EmptySecret),
     })
+}
+
+/// The signature header value: a string, or an array of strings (the header's lines,
+/// e.g. `req.headersDistinct`), joined by the core's rule for repeated lines (so one line
+/// verifies, and two lines of a header that holds one value do not). A missing header
+/// (`undefined`, `null`), any other type and an entry that cannot be read are
+/// attacker-controlled input: they count as empty, which the core refuses. At most
+/// [`MAX_HEADER_LINES`] lines are read.
+fn signature_value(signature: &JsValue) -> String {
+    if let Some(s) = signature.as_string() {
+        return s;
+    }
+    if !is_array(signature).unwrap_or(false) {
+        return String::new();
+    }
+    let len = js::length(signature).unwrap_or(0).min(MAX_HEADER_LINES);
+    let lines = (0..len).filter_map(|i| js::get_index(signature, i).ok()?.as_string());
+    crate::receive::join_lines(crate::SIGNATURE_HEADER, lines).unwrap_or_default()
 }
 
 /// `secret` as a list of keys: one string or byte array, or an array of them (rotation).
@@ -186,7 +165,7 @@ fn secret_list(secret: &JsValue) -> Result<Vec<Vec<u8>>, JsValue> {
     }
     let mut keys = Vec::new();
     for i in 0..len {
-        let item = Reflect::get_u32(secret, i).map_err(|_| type_error(&[SECRET_FIX]))?;
+        let item = js::get_index(secret, i).map_err(|_| type_error(&[SECRET_FIX]))?;
         match bytes_of(&item)? {
             Some(key) => keys.push(key),
             None => {
@@ -246,7 +225,8 @@ pub fn plan_artifacts(artifacts: &JsValue, limits: &JsValue) -> Result<js_sys::A
     let borrowed: Vec<Artifact<'_>> = owned.iter().map(OwnedArtifact::borrow).collect();
     let out = js_sys::Array::new();
     for p in crate::plan_artifacts(&borrowed, &limits) {
-        out.push(&JsValue::from_str(p.code()));
+        js::push(&out, &JsValue::from_str(p.code()))
+            .map_err(|_| type_error(&["Array.prototype.push threw (was it replaced?)"]))?;
     }
     Ok(out)
 }
@@ -259,7 +239,7 @@ fn read_artifacts(artifacts: &JsValue) -> Result<Vec<OwnedArtifact>, JsValue> {
     let len = array_length(artifacts, ARTIFACTS_FIX)?;
     let mut owned = Vec::new();
     for i in 0..len {
-        let item = Reflect::get_u32(artifacts, i).map_err(|_| type_error(&[ARTIFACTS_FIX]))?;
+        let item = js::get_index(artifacts, i).map_err(|_| type_error(&[ARTIFACTS_FIX]))?;
         owned.push(read_artifact(&item, itoa::Buffer::new().format(i))?);
     }
     Ok(owned)
@@ -295,7 +275,7 @@ fn read_artifact(item: &JsValue, at: &str) -> Result<OwnedArtifact, JsValue> {
         ]));
     }
     let field = |key: &str| {
-        Reflect::get(item, &JsValue::from_str(key))
+        js::get(item, key)
             .map_err(|_| type_error(&["artifacts[", at, "].", key, " could not be read"]))
     };
     let name = field("name")?.as_string().ok_or_else(|| {
@@ -403,13 +383,27 @@ fn body_bytes(body: &JsValue) -> Result<Vec<u8>, JsValue> {
 /// `Ok(None)` for any other type.
 fn bytes_of(value: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
     if value.is_string() {
-        if value.unchecked_ref::<JsString>().length() as usize > MAX_INPUT_BYTES {
+        // UTF-8 takes at least one byte per UTF-16 unit: a longer string is refused
+        // before it is encoded. Otherwise it is encoded on the JavaScript side and its
+        // bytes are counted before anything is copied into wasm memory.
+        let units =
+            js::length(value).map_err(|_| type_error(&["a string's length could not be read"]))?;
+        if units as usize > MAX_INPUT_BYTES {
             return Err(too_large());
         }
-        return Ok(Some(TextEncoder::new().encode(value).to_vec()));
+        let utf8 = js::encode_utf8(value)
+            .map_err(|_| type_error(&["a string could not be encoded as UTF-8"]))?;
+        let len = js::length(&utf8)
+            .map_err(|_| type_error(&["a string could not be encoded as UTF-8"]))?;
+        if len as usize > MAX_INPUT_BYTES {
+            return Err(too_large());
+        }
+        return js::to_vec(&utf8)
+            .map(Some)
+            .map_err(|_| type_error(&["a string could not be copied"]));
     }
     const VIEW_FIX: &str = "the bytes of a typed array or ArrayBuffer could not be read";
-    let props = value.unchecked_ref::<Props>();
+    let props = value.unchecked_ref::<Dynamic>();
     let read = |r: Result<JsValue, JsValue>| r.map_err(|_| type_error(&[VIEW_FIX]));
     let (buffer, offset, len) = if ArrayBuffer::is_view(value) {
         (
@@ -417,9 +411,14 @@ fn bytes_of(value: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
             read(props.byte_offset())?,
             read(props.byte_length())?,
         )
-    } else if value.is_instance_of::<ArrayBuffer>() {
-        let len = read(props.byte_length())?;
+    } else if let Some(len) = js::array_buffer_len(value) {
         (value.clone(), JsValue::from_f64(0.0), len)
+    } else if value.is_instance_of::<ArrayBuffer>() {
+        // An ArrayBuffer of this realm that `new DataView` refused: detached.
+        return Err(type_error(&[
+            VIEW_FIX,
+            ": is its ArrayBuffer detached (transferred)?",
+        ]));
     } else {
         return Ok(None);
     };
@@ -432,25 +431,21 @@ fn bytes_of(value: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
     }
     // Built even for a length of 0: the constructor throws for a detached buffer (whose
     // views report a length of 0), which must not pass for an empty body.
-    let view = ByteView::new(&buffer, offset as f64, len as f64)
-        .map_err(|_| type_error(&[VIEW_FIX, ": is its ArrayBuffer detached (transferred)?"]))?
-        .unchecked_into::<Uint8Array>();
-    // A fresh view of a live buffer: copying it cannot throw.
-    Ok(Some(view.to_vec()))
+    let view = js::byte_view(&buffer, offset as f64, len as f64)
+        .map_err(|_| type_error(&[VIEW_FIX, ": is its ArrayBuffer detached (transferred)?"]))?;
+    js::to_vec(&view)
+        .map(Some)
+        .map_err(|_| type_error(&[VIEW_FIX]))
 }
 
-/// `Reflect.get(target, key)`, with a thrown exception turned into a `TypeError(fix)`.
+/// `target[key]`, with a thrown exception turned into a `TypeError(fix)`.
 fn get(target: &JsValue, key: &str, fix: &str) -> Result<JsValue, JsValue> {
-    Reflect::get(target, &JsValue::from_str(key)).map_err(|_| type_error(&[fix]))
+    js::get(target, key).map_err(|_| type_error(&[fix]))
 }
 
 /// The `length` of an array (as reported; a proxy may lie, within `u32`).
 fn array_length(array: &JsValue, fix: &str) -> Result<u32, JsValue> {
-    get(array, "length", fix)?
-        .as_f64()
-        .filter(|n| *n >= 0.0 && *n <= f64::from(u32::MAX))
-        .map(|n| n as u32)
-        .ok_or_else(|| type_error(&[fix]))
+    js::length(array).map_err(|_| type_error(&[fix]))
 }
 
 /// A JavaScript number that is a safe non-negative integer (at most 2^53 - 1).
@@ -507,7 +502,7 @@ mod tests {
     //! The exports called with JavaScript values, under wasm-bindgen-test (Node and
     //! Chromium). The vector files are covered by tests/vectors.rs and tests/js.
 
-    use js_sys::{Array, DataView, Object, Uint8Array};
+    use js_sys::{Array, DataView, Object, Reflect, Uint8Array};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;

@@ -58,7 +58,7 @@ async function main() {
   const status = $("load-status");
   let fw;
   try {
-    fw = await import("./pkg/browser.mjs");
+    fw = await import("./pkg/index.mjs");
   } catch (e) {
     status.classList.add("status-bad");
     status.textContent =

@@ -2,11 +2,11 @@
 //! `verifyStandardWebhookReason` and `signStandardWebhook`, converters over
 //! [`crate::standard`]. Synchronous in every runtime (Web Crypto's HMAC is async-only).
 
-use js_sys::{Array, Date, Function, Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::{body_bytes, describe, type_error};
+use super::js::{self, is_array, Dynamic};
+use super::{body_bytes, describe, type_error, MAX_HEADER_LINES};
 use crate::standard::{Headers, StandardWebhook, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::{Secret, SecretError};
 
@@ -74,8 +74,9 @@ pub fn sign_standard_webhook(
                 "timestamp must be an integer number of Unix seconds (Math.floor(Date.now() / 1000))",
             ])
         })? as i64;
+    let secrets = secrets(secret)?;
     let body = body_bytes(body)?;
-    let secrets = secrets(secret)?.map_err(|e| type_error(&[e.message()]))?;
+    let secrets = secrets.map_err(|e| type_error(&[e.message()]))?;
     let wh = StandardWebhook::new(&secrets)
         .map_err(|_| type_error(&["at least one secret is needed to sign"]))?;
     Ok(wh.sign(&id, ts, &body))
@@ -87,12 +88,15 @@ fn reason(
     secret: &JsValue,
     options: &JsValue,
 ) -> Result<&'static str, JsValue> {
+    // Every JavaScript input is read before the body is copied in (a getter cannot
+    // detach the body's buffer after it was measured).
     let id = header(headers, ID_HEADER)?;
     let ts = header(headers, TIMESTAMP_HEADER)?;
     let sig = header(headers, SIGNATURE_HEADER)?;
-    let body = body_bytes(body)?;
     let (tolerance, now) = read_options(options)?;
-    let secrets = match secrets(secret)? {
+    let secrets = secrets(secret)?;
+    let body = body_bytes(body)?;
+    let secrets = match secrets {
         Ok(s) => s,
         Err(e) => return Ok(e.code()),
     };
@@ -117,13 +121,14 @@ fn reason(
 fn secrets(secret: &JsValue) -> Result<Result<Vec<Secret>, SecretError>, JsValue> {
     let strings: Vec<String> = if let Some(s) = secret.as_string() {
         vec![s]
-    } else if Array::is_array(secret) {
-        let arr = secret.unchecked_ref::<Array>();
-        if arr.length() as usize > crate::MAX_SECRETS {
+    } else if is_array(secret).map_err(|_| type_error(&[STD_SECRET_FIX]))? {
+        let len = js::length(secret).map_err(|_| type_error(&[STD_SECRET_FIX]))?;
+        if len as usize > crate::MAX_SECRETS {
             return Err(type_error(&[crate::reason::TOO_MANY_SECRETS_MESSAGE]));
         }
         let mut out = Vec::new();
-        for item in arr.iter() {
+        for i in 0..len {
+            let item = js::get_index(secret, i).map_err(|_| type_error(&[STD_SECRET_FIX]))?;
             out.push(
                 item.as_string()
                     .ok_or_else(|| type_error(&[STD_SECRET_FIX, ", got ", &describe(&item)]))?,
@@ -144,18 +149,21 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
         return Err(type_error(&[HEADERS_FIX, ", got ", &describe(headers)]));
     }
     let bad = |_| type_error(&[HEADERS_FIX, " (reading it threw)"]);
-    let get = Reflect::get(headers, &JsValue::from_str("get")).map_err(bad)?;
-    let value = if let Some(f) = get.dyn_ref::<Function>() {
-        f.call1(headers, &JsValue::from_str(name)).map_err(bad)?
+    let get = js::get(headers, "get").map_err(bad)?;
+    // `typeof`, not `instanceof Function`: a Headers object from another realm (Next.js's
+    // edge sandbox) has a `get` that is not an instance of this realm's Function.
+    let value = if get.is_function() {
+        get.unchecked_ref::<Dynamic>()
+            .call1(headers, &JsValue::from_str(name))
+            .map_err(bad)?
     } else {
         let mut found = JsValue::UNDEFINED;
-        let keys = Object::keys(headers.unchecked_ref::<Object>());
-        for key in keys.iter() {
+        for key in js::keys(headers).map_err(bad)? {
             if key
                 .as_string()
                 .is_some_and(|k| k.eq_ignore_ascii_case(name))
             {
-                found = Reflect::get(headers, &key).map_err(bad)?;
+                found = js::get_value(headers, &key).map_err(bad)?;
                 break;
             }
         }
@@ -164,27 +172,31 @@ fn header(headers: &JsValue, name: &str) -> Result<Option<String>, JsValue> {
     if let Some(s) = value.as_string() {
         return Ok(Some(s));
     }
-    if Array::is_array(&value) {
-        let lines = value.unchecked_ref::<Array>().iter();
-        return Ok(crate::receive::join_lines(
-            name,
-            lines.filter_map(|v| v.as_string()),
-        ));
+    // An array value (repeated lines, e.g. `req.headersDistinct`) is joined by the core's
+    // rule; an entry that cannot be read is attacker-controlled junk, left out.
+    if is_array(&value).unwrap_or(false) {
+        let len = js::length(&value).unwrap_or(0).min(MAX_HEADER_LINES);
+        let lines = (0..len).filter_map(|i| js::get_index(&value, i).ok()?.as_string());
+        return Ok(crate::receive::join_lines(name, lines));
     }
     Ok(None)
 }
 
 /// `(tolerance, now)` from `{ toleranceSeconds?, now? }`; `now` defaults to the clock.
 fn read_options(options: &JsValue) -> Result<(Option<u64>, i64), JsValue> {
-    let clock = || (Date::now() / 1000.0).floor() as i64;
+    let clock = || {
+        js::date_now()
+            .map(|ms| (ms / 1000.0).floor() as i64)
+            .map_err(|_| type_error(&["Date.now() threw: pass options.now (Unix seconds)"]))
+    };
     if options.is_undefined() || options.is_null() {
-        return Ok((None, clock()));
+        return Ok((None, clock()?));
     }
     if !options.is_object() {
         return Err(type_error(&[OPTIONS_FIX, ", got ", &describe(options)]));
     }
     let bad = |_| type_error(&[OPTIONS_FIX]);
-    let tol = Reflect::get(options, &JsValue::from_str("toleranceSeconds")).map_err(bad)?;
+    let tol = js::get(options, "toleranceSeconds").map_err(bad)?;
     let tolerance = if tol.is_undefined() {
         None
     } else {
@@ -199,11 +211,18 @@ fn read_options(options: &JsValue) -> Result<(Option<u64>, i64), JsValue> {
                 })? as u64,
         )
     };
-    let now = Reflect::get(options, &JsValue::from_str("now")).map_err(bad)?;
+    let now = js::get(options, "now").map_err(bad)?;
     let now = if now.is_undefined() {
-        clock()
-    } else if let Some(d) = now.dyn_ref::<Date>() {
-        let ms = d.get_time();
+        clock()?
+    } else if now.is_object() {
+        // A Date, of any realm; getTime() throws for anything else (a proxy of a Date,
+        // Object.create(Date.prototype), a plain object).
+        let ms = now
+            .unchecked_ref::<Dynamic>()
+            .get_time()
+            .ok()
+            .and_then(|t| t.as_f64())
+            .ok_or_else(|| type_error(&[OPTIONS_FIX, ": `now` is not a real Date"]))?;
         if ms.is_nan() {
             return Err(type_error(&[OPTIONS_FIX, ": `now` is an invalid Date"]));
         }

@@ -11,7 +11,7 @@ const vectors = (name) => JSON.parse(readFileSync(join(repo, "tests", "vectors",
 
 test("CJS entry: require() works with no init call", () => {
   assert.equal(typeof fw.verifySignature, "function");
-  assert.ok(require.resolve("foreman-webhook").endsWith("node.cjs"));
+  assert.ok(require.resolve("foreman-webhook").endsWith("index.cjs"));
 });
 
 test("CJS entry: every signature vector, artifact vector and bad input", async () => {
@@ -30,4 +30,10 @@ test("CJS entry: every Standard Webhooks vector and its bad inputs", async () =>
   const s = await import("./standard-vectors.mjs");
   assert.equal(s.runStandardVectors(fw, vectors("standard.json")), s.STANDARD_CASES);
   assert.ok(s.runStandardBadInputs(fw) >= 20);
+});
+
+test("CJS entry: every hostile trigger 1,000 times, then every export still answers and wasm memory did not grow", async () => {
+  const t = await import("./triggers.mjs");
+  const r = t.runTriggers(fw);
+  assert.equal(r.calls, r.triggers * t.REPEAT * (1 + t.LEAK_ROUNDS));
 });

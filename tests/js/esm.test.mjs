@@ -33,9 +33,38 @@ test("ESM entry: synchronous, no init call, Node Buffer accepted", () => {
   assert.equal(fw.verifySignature(body.toString("utf8"), header, ["old", "k"]), true);
 });
 
+test("ESM entry: every hostile trigger 1,000 times, then every export still answers and wasm memory did not grow", async () => {
+  const t = await import("./triggers.mjs");
+  const r = t.runTriggers(fw);
+  assert.equal(r.calls, r.triggers * t.REPEAT * (1 + t.LEAK_ROUNDS));
+  console.log(`# hostile triggers: ${r.triggers} x ${t.REPEAT} calls (then ${t.LEAK_ROUNDS} more rounds), wasm memory ${r.memoryBytes} bytes before and after; ${r.repeated} repeated-header cases`);
+});
+
 test("ESM entry: every Standard Webhooks vector (object, Mixed-Case, Headers) and its bad inputs", async () => {
   const s = await import("./standard-vectors.mjs");
   assert.equal(s.runStandardVectors(fw, vectors("standard.json")), s.STANDARD_CASES);
   const n = s.runStandardBadInputs(fw);
   assert.ok(n >= 20, `only ${n} bad inputs`);
+});
+
+test("ESM entry: values from another realm (node:vm, like Next.js's edge sandbox): Headers-like get, Date, ArrayBuffer", async () => {
+  const { runInNewContext } = await import("node:vm");
+  // The Standard Webhooks specification's example.
+  const values = {
+    "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+    "webhook-timestamp": "1614265330",
+    "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+  };
+  const body = '{"test": 2432232314}';
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const other = runInNewContext(
+    `({ headers: { get: (name) => values[name] ?? null }, now: new Date(1614265330000),
+        buffer: new Uint8Array(Array.from(body, (c) => c.charCodeAt(0))).buffer })`,
+    { values, body },
+  );
+  assert.equal(other.buffer instanceof ArrayBuffer, false, "the buffer is from another realm");
+  assert.equal(fw.verifyStandardWebhook(other.headers, body, secret, { now: 1614265330 }), true, "Headers-like from another realm");
+  assert.equal(fw.verifyStandardWebhook(values, body, secret, { now: other.now }), true, "Date from another realm");
+  assert.equal(fw.verifyStandardWebhook(values, other.buffer, secret, { now: 1614265330 }), true, "ArrayBuffer from another realm");
+  assert.throws(() => fw.verifyStandardWebhook(values, body, secret, { now: { getTime: () => "soon" } }), TypeError);
 });

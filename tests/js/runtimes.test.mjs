@@ -38,7 +38,9 @@ function checkCounts(counts, where) {
   assert.ok(counts.badInputs >= 30, `${where}: bad inputs ${counts.badInputs}`);
   assert.equal(counts.standard, 46, `${where}: Standard Webhooks vectors`);
   assert.ok(counts.standardBadInputs >= 20, `${where}: Standard Webhooks bad inputs ${counts.standardBadInputs}`);
-  console.log(`# ${where}: ${counts.signatures} signature + ${counts.artifacts} artifact vectors, ${counts.badInputs} bad inputs, ${counts.standard} Standard Webhooks vectors + ${counts.standardBadInputs} bad inputs${counts.entry ? ` (${counts.entry.replace(/^.*node_modules\//, "")})` : ""}`);
+  assert.ok(counts.hostile && counts.hostile.triggers >= 20, `${where}: hostile triggers ${JSON.stringify(counts.hostile)}`);
+  assert.equal(counts.hostile.calls, counts.hostile.triggers * 4000, `${where}: each trigger 1,000 times, then 3 more rounds`);
+  console.log(`# ${where}: ${counts.signatures} signature + ${counts.artifacts} artifact vectors, ${counts.badInputs} bad inputs, ${counts.standard} Standard Webhooks vectors + ${counts.standardBadInputs} bad inputs, ${counts.hostile.triggers} hostile triggers x 1000 (wasm memory ${counts.hostile.memoryBytes} bytes, unchanged)${counts.entry ? ` (${counts.entry.replace(/^.*node_modules\//, "")})` : ""}`);
 }
 
 /** Runs a command (bounded in time); resolves with its stdout, rejects with its stderr. */
@@ -121,12 +123,12 @@ async function bundle(entry, outfile, { conditions, format, plugins = [] }) {
   });
 }
 
-test("Deno: deno entry (source-phase .wasm import), all vectors and bad inputs", async () => {
+test("Deno: default entry (the .wasm inlined), all vectors, bad inputs and hostile triggers", async () => {
   const out = await run(bin("deno"), ["run", "--node-modules-dir=manual", "--no-remote", "--allow-read", "--allow-env", "test/runtime/deno.mjs"], {
     env: { FOREMAN_VECTORS: vectorsDir, DENO_DIR: join(scratch, ".deno"), DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
   });
   const counts = lastJsonLine(out);
-  assert.match(counts.entry, /deno\.mjs$/);
+  assert.match(counts.entry, /index\.mjs$/);
   checkCounts(counts, "deno");
 });
 
@@ -213,7 +215,7 @@ const receiver :Workerd.Worker = (
   }
 });
 
-test("Chromium (headless, playwright-core): browser entry, unbundled, all vectors", async () => {
+test("Chromium (headless, playwright-core): default entry, unbundled, all vectors and hostile triggers", async () => {
   const { chromium } = toolRequire("playwright-core");
   const types = { ".html": "text/html", ".mjs": "text/javascript", ".js": "text/javascript", ".json": "application/json", ".wasm": "application/wasm" };
   const server = createServer((req, res) => {

@@ -438,7 +438,7 @@ async function artifactVectors() {
     }
   }
   const planned = (await page.getAttribute("#artifacts", "data-plan")) === "package";
-  const exported = /\bplanArtifacts\b/.test(readFileSync(new URL("pkg/browser.mjs", root), "utf8"));
+  const exported = /\bplanArtifacts\b/.test(readFileSync(new URL("pkg/index.mjs", root), "utf8"));
   checkEq(`placements come from planArtifacts iff the package exports it (exported: ${exported})`, planned, exported);
   if (!exported) skipped.push("the reason of URL placements (url_too_large vs url_over_budget): pkg/ has no planArtifacts");
   // A caller mistake is the package's TypeError, shown in the page.
@@ -449,7 +449,7 @@ async function artifactVectors() {
 }
 
 async function standardWebhooks() {
-  const exported = /verifyStandardWebhook\b/.test(readFileSync(new URL("pkg/browser.mjs", root), "utf8"));
+  const exported = /verifyStandardWebhook\b/.test(readFileSync(new URL("pkg/index.mjs", root), "utf8"));
   const shown = await page.isVisible("#standard");
   checkEq(`Standard Webhooks panel shown iff the package exports it (exported: ${exported})`, shown, exported);
   if (!exported) {
@@ -557,7 +557,7 @@ async function noRequestsElsewhere() {
   const foreign = requests.filter((u) => !u.startsWith(`${ORIGIN}/`));
   checkEq("no request leaves the page's origin (recorded every request)", foreign, []);
   check("the page's own files were requested (recording works)",
-    requests.some((u) => u.endsWith("/pkg/foreman_webhook_bg.wasm")) && requests.some((u) => u.endsWith("/app.mjs")),
+    requests.some((u) => u.endsWith("/pkg/index.mjs")) && requests.some((u) => u.endsWith("/app.mjs")),
     `${requests.length} requests`);
   checkEq("no console errors (CSP violations included)", consoleErrors, []);
   checkEq("nothing stored: no cookies, localStorage or sessionStorage",

@@ -2,6 +2,7 @@
 // as that runtime loaded it. Returns the counts (checked by tests/js/runtimes.test.mjs).
 import { runArtifactVectors, runBadInputs, runSignatureVectors } from "../vectors.mjs";
 import { runStandardBadInputs, runStandardVectors } from "../standard-vectors.mjs";
+import { runTriggers } from "../triggers.mjs";
 
 export async function runAll(fw, signatures, artifacts, standard) {
   return {
@@ -10,5 +11,6 @@ export async function runAll(fw, signatures, artifacts, standard) {
     badInputs: runBadInputs(fw),
     standard: runStandardVectors(fw, standard),
     standardBadInputs: runStandardBadInputs(fw),
+    hostile: runTriggers(fw),
   };
 }

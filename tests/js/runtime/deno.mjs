@@ -1,4 +1,4 @@
-// Deno 2 (exports condition `deno` → deno.mjs: a source-phase import of the .wasm).
+// Deno 2 (exports condition `import` → index.mjs: the .wasm inlined, compiled synchronously).
 import * as fw from "foreman-webhook";
 import { runAll } from "./check.mjs";
 
