@@ -319,6 +319,19 @@ impl OutboxError {
     pub fn kind(&self) -> OutboxErrorKind {
         self.kind
     }
+
+    /// The stable reason code (one of [`crate::reason::ALL`]): `database`, the
+    /// [`RejectReason::code`] of a refused URL, `not_durable`, `shutting_down` or `usage`.
+    pub fn code(&self) -> &'static str {
+        use crate::reason;
+        match self.kind {
+            OutboxErrorKind::Database => reason::DATABASE,
+            OutboxErrorKind::Rejected(r) => r.code(),
+            OutboxErrorKind::NotDurable => reason::NOT_DURABLE,
+            OutboxErrorKind::ShuttingDown => reason::SHUTTING_DOWN,
+            OutboxErrorKind::Usage => reason::USAGE,
+        }
+    }
 }
 
 impl fmt::Display for OutboxError {
