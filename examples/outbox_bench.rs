@@ -33,13 +33,19 @@ fn receiver() -> String {
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(l.local_addr().unwrap()).unwrap();
             loop {
-                let Ok((s, _)) = l.accept().await else { continue };
+                let Ok((s, _)) = l.accept().await else {
+                    continue;
+                };
                 tokio::spawn(async move {
                     let svc = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
                         let _ = req.into_body().collect().await;
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"ok"))))
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
+                            b"ok",
+                        ))))
                     });
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(s), svc).await;
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(s), svc)
+                        .await;
                 });
             }
         });
@@ -47,7 +53,12 @@ fn receiver() -> String {
     format!("http://{}/bench", rx.recv().unwrap())
 }
 
-fn run(name: &str, n: usize, url: &str, store: impl FnOnce(DispatcherBuilder) -> DispatcherBuilder) {
+fn run(
+    name: &str,
+    n: usize,
+    url: &str,
+    store: impl FnOnce(DispatcherBuilder) -> DispatcherBuilder,
+) {
     let delivered = Arc::new(AtomicU64::new(0));
     let d2 = delivered.clone();
     let builder = Dispatcher::builder()
@@ -78,7 +89,10 @@ fn run(name: &str, n: usize, url: &str, store: impl FnOnce(DispatcherBuilder) ->
         lat.push(t.elapsed());
     }
     while delivered.load(Ordering::Relaxed) < n as u64 {
-        assert!(start.elapsed() < Duration::from_secs(600), "{name}: stalled");
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "{name}: stalled"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     let secs = start.elapsed().as_secs_f64();
@@ -102,7 +116,9 @@ fn main() {
     let url = receiver();
     let dir = std::env::temp_dir().join(format!("foreman-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    println!("| store | events | deliveries/s (fire → 2xx recorded) | fire() p50 µs | p99 µs | max µs |");
+    println!(
+        "| store | events | deliveries/s (fire → 2xx recorded) | fire() p50 µs | p99 µs | max µs |"
+    );
     println!("|---|---|---|---|---|---|");
     run("memory", n, &url, |b| b);
     let full = dir.join("full.db");
@@ -113,7 +129,9 @@ fn main() {
     });
     #[cfg(feature = "postgres")]
     if let Ok(pg) = std::env::var("FOREMAN_BENCH_POSTGRES_URL") {
-        run("PostgreSQL, 1 dispatcher", n, &url, |b| b.outbox_postgres(&pg));
+        run("PostgreSQL, 1 dispatcher", n, &url, |b| {
+            b.outbox_postgres(&pg)
+        });
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
