@@ -88,6 +88,7 @@ mod http;
 mod job;
 pub mod outbox;
 mod outcome;
+mod random;
 mod resolve;
 mod retry;
 mod schedule;

@@ -3,7 +3,7 @@
 //! dispatcher, http).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 
@@ -36,16 +36,4 @@ pub(crate) struct Config {
     pub(crate) jitter_seed: u64,
     pub(crate) store: StoreConfig,
     pub(crate) durable: DurableSettings,
-}
-
-/// 64 random bits from the standard library's per-process hash keys.
-pub(crate) fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
 }
