@@ -99,6 +99,7 @@ mod http;
 mod job;
 pub mod outbox;
 mod outcome;
+mod random;
 mod resolve;
 mod retry;
 mod schedule;

@@ -167,7 +167,7 @@ pub struct EventId(pub(crate) String);
 impl EventId {
     /// A fresh random id.
     pub(crate) fn random() -> Self {
-        let (a, b) = (super::config::random_u64(), super::config::random_u64());
+        let (a, b) = (super::random::random_u64(), super::random::random_u64());
         Self(format!("msg_{a:016x}{b:016x}"))
     }
 
