@@ -32,6 +32,9 @@ pub(crate) const MIGRATIONS: super::migrate::Versions = &[
     ),
 ];
 
+/// The longest [`SqliteOptions::busy_timeout`]: one day.
+const MAX_BUSY_TIMEOUT: Duration = Duration::from_secs(86_400);
+
 /// The durability of each commit (SQLite's `synchronous` pragma, in WAL mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -75,10 +78,11 @@ impl SqliteOptions {
     }
 
     /// How long to wait for a lock another connection holds (default 5 s) before
-    /// failing with "database is locked".
+    /// failing with "database is locked". Capped at one day: the connection pool adds it
+    /// to an `Instant`, which must not overflow.
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
-        self.busy_timeout = timeout;
+        self.busy_timeout = timeout.min(MAX_BUSY_TIMEOUT);
         self
     }
 
