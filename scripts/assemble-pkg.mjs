@@ -129,11 +129,17 @@ const runtime = `
 // ---- instance management (scripts/assemble-pkg.mjs) -----------------------------------
 const __fw_imports = ${importObject};
 let __fw_resets = 0;
+let __fw_epoch = 0; // instances so far: a keyed slot belongs to one instance
+let __fw_head = null; // views of the hot path's scratch region (header, body)
+let __fw_body = null;
 function __fw_instantiate() {
   // No instanceof check on the module: Next.js's edge sandbox hands over a module
   // compiled in another realm, which WebAssembly.Instance accepts.
   const exports = new WebAssembly.Instance(__fw_module, __fw_imports).exports;
   __wbg_set_wasm(exports);
+  __fw_epoch++;
+  __fw_head = null;
+  __fw_body = null;
 ${caches.map((c) => `  ${c} = null;`).join("\n")}
 ${needsStart ? "  exports.__wbindgen_start();\n" : ""}}
 __fw_instantiate();
@@ -154,6 +160,131 @@ function __fw_guard(f) {
       }
     }
   };
+}
+// ---- the hot path (src/wasm/fast.rs) ---------------------------------------------------
+// verifySignature / verifySignatureReason with a string secret (keyed states cached per
+// secret) and createVerifier(...).verify: the header and the body are written into one
+// reused scratch region of wasm memory and verified by raw exports that take numbers only.
+// Any other input (a non-string header, another body type, a body over FAST_MAX, a throw)
+// takes the general wasm-bindgen path, which holds every rule and error message.
+const __fw_HEADER_AREA = 384;
+const __fw_FAST_MAX = 2 * 1024 * 1024;
+const __fw_REASONS = ["ok", "missing_prefix", "wrong_length", "malformed_hex", "mismatch", "empty_secret"];
+const __fw_encoder = new TextEncoder();
+const __fw_u8len = (function () {
+  const get = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength").get;
+  return function (view) { return Reflect.apply(get, view, []); };
+})();
+const __fw_u8set = Uint8Array.prototype.set;
+/** Makes the scratch region at least HEADER_AREA + bodyBytes long; false if it cannot. */
+function __fw_reserve(bodyBytes) {
+  if (__fw_body !== null && __fw_body.buffer === wasm.memory.buffer && __fw_body.length >= bodyBytes) return true;
+  const want = __fw_HEADER_AREA + Math.max(bodyBytes, __fw_body === null ? 4096 : __fw_body.length * 2);
+  const ptr = wasm.fw_scratch(want);
+  if (!ptr) return false;
+  __fw_head = new Uint8Array(wasm.memory.buffer, ptr, __fw_HEADER_AREA);
+  __fw_body = new Uint8Array(wasm.memory.buffer, ptr + __fw_HEADER_AREA, want - __fw_HEADER_AREA);
+  return true;
+}
+/** A slot keyed with every key (Uint8Arrays, non-empty), or 0. */
+function __fw_key(keys) {
+  const slot = wasm.fw_slot_new();
+  if (!slot) return 0;
+  for (let i = 0; i < keys.length; i++) {
+    if (!__fw_reserve(keys[i].length)) { wasm.fw_slot_free(slot); return 0; }
+    // The key goes at the start of the region: header area and body area are contiguous.
+    new Uint8Array(wasm.memory.buffer, __fw_head.byteOffset, keys[i].length).set(keys[i]);
+    if (!wasm.fw_slot_add(slot, keys[i].length)) { wasm.fw_slot_free(slot); return 0; }
+  }
+  return slot;
+}
+/** The answer code (index into __fw_REASONS) for body and header under slot, or -1. */
+function __fw_fast(slot, body, header) {
+  if (typeof header !== "string" || header.length > 128) return -1;
+  try {
+    let n;
+    if (typeof body === "string") {
+      if (body.length > __fw_FAST_MAX / 3 || !__fw_reserve(body.length * 3)) return -1;
+      n = __fw_encoder.encodeInto(body, __fw_body).written;
+    } else if (body instanceof Uint8Array) {
+      n = __fw_u8len(body);
+      if (n > __fw_FAST_MAX || !__fw_reserve(n)) return -1;
+      Reflect.apply(__fw_u8set, __fw_body, [body]);
+    } else {
+      return -1;
+    }
+    const h = __fw_encoder.encodeInto(header, __fw_head).written;
+    const code = wasm.fw_verify(slot, h, n);
+    return code < __fw_REASONS.length ? code : -1;
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) { __fw_resets++; __fw_instantiate(); }
+    return -1;
+  }
+}
+// Keyed states for string secrets, most recently keyed last; at most 16.
+const __fw_cache = new Map();
+function __fw_cachedSlot(secret) {
+  const hit = __fw_cache.get(secret);
+  if (hit !== undefined && hit.epoch === __fw_epoch) return hit.slot;
+  if (hit !== undefined) __fw_cache.delete(secret);
+  if (secret.length === 0 || secret.length > 4096) return 0;
+  if (__fw_cache.size >= 16) {
+    const [oldest, entry] = __fw_cache.entries().next().value;
+    __fw_cache.delete(oldest);
+    if (entry.epoch === __fw_epoch) wasm.fw_slot_free(entry.slot);
+  }
+  let slot = 0;
+  try { slot = __fw_key([__fw_encoder.encode(secret)]); } catch (_) { slot = 0; }
+  if (slot) __fw_cache.set(secret, { slot, epoch: __fw_epoch });
+  return slot;
+}
+function __fw_fastCached(body, signature, secret) {
+  if (typeof secret !== "string" || typeof signature !== "string") return -1;
+  const slot = __fw_cachedSlot(secret);
+  return slot ? __fw_fast(slot, body, signature) : -1;
+}
+const __fw_freeSlots = typeof FinalizationRegistry === "function"
+  ? new FinalizationRegistry(function (held) { if (held.epoch === __fw_epoch) { try { wasm.fw_slot_free(held.slot); } catch (_) {} } })
+  : null;
+/** A copy of a key (string, ArrayBufferView or ArrayBuffer, already validated). */
+function __fw_keyBytes(k) {
+  if (typeof k === "string") return __fw_encoder.encode(k);
+  if (ArrayBuffer.isView(k)) return new Uint8Array(k.buffer, k.byteOffset, k.byteLength).slice();
+  return new Uint8Array(k).slice();
+}
+function __fw_createVerifier(secret) {
+  // The general path validates the secret (TypeError naming the fix, as verifySignature).
+  if (__fw_verifySignatureReason("", "", secret) === "empty_secret") {
+    throw new TypeError("secret must not be empty: an empty HMAC key lets anyone forge signatures");
+  }
+  const keys = (Array.isArray(secret) ? Array.from(secret) : [secret]).map(__fw_keyBytes);
+  const held = { slot: 0, epoch: -1 };
+  const verifier = {};
+  const codeOf = function (body, signature) {
+    if (held.epoch !== __fw_epoch) {
+      held.slot = __fw_key(keys);
+      held.epoch = __fw_epoch;
+    }
+    return held.slot ? __fw_fast(held.slot, body, signature) : -1;
+  };
+  verifier.verify = function verify(body, signature) {
+    const code = codeOf(body, signature);
+    return code >= 0 ? code === 0 : __fw_verifySignature(body, signature, keys);
+  };
+  verifier.verifyReason = function verifyReason(body, signature) {
+    const code = codeOf(body, signature);
+    return code >= 0 ? __fw_REASONS[code] : __fw_verifySignatureReason(body, signature, keys);
+  };
+  if (__fw_freeSlots !== null) __fw_freeSlots.register(verifier, held);
+  return Object.freeze(verifier);
+}
+function __fw_fastVerifySignature(body, signature, secret) {
+  const code = __fw_fastCached(body, signature, secret);
+  return code >= 0 ? code === 0 : __fw_verifySignature(body, signature, secret);
+}
+function __fw_fastVerifySignatureReason(body, signature, secret) {
+  const code = __fw_fastCached(body, signature, secret);
+  return code >= 0 ? __fw_REASONS[code] : __fw_verifySignatureReason(body, signature, secret);
 }
 function __fw_wasmMemory() {
   return { bytes: wasm.memory.buffer.byteLength, resets: __fw_resets };
@@ -178,16 +309,26 @@ for (const n of publicNames) {
   esmBody = esmBody.replace(new RegExp(`^function ${n}\\(`, "m"), `function __fw_raw_${n}(`);
   if (!esmBody.includes(`function __fw_raw_${n}(`)) fail(`export ${n} has no glue function`);
 }
-const esmExportsRenamed = publicNames
-  .map((n) => `export const ${n} = /* @__PURE__ */ __fw_guard(__fw_raw_${n});`)
-  .join("\n") + "\nexport const wasmMemory = __fw_wasmMemory;\n";
+for (const n of ["verifySignature", "verifySignatureReason"]) {
+  if (!publicNames.includes(n)) fail(`export ${n} missing: the hot path wraps it`);
+}
+// Every export's guarded function is __fw_<name>; the two signature verifiers are exported
+// through the hot path, which falls back to them; createVerifier is the keyed form.
+const FAST = { verifySignature: "__fw_fastVerifySignature", verifySignatureReason: "__fw_fastVerifySignatureReason" };
+const exportTable = [
+  ...publicNames.map((n) => [n, FAST[n] ?? `__fw_${n}`]),
+  ["createVerifier", "__fw_createVerifier"],
+  ["wasmMemory", "__fw_wasmMemory"],
+];
+const guardedDecls = publicNames.map((n) => `const __fw_${n} = __fw_guard(__fw_raw_${n});`).join("\n") + "\n";
+const esmExportsRenamed = guardedDecls + exportTable.map(([n, f]) => `export const ${n} = ${f};`).join("\n") + "\n";
 
 const write = (file, text) => writeFileSync(join(pkgDir, file), text);
 write("index.mjs", header("(ES module; Node, Deno, Bun, browsers and bundlers)") + esmBody + inlineLoader + runtime + esmExportsRenamed);
 write("index.cjs", header("(CommonJS; Node, Bun and bundlers)") + '"use strict";\n' + esmBody + inlineLoader + runtime +
-  publicNames.map((n) => `exports.${n} = __fw_guard(__fw_raw_${n});`).join("\n") + "\nexports.wasmMemory = __fw_wasmMemory;\n");
+  guardedDecls + exportTable.map(([n, f]) => `exports.${n} = ${f};`).join("\n") + "\n");
 write("workerd.mjs", header("(Cloudflare Workers / workerd: the .wasm arrives as a compiled module)") +
   `import __fw_module from "./${NAME}_bg.wasm";\n` + esmBody + runtime + esmExportsRenamed);
 write("edge-light.mjs", header("(Vercel / Next.js edge functions: the .wasm arrives as a compiled module)") +
   `import __fw_module from "./${NAME}_bg.wasm?module";\n` + esmBody + runtime + esmExportsRenamed);
-console.log(`assemble-pkg: exports ${publicNames.join(", ")}, wasmMemory; ${imports.length} imports, ${imports.length - unwrapped.length} of them catch imports, ${unwrapped.length} on the no-throw list`);
+console.log(`assemble-pkg: exports ${exportTable.map(([n]) => n).join(", ")}; ${imports.length} imports, ${imports.length - unwrapped.length} of them catch imports, ${unwrapped.length} on the no-throw list`);
