@@ -132,6 +132,8 @@ let __fw_resets = 0;
 let __fw_epoch = 0; // instances so far: a keyed slot belongs to one instance
 let __fw_head = null; // views of the hot path's scratch region (header, body)
 let __fw_body = null;
+let __fw_stdTs = null;
+let __fw_stdSig = null;
 function __fw_instantiate() {
   // No instanceof check on the module: Next.js's edge sandbox hands over a module
   // compiled in another realm, which WebAssembly.Instance accepts.
@@ -140,6 +142,8 @@ function __fw_instantiate() {
   __fw_epoch++;
   __fw_head = null;
   __fw_body = null;
+  __fw_stdTs = null;
+  __fw_stdSig = null;
 ${caches.map((c) => `  ${c} = null;`).join("\n")}
 ${needsStart ? "  exports.__wbindgen_start();\n" : ""}}
 __fw_instantiate();
@@ -167,7 +171,7 @@ function __fw_guard(f) {
 // reused scratch region of wasm memory and verified by raw exports that take numbers only.
 // Any other input (a non-string header, another body type, a body over FAST_MAX, a throw)
 // takes the general wasm-bindgen path, which holds every rule and error message.
-const __fw_HEADER_AREA = 384;
+const __fw_HEADER_AREA = 1024; // src/wasm/fast.rs: HEADER_AREA, STD_TS_AT = 256, STD_SIG_AT = 320
 const __fw_FAST_MAX = 2 * 1024 * 1024;
 const __fw_REASONS = ["ok", "missing_prefix", "wrong_length", "malformed_hex", "mismatch", "empty_secret"];
 const __fw_encoder = new TextEncoder();
@@ -182,7 +186,9 @@ function __fw_reserve(bodyBytes) {
   const want = __fw_HEADER_AREA + Math.max(bodyBytes, __fw_body === null ? 4096 : __fw_body.length * 2);
   const ptr = wasm.fw_scratch(want);
   if (!ptr) return false;
-  __fw_head = new Uint8Array(wasm.memory.buffer, ptr, __fw_HEADER_AREA);
+  __fw_head = new Uint8Array(wasm.memory.buffer, ptr, 256);
+  __fw_stdTs = new Uint8Array(wasm.memory.buffer, ptr + 256, 64);
+  __fw_stdSig = new Uint8Array(wasm.memory.buffer, ptr + 320, __fw_HEADER_AREA - 320);
   __fw_body = new Uint8Array(wasm.memory.buffer, ptr + __fw_HEADER_AREA, want - __fw_HEADER_AREA);
   return true;
 }
@@ -200,7 +206,7 @@ function __fw_key(keys) {
 }
 /** The answer code (index into __fw_REASONS) for body and header under slot, or -1. */
 function __fw_fast(slot, body, header) {
-  if (typeof header !== "string" || header.length > 128) return -1;
+  if (typeof header !== "string" || header.length > 85) return -1;
   try {
     let n;
     if (typeof body === "string") {
@@ -286,6 +292,141 @@ function __fw_fastVerifySignatureReason(body, signature, secret) {
   const code = __fw_fastCached(body, signature, secret);
   return code >= 0 ? __fw_REASONS[code] : __fw_verifySignatureReason(body, signature, secret);
 }
+// Standard Webhooks: the same scratch region; headers from a Headers-like get() or a
+// plain object with exactly-lowercase names (any other spelling: the general path).
+const __fw_STD_REASONS = ["ok", "missing_header", "malformed_timestamp", "too_old", "too_new", "malformed_signature", "no_matching_signature", "empty_secret"];
+function __fw_stdKey(secrets) {
+  const slot = wasm.fw_std_slot_new();
+  if (!slot) return 0;
+  for (let i = 0; i < secrets.length; i++) {
+    const bytes = __fw_encoder.encode(secrets[i]);
+    if (!__fw_reserve(bytes.length)) { wasm.fw_std_slot_free(slot); return 0; }
+    new Uint8Array(wasm.memory.buffer, __fw_head.byteOffset, bytes.length).set(bytes);
+    if (!wasm.fw_std_slot_add(slot, bytes.length)) { wasm.fw_std_slot_free(slot); return 0; }
+  }
+  return slot;
+}
+const __fw_ID = "webhook-id", __fw_TS = "webhook-timestamp", __fw_SIG = "webhook-signature";
+/** The answer code (index into __fw_STD_REASONS), or -1 for the general path. */
+function __fw_stdFast(slot, headers, body, options) {
+  try {
+    if (typeof headers !== "object" || headers === null) return -1;
+    let id, ts, sig;
+    if (typeof headers.get === "function") {
+      id = headers.get(__fw_ID);
+      ts = headers.get(__fw_TS);
+      sig = headers.get(__fw_SIG);
+    } else {
+      // The general path takes the first own enumerable key equal ignoring ASCII case.
+      const keys = Object.keys(headers);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        if (k.length !== 10 && k.length !== 17) continue;
+        if (k === __fw_ID) { if (id === undefined) id = headers[k]; }
+        else if (k === __fw_TS) { if (ts === undefined) ts = headers[k]; }
+        else if (k === __fw_SIG) { if (sig === undefined) sig = headers[k]; }
+        else {
+          const l = k.toLowerCase();
+          if (l === __fw_ID || l === __fw_TS || l === __fw_SIG) return -1;
+        }
+      }
+    }
+    if (typeof id !== "string" || typeof ts !== "string" || typeof sig !== "string") return -1;
+    if (id.length > 85 || ts.length > 21 || sig.length > 234) return -1;
+    let now, tol = -1;
+    if (options === undefined || options === null) {
+      now = Math.floor(Date.now() / 1000);
+    } else if (typeof options === "object") {
+      const t = options.toleranceSeconds;
+      const n = options.now;
+      if (t !== undefined) {
+        if (typeof t !== "number" || !(t >= 0 && t < 1e11) || Math.floor(t) !== t) return -1;
+        tol = t;
+      }
+      if (n === undefined) now = Math.floor(Date.now() / 1000);
+      else if (typeof n === "number" && Number.isFinite(n) && Math.abs(n) < 1e11) now = Math.floor(n);
+      else return -1;
+    } else {
+      return -1;
+    }
+    if (typeof now !== "number" || !Number.isFinite(now)) return -1;
+    let n;
+    if (typeof body === "string") {
+      if (body.length > __fw_FAST_MAX / 3 || !__fw_reserve(body.length * 3)) return -1;
+      n = __fw_encoder.encodeInto(body, __fw_body).written;
+    } else if (body instanceof Uint8Array) {
+      n = __fw_u8len(body);
+      if (n > __fw_FAST_MAX || !__fw_reserve(n)) return -1;
+      Reflect.apply(__fw_u8set, __fw_body, [body]);
+    } else {
+      return -1;
+    }
+    const a = __fw_encoder.encodeInto(id, __fw_head).written;
+    const b = __fw_encoder.encodeInto(ts, __fw_stdTs).written;
+    const c = __fw_encoder.encodeInto(sig, __fw_stdSig).written;
+    const code = wasm.fw_std_verify(slot, a, b, c, n, now, tol);
+    return code < __fw_STD_REASONS.length ? code : -1;
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) { __fw_resets++; __fw_instantiate(); }
+    return -1;
+  }
+}
+const __fw_stdCache = new Map();
+function __fw_stdCachedSlot(secret) {
+  const hit = __fw_stdCache.get(secret);
+  if (hit !== undefined && hit.epoch === __fw_epoch) return hit.slot;
+  if (hit !== undefined) __fw_stdCache.delete(secret);
+  if (secret.length === 0 || secret.length > 4096) return 0;
+  if (__fw_stdCache.size >= 16) {
+    const [oldest, entry] = __fw_stdCache.entries().next().value;
+    __fw_stdCache.delete(oldest);
+    if (entry.epoch === __fw_epoch) wasm.fw_std_slot_free(entry.slot);
+  }
+  let slot = 0;
+  try { slot = __fw_stdKey([secret]); } catch (_) { slot = 0; }
+  if (slot) __fw_stdCache.set(secret, { slot, epoch: __fw_epoch });
+  return slot;
+}
+function __fw_stdFastCached(headers, body, secret, options) {
+  if (typeof secret !== "string") return -1;
+  const slot = __fw_stdCachedSlot(secret);
+  return slot ? __fw_stdFast(slot, headers, body, options) : -1;
+}
+function __fw_fastVerifyStandardWebhook(headers, body, secret, options) {
+  const code = __fw_stdFastCached(headers, body, secret, options);
+  return code >= 0 ? code === 0 : __fw_verifyStandardWebhook(headers, body, secret, options);
+}
+function __fw_fastVerifyStandardWebhookReason(headers, body, secret, options) {
+  const code = __fw_stdFastCached(headers, body, secret, options);
+  return code >= 0 ? __fw_STD_REASONS[code] : __fw_verifyStandardWebhookReason(headers, body, secret, options);
+}
+const __fw_freeStdSlots = typeof FinalizationRegistry === "function"
+  ? new FinalizationRegistry(function (held) { if (held.epoch === __fw_epoch) { try { wasm.fw_std_slot_free(held.slot); } catch (_) {} } })
+  : null;
+function __fw_createStandardVerifier(secret) {
+  // The general path validates the secret: a TypeError naming the fix, as signStandardWebhook.
+  __fw_signStandardWebhook("validate", 0, "", secret);
+  const secrets = Array.isArray(secret) ? Array.from(secret) : [secret];
+  const held = { slot: 0, epoch: -1 };
+  const verifier = {};
+  const codeOf = function (headers, body, options) {
+    if (held.epoch !== __fw_epoch) {
+      held.slot = __fw_stdKey(secrets);
+      held.epoch = __fw_epoch;
+    }
+    return held.slot ? __fw_stdFast(held.slot, headers, body, options) : -1;
+  };
+  verifier.verify = function verify(headers, body, options) {
+    const code = codeOf(headers, body, options);
+    return code >= 0 ? code === 0 : __fw_verifyStandardWebhook(headers, body, secrets, options);
+  };
+  verifier.verifyReason = function verifyReason(headers, body, options) {
+    const code = codeOf(headers, body, options);
+    return code >= 0 ? __fw_STD_REASONS[code] : __fw_verifyStandardWebhookReason(headers, body, secrets, options);
+  };
+  if (__fw_freeStdSlots !== null) __fw_freeStdSlots.register(verifier, held);
+  return Object.freeze(verifier);
+}
 function __fw_wasmMemory() {
   return { bytes: wasm.memory.buffer.byteLength, resets: __fw_resets };
 }
@@ -309,15 +450,21 @@ for (const n of publicNames) {
   esmBody = esmBody.replace(new RegExp(`^function ${n}\\(`, "m"), `function __fw_raw_${n}(`);
   if (!esmBody.includes(`function __fw_raw_${n}(`)) fail(`export ${n} has no glue function`);
 }
-for (const n of ["verifySignature", "verifySignatureReason"]) {
+for (const n of ["verifySignature", "verifySignatureReason", "verifyStandardWebhook", "verifyStandardWebhookReason", "signStandardWebhook"]) {
   if (!publicNames.includes(n)) fail(`export ${n} missing: the hot path wraps it`);
 }
 // Every export's guarded function is __fw_<name>; the two signature verifiers are exported
 // through the hot path, which falls back to them; createVerifier is the keyed form.
-const FAST = { verifySignature: "__fw_fastVerifySignature", verifySignatureReason: "__fw_fastVerifySignatureReason" };
+const FAST = {
+  verifySignature: "__fw_fastVerifySignature",
+  verifySignatureReason: "__fw_fastVerifySignatureReason",
+  verifyStandardWebhook: "__fw_fastVerifyStandardWebhook",
+  verifyStandardWebhookReason: "__fw_fastVerifyStandardWebhookReason",
+};
 const exportTable = [
   ...publicNames.map((n) => [n, FAST[n] ?? `__fw_${n}`]),
   ["createVerifier", "__fw_createVerifier"],
+  ["createStandardVerifier", "__fw_createStandardVerifier"],
   ["wasmMemory", "__fw_wasmMemory"],
 ];
 const guardedDecls = publicNames.map((n) => `const __fw_${n} = __fw_guard(__fw_raw_${n});`).join("\n") + "\n";
