@@ -68,3 +68,63 @@ test("ESM entry: values from another realm (node:vm, like Next.js's edge sandbox
   assert.equal(fw.verifyStandardWebhook(values, other.buffer, secret, { now: 1614265330 }), true, "ArrayBuffer from another realm");
   assert.throws(() => fw.verifyStandardWebhook(values, body, secret, { now: { getTime: () => "soon" } }), TypeError);
 });
+
+// The hot path (verifySignature / verifyStandardWebhook with a string secret, and the keyed
+// verifiers) against expected values computed by node:crypto, at the sizes where the
+// hashing changes shape (SHA-256 padding at 55/56/64 bytes), across the scratch region's
+// growth, past the 2 MiB fast-path limit, and with every body type.
+test("ESM entry: hot path and keyed verifiers agree with node:crypto at every size", async () => {
+  const { createHmac, randomBytes } = await import("node:crypto");
+  const sizes = [0, 1, 55, 56, 63, 64, 65, 255, 256, 4096, 65536, 1 << 20, (2 << 20) + 7];
+  const secrets = ["k", "ключ-€", "x".repeat(200)];
+  for (const size of sizes) {
+    const bytes = randomBytes(size);
+    const text = "é".repeat(size >> 1) + (size & 1 ? "a" : "");
+    for (const secret of secrets) {
+      const v = fw.createVerifier(["other", Buffer.from(secret)]);
+      for (const body of [bytes, new Uint8Array(bytes), text]) {
+        const good = "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
+        const bad = good.slice(0, -1) + (good.endsWith("0") ? "1" : "0");
+        const what = `${size} B, ${typeof body}, key ${secret.length}`;
+        assert.equal(fw.verifySignature(body, good, secret), true, what);
+        assert.equal(fw.verifySignature(body, bad, secret), false, what);
+        assert.equal(fw.verifySignatureReason(body, bad, secret), "mismatch", what);
+        assert.equal(fw.verifySignature(body, ` ${good.toUpperCase().replace("SHA256", "sha256")}\t`, secret), true, what);
+        assert.equal(v.verify(body, good), true, what);
+        assert.equal(v.verifyReason(body, bad), "mismatch", what);
+        assert.equal(v.verifyReason(body, good.slice(1)), "missing_prefix", what);
+      }
+    }
+  }
+  // Standard Webhooks: base64(HMAC(key, `${id}.${ts}.${body}`)) by node:crypto.
+  const key = randomBytes(24);
+  const whsec = "whsec_" + key.toString("base64");
+  const sv = fw.createStandardVerifier(["whsec_" + randomBytes(24).toString("base64"), whsec]);
+  for (const size of [0, 100, 256, 70000]) {
+    const body = randomBytes(size);
+    const ts = 1700000000;
+    const id = "msg_" + size;
+    const mac = createHmac("sha256", key).update(`${id}.${ts}.`).update(body).digest("base64");
+    const headers = { "webhook-id": id, "webhook-timestamp": String(ts), "webhook-signature": `v1,${"A".repeat(43)}= v1,${mac}` };
+    for (const options of [{ now: ts }, { now: ts + 299 }, { now: ts - 10, toleranceSeconds: 10 }]) {
+      assert.equal(fw.verifyStandardWebhook(headers, body, whsec, options), true, `${size} B ${JSON.stringify(options)}`);
+      assert.equal(sv.verify(new Headers(headers), body, options), true);
+    }
+    assert.equal(fw.verifyStandardWebhookReason(headers, body, whsec, { now: ts + 301 }), "too_old");
+    assert.equal(sv.verifyReason(headers, body, { now: ts - 11, toleranceSeconds: 10 }), "too_new");
+    assert.equal(sv.verifyReason({ ...headers, "webhook-signature": `v1,${mac}`.replace(/^v1,./, (p) => (p.endsWith("A") ? "v1,B" : "v1,A")) }, body, { now: ts }), "no_matching_signature");
+    assert.equal(sv.verifyReason({ ...headers, "webhook-signature": "v1" }, body, { now: ts }), "malformed_signature");
+    assert.equal(sv.verifyReason({ ...headers, "webhook-timestamp": "17e8" }, body, { now: ts }), "malformed_timestamp");
+  }
+  assert.throws(() => fw.createVerifier(""), TypeError);
+  assert.throws(() => fw.createVerifier(["k", new Uint8Array(0)]), TypeError);
+  assert.throws(() => fw.createStandardVerifier("whsec_!!"), TypeError);
+  // The keys are copied: changing the caller's bytes later changes nothing.
+  const mutable = Buffer.from("key");
+  const v = fw.createVerifier(mutable);
+  const good = "sha256=" + createHmac("sha256", "key").update("b").digest("hex");
+  mutable.fill(0);
+  assert.equal(v.verify("b", good), true);
+  const m = fw.wasmMemory();
+  assert.ok(m.bytes < 8 << 20, `wasm memory ${m.bytes}`);
+});

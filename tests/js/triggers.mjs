@@ -45,6 +45,15 @@ export function triggers(fw) {
   const headersGetThrows = { get: boom };
   const sigArrayThrows = [GOOD];
   Object.defineProperty(sigArrayThrows, 0, { get: boom });
+  const verifier = fw.createVerifier(KEY);
+  const stdVerifier = fw.createStandardVerifier([STD_SECRET]);
+  // A Uint8Array subclass whose byteLength getter lies: the bytes it holds are what count.
+  class Lying extends Uint8Array {
+    get byteLength() {
+      return 3;
+    }
+  }
+  const lying = new Lying(new TextEncoder().encode(BODY));
   return [
     // Standard Webhooks: options.now
     ["std: now = Object.create(Date.prototype)", std(STD_HEADERS, STD_SECRET, { now: Object.create(Date.prototype) }), "TypeError"],
@@ -78,6 +87,19 @@ export function triggers(fw) {
     ["formatArtifacts: artifacts = revoked proxy", () => fw.formatArtifacts("j", revoked([])), "TypeError"],
     ["formatArtifacts: artifact getter throws", () => fw.formatArtifacts("j", [getThrows]), "TypeError"],
     ["planArtifacts: limits getter throws", () => fw.planArtifacts([], getThrows), "TypeError"],
+    // The keyed verifiers (and their hot path)
+    ["createVerifier: secret = revoked proxy", () => fw.createVerifier(revoked([])), "TypeError"],
+    ["createVerifier: secret with a throwing index getter", () => fw.createVerifier(keyIndexThrows), "TypeError"],
+    ["Verifier.verify: body = revoked proxy", () => verifier.verify(revoked(), GOOD), "TypeError"],
+    ["Verifier.verify: signature = revoked proxy", () => verifier.verify(BODY, revoked([])), false],
+    ["Verifier.verify: signature array with a throwing getter", () => verifier.verify(BODY, sigArrayThrows), false],
+    ["Verifier.verify: body Uint8Array whose byteLength lies", () => verifier.verify(lying, GOOD), true],
+    ["createStandardVerifier: secret = revoked proxy", () => fw.createStandardVerifier(revoked([])), "TypeError"],
+    ["StandardVerifier.verify: headers proxy whose ownKeys throws", () => stdVerifier.verify(ownKeysThrow, STD_BODY, STD_NOW), "TypeError"],
+    ["StandardVerifier.verify: headers.get throws", () => stdVerifier.verify(headersGetThrows, STD_BODY, STD_NOW), "TypeError"],
+    ["StandardVerifier.verify: now = revoked proxy", () => stdVerifier.verify(STD_HEADERS, STD_BODY, { now: revoked(new Date()) }), "TypeError"],
+    ["StandardVerifier.verify: header getter throws", () => stdVerifier.verify({ ...STD_HEADERS, get "webhook-id"() { return boom(); } }, STD_BODY, STD_NOW), "TypeError"],
+    ["verifyStandardWebhook: Webhook-Id before webhook-id (first key wins)", std({ "Webhook-Id": "other", ...STD_HEADERS }, STD_SECRET), false],
   ];
 }
 
@@ -121,6 +143,8 @@ function goodCalls(fw) {
     ["signStandardWebhook", fw.signStandardWebhook(STD_HEADERS["webhook-id"], 1614265330, STD_BODY, STD_SECRET), STD_SIG],
     ["formatArtifacts", fw.formatArtifacts("j", [{ name: "a", contentType: "text/plain", data: "hi" }]), '[{"name":"a","content_type":"text/plain","size":2,"data":"hi"}]'],
     ["planArtifacts", fw.planArtifacts([{ name: "a", contentType: "text/plain", data: "hi" }]).join(), "inline_text"],
+    ["createVerifier", fw.createVerifier(["old", KEY]).verify(BODY, GOOD), true],
+    ["createStandardVerifier", fw.createStandardVerifier(STD_SECRET).verifyReason(STD_HEADERS, STD_BODY, STD_NOW), "ok"],
   ];
   for (const [name, got, want] of checks) {
     if (got !== want) throw new Error(`${name} after the triggers: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
