@@ -17,8 +17,16 @@
 use std::cell::RefCell;
 
 use crate::signature::{Signature, Signer, VerifyError};
+#[cfg(feature = "wasm")]
 use crate::standard::{Headers, StandardError, StandardWebhook, DEFAULT_TOLERANCE_SECS};
 use crate::{Secret, MAX_SECRETS};
+
+/// The global allocator of the verify-only module (with `wasm`, src/wasm.rs sets it).
+// SAFETY: without the `atomics` target feature a wasm32 module runs on one thread.
+#[cfg(all(not(feature = "wasm"), not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
 /// Bytes reserved for the header at the start of the scratch region (128 UTF-16 units of
 /// UTF-8); the body starts here.
@@ -27,8 +35,10 @@ pub const HEADER_AREA: usize = 1024;
 /// Where the Standard Webhooks headers go in the header area: `webhook-id` at 0 (at most
 /// 256 bytes), `webhook-timestamp` at [`STD_TS_AT`] (64), `webhook-signature` at
 /// [`STD_SIG_AT`] (704).
+#[cfg(feature = "wasm")]
 pub const STD_TS_AT: usize = 256;
 /// See [`STD_TS_AT`].
+#[cfg(feature = "wasm")]
 pub const STD_SIG_AT: usize = 320;
 
 /// The answer codes of [`fw_verify`], in the order the entry maps them to reason strings.
@@ -39,10 +49,13 @@ const FALLBACK: u32 = 255;
 struct Fast {
     scratch: Vec<u8>,
     slots: Vec<Option<Vec<Signer>>>,
+    #[cfg(feature = "wasm")]
     std_slots: Vec<Option<StdSlot>>,
 }
 
-/// Standard Webhooks keys: collected by [`fw_std_slot_add`], keyed on first use.
+#[cfg(feature = "wasm")]
+/// Standard Webhooks keys (the full package only): collected by [`fw_std_slot_add`], keyed on first use.
+#[cfg(feature = "wasm")]
 struct StdSlot {
     secrets: Vec<Secret>,
     keyed: Option<StandardWebhook>,
@@ -50,7 +63,12 @@ struct StdSlot {
 
 thread_local! {
     static FAST: RefCell<Fast> = const {
-        RefCell::new(Fast { scratch: Vec::new(), slots: Vec::new(), std_slots: Vec::new() })
+        RefCell::new(Fast {
+            scratch: Vec::new(),
+            slots: Vec::new(),
+            #[cfg(feature = "wasm")]
+            std_slots: Vec::new(),
+        })
     };
 }
 
@@ -160,6 +178,7 @@ pub extern "C" fn fw_verify(slot: u32, header_len: usize, body_len: usize) -> u3
 }
 
 /// A new, empty slot of Standard Webhooks keys: its number (from 1), or 0 on failure.
+#[cfg(feature = "wasm")]
 #[no_mangle]
 pub extern "C" fn fw_std_slot_new() -> u32 {
     FAST.with(|fast| {
@@ -186,6 +205,7 @@ pub extern "C" fn fw_std_slot_new() -> u32 {
 /// Adds the `whsec_...` secret in `scratch[..len]` (UTF-8) to a Standard Webhooks slot:
 /// 1, or 0 when it does not parse ([`Secret::from_standard`]), the slot is unknown or
 /// already keyed, or holds [`MAX_SECRETS`] secrets.
+#[cfg(feature = "wasm")]
 #[no_mangle]
 pub extern "C" fn fw_std_slot_add(slot: u32, len: usize) -> u32 {
     FAST.with(|fast| {
@@ -215,6 +235,7 @@ pub extern "C" fn fw_std_slot_add(slot: u32, len: usize) -> u32 {
 }
 
 /// Frees a Standard Webhooks slot.
+#[cfg(feature = "wasm")]
 #[no_mangle]
 pub extern "C" fn fw_std_slot_free(slot: u32) {
     FAST.with(|fast| {
@@ -233,6 +254,7 @@ pub extern "C" fn fw_std_slot_free(slot: u32) {
 /// 2 `malformed_timestamp`, 3 `too_old`, 4 `too_new`, 5 `malformed_signature`,
 /// 6 `no_matching_signature`, 7 `empty_secret`; 255 when the entry must take the general
 /// path.
+#[cfg(feature = "wasm")]
 #[no_mangle]
 pub extern "C" fn fw_std_verify(
     slot: u32,
