@@ -29,7 +29,7 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const [outDir, wasmPath, pkgDir] = process.argv.slice(2);
+const [outDir, wasmPath, pkgDir, verifyWasmPath] = process.argv.slice(2);
 if (!pkgDir) {
   console.error("usage: assemble-pkg.mjs <wasm-bindgen out dir> <optimised .wasm> <pkg dir>");
   process.exit(2);
@@ -479,3 +479,35 @@ write("workerd.mjs", header("(Cloudflare Workers / workerd: the .wasm arrives as
 write("edge-light.mjs", header("(Vercel / Next.js edge functions: the .wasm arrives as a compiled module)") +
   `import __fw_module from "./${NAME}_bg.wasm?module";\n` + esmBody + runtime + esmExportsRenamed);
 console.log(`assemble-pkg: exports ${exportTable.map(([n]) => n).join(", ")}; ${imports.length} imports, ${imports.length - unwrapped.length} of them catch imports, ${unwrapped.length} on the no-throw list`);
+
+// ---- foreman-webhook/verify: js/verify.js over its own small .wasm (feature wasm-verify) --
+if (verifyWasmPath) {
+  const VNAME = "foreman_webhook_verify";
+  const vBytes = readFileSync(verifyWasmPath);
+  const vModule = new WebAssembly.Module(vBytes);
+  const vImports = WebAssembly.Module.imports(vModule);
+  if (vImports.length) fail(`the verify module must import nothing, it imports ${vImports.map((i) => i.name).join(", ")}`);
+  const vExports = WebAssembly.Module.exports(vModule).map((e) => e.name);
+  for (const need of ["memory", "fw_scratch", "fw_slot_new", "fw_slot_add", "fw_slot_free", "fw_verify"]) {
+    if (!vExports.includes(need)) fail(`the verify module does not export ${need}`);
+  }
+  const template = readFileSync(new URL("../js/verify.js", import.meta.url), "utf8");
+  const names = ["verifySignature", "verifySignatureReason", "createVerifier", "wasmMemory"];
+  const vInline = `
+const __fw_module = (function () {
+  const text = atob(${JSON.stringify(vBytes.toString("base64"))});
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return new WebAssembly.Module(bytes);
+})();
+`;
+  const esm = template + `export { ${names.join(", ")} };\n`;
+  write("verify.mjs", header("verify-only entry (ES module; the .wasm inlined)") + vInline + esm);
+  write("verify.cjs", header("verify-only entry (CommonJS; the .wasm inlined)") + '"use strict";\n' + vInline + template +
+    names.map((n) => `exports.${n} = ${n};`).join("\n") + "\n");
+  write("verify-workerd.mjs", header("verify-only entry (workerd: the .wasm as a module)") +
+    `import __fw_module from "./${VNAME}.wasm";\n` + esm);
+  write("verify-edge-light.mjs", header("verify-only entry (Vercel / Next.js edge: the .wasm as a module)") +
+    `import __fw_module from "./${VNAME}.wasm?module";\n` + esm);
+  console.log(`assemble-pkg: verify entries export ${names.join(", ")}; .wasm ${vBytes.length} bytes, no imports`);
+}

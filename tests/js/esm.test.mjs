@@ -128,3 +128,29 @@ test("ESM entry: hot path and keyed verifiers agree with node:crypto at every si
   const m = fw.wasmMemory();
   assert.ok(m.bytes < 8 << 20, `wasm memory ${m.bytes}`);
 });
+
+// foreman-webhook/verify: its own small .wasm; the same vectors, bad inputs (those of its
+// exports) and hostile calls as the main entry. signPayload (for the bad inputs that sign
+// a fixture) comes from the main entry, itself checked against the vectors above.
+export const isVerifyCase = (name) => /^(verifySignature|createVerifier|Verifier\.verify|body|secret|signature)/.test(name);
+test("verify entry (foreman-webhook/verify): every signature vector, the bad-input matrix, hostile triggers, node:crypto at every size", async () => {
+  const fv = await import("foreman-webhook/verify");
+  assert.deepEqual(Object.keys(fv).sort(), ["createVerifier", "verifySignature", "verifySignatureReason", "wasmMemory"]);
+  const withSigner = { ...fv, signPayload: fw.signPayload };
+  assert.equal(runSignatureVectors(withSigner, vectors("signatures.json")), SIGNATURE_CASES);
+  const n = runBadInputs(withSigner, isVerifyCase);
+  assert.ok(n >= 30, `only ${n} bad inputs`);
+  const t = await import("./triggers.mjs");
+  const r = t.runTriggers(fv, isVerifyCase);
+  assert.ok(r.triggers >= 8, `only ${r.triggers} triggers`);
+  const { createHmac, randomBytes } = await import("node:crypto");
+  for (const size of [0, 55, 56, 64, 256, 65536, (2 << 20) + 7]) {
+    const body = randomBytes(size);
+    const good = "sha256=" + createHmac("sha256", "k€").update(body).digest("hex");
+    assert.equal(fv.verifySignature(body, good, "k€"), true);
+    assert.equal(fv.verifySignature(body.toString("latin1"), good, "k€"), size === 0);
+    assert.equal(fv.createVerifier(["x", "k€"]).verifyReason(body, good.replace("sha256=", "sha256= ")), "wrong_length");
+    assert.equal(fv.verifySignature(body, " ".repeat(400) + good + "\t".repeat(300), new TextEncoder().encode("k€")), true);
+  }
+  console.log(`# verify entry: ${SIGNATURE_CASES} vectors, ${n} bad inputs, ${r.triggers} hostile triggers x ${t.REPEAT}; wasm memory ${r.memoryBytes} bytes`);
+});

@@ -46,7 +46,7 @@ export function triggers(fw) {
   const sigArrayThrows = [GOOD];
   Object.defineProperty(sigArrayThrows, 0, { get: boom });
   const verifier = fw.createVerifier(KEY);
-  const stdVerifier = fw.createStandardVerifier([STD_SECRET]);
+  const stdVerifier = typeof fw.createStandardVerifier === "function" ? fw.createStandardVerifier([STD_SECRET]) : null;
   // A Uint8Array subclass whose byteLength getter lies: the bytes it holds are what count.
   class Lying extends Uint8Array {
     get byteLength() {
@@ -134,19 +134,22 @@ export function repeatedHeaderCases(fw) {
 
 /** A good call of every export, with answers from published vectors. */
 function goodCalls(fw) {
+  // Thunks: the verify-only entry (foreman-webhook/verify) has a subset of the exports.
   const checks = [
-    ["verifySignature", fw.verifySignature(BODY, GOOD, KEY), true],
-    ["verifySignatureReason", fw.verifySignatureReason(BODY, GOOD, [KEY]), "ok"],
-    ["signPayload", fw.signPayload(BODY, KEY), GOOD],
-    ["verifyStandardWebhook", fw.verifyStandardWebhook(STD_HEADERS, STD_BODY, STD_SECRET, STD_NOW), true],
-    ["verifyStandardWebhookReason", fw.verifyStandardWebhookReason(STD_HEADERS, STD_BODY, [STD_SECRET], { now: new Date(1614265330 * 1000) }), "ok"],
-    ["signStandardWebhook", fw.signStandardWebhook(STD_HEADERS["webhook-id"], 1614265330, STD_BODY, STD_SECRET), STD_SIG],
-    ["formatArtifacts", fw.formatArtifacts("j", [{ name: "a", contentType: "text/plain", data: "hi" }]), '[{"name":"a","content_type":"text/plain","size":2,"data":"hi"}]'],
-    ["planArtifacts", fw.planArtifacts([{ name: "a", contentType: "text/plain", data: "hi" }]).join(), "inline_text"],
-    ["createVerifier", fw.createVerifier(["old", KEY]).verify(BODY, GOOD), true],
-    ["createStandardVerifier", fw.createStandardVerifier(STD_SECRET).verifyReason(STD_HEADERS, STD_BODY, STD_NOW), "ok"],
+    ["verifySignature", () => fw.verifySignature(BODY, GOOD, KEY), true],
+    ["verifySignatureReason", () => fw.verifySignatureReason(BODY, GOOD, [KEY]), "ok"],
+    ["signPayload", () => fw.signPayload(BODY, KEY), GOOD],
+    ["verifyStandardWebhook", () => fw.verifyStandardWebhook(STD_HEADERS, STD_BODY, STD_SECRET, STD_NOW), true],
+    ["verifyStandardWebhookReason", () => fw.verifyStandardWebhookReason(STD_HEADERS, STD_BODY, [STD_SECRET], { now: new Date(1614265330 * 1000) }), "ok"],
+    ["signStandardWebhook", () => fw.signStandardWebhook(STD_HEADERS["webhook-id"], 1614265330, STD_BODY, STD_SECRET), STD_SIG],
+    ["formatArtifacts", () => fw.formatArtifacts("j", [{ name: "a", contentType: "text/plain", data: "hi" }]), '[{"name":"a","content_type":"text/plain","size":2,"data":"hi"}]'],
+    ["planArtifacts", () => fw.planArtifacts([{ name: "a", contentType: "text/plain", data: "hi" }]).join(), "inline_text"],
+    ["createVerifier", () => fw.createVerifier(["old", KEY]).verify(BODY, GOOD), true],
+    ["createStandardVerifier", () => fw.createStandardVerifier(STD_SECRET).verifyReason(STD_HEADERS, STD_BODY, STD_NOW), "ok"],
   ];
-  for (const [name, got, want] of checks) {
+  for (const [name, call, want] of checks) {
+    if (typeof fw[name] !== "function") continue;
+    const got = call();
     if (got !== want) throw new Error(`${name} after the triggers: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
   }
   const names = Object.keys(fw).filter((k) => typeof fw[k] === "function" && k !== "wasmMemory" && k !== "default");
@@ -159,11 +162,11 @@ function goodCalls(fw) {
  * Every trigger REPEAT times in a row; returns { triggers, calls, memoryBytes }. Throws on
  * a wrong answer, on growth of the wasm memory, or on an instance reset.
  */
-export function runTriggers(fw) {
+export function runTriggers(fw, only = () => true) {
   goodCalls(fw);
   const before = fw.wasmMemory();
   let calls = 0;
-  const list = triggers(fw);
+  const list = triggers(fw).filter(([name]) => only(name));
   for (const [name, call, want] of list) {
     for (let i = 0; i < REPEAT; i++) {
       let got;
@@ -196,5 +199,5 @@ export function runTriggers(fw) {
   const after = fw.wasmMemory();
   if (after.bytes !== before.bytes) throw new Error(`wasm memory grew from ${before.bytes} to ${after.bytes} bytes over ${calls} hostile calls`);
   if (after.resets !== before.resets) throw new Error(`the instance was reset ${after.resets - before.resets} times during the hostile calls`);
-  return { triggers: list.length, calls, memoryBytes: after.bytes, repeated: repeatedHeaderCases(fw) };
+  return { triggers: list.length, calls, memoryBytes: after.bytes, repeated: typeof fw.verifyStandardWebhook === "function" ? repeatedHeaderCases(fw) : 0 };
 }

@@ -68,3 +68,6 @@ const stdKeyedWhy: StandardVerifyReason = stdKeyed.verifyReason(headers, body, {
 // @ts-expect-error a verifier verifies a body and a header, not a secret
 keyed.verify(body, "sha256=00", "secret");
 console.log(keyedOk, keyedWhy, stdKeyed.verify(new Headers(), body), stdKeyedWhy);
+import { verifySignature as verifyOnly, createVerifier as keyedOnly } from "foreman-webhook/verify";
+const verifyOnlyOk: boolean = verifyOnly(body, "sha256=00", ["k", new Uint8Array([1])]);
+console.log(verifyOnlyOk, keyedOnly("k").verifyReason(body, null));
