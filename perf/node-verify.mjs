@@ -50,6 +50,8 @@ if (!existsSync(join(nm, "standardwebhooks"))) {
 }
 
 const ours = await import(pathToFileURL(join(pkgDir, "index.mjs")).href);
+// The verify-only entry (its own small .wasm), when the build has it.
+const oursVerify = existsSync(join(pkgDir, "verify.mjs")) ? await import(pathToFileURL(join(pkgDir, "verify.mjs")).href) : null;
 const octokitNode = await import("@octokit/webhooks-methods");
 let octokitWeb = null;
 try {
@@ -147,6 +149,13 @@ function candidates(size) {
           name: "foreman-webhook createVerifier(secret).verify (wasm)",
           key: "ours-keyed",
           run: ((v) => () => v.verify(buf, header))(ours.createVerifier(SECRET)),
+        }]
+      : []),
+    ...(oursVerify
+      ? [{
+          name: "foreman-webhook/verify verifySignature (small wasm)",
+          key: "ours-verify",
+          run: () => oursVerify.verifySignature(buf, header, SECRET),
         }]
       : []),
     {
