@@ -204,19 +204,11 @@ function answer(slot, body, header) {
   if (code >= REASONS.length) throw new TypeError("foreman-webhook/verify: unexpected answer " + code);
   return code;
 }
-/** Runs `f` on the instance; replaces the instance after a trap or a call that left it large. */
-function guarded(f) {
-  let trapped = false;
-  try {
-    return f();
-  } catch (e) {
-    trapped = e instanceof WebAssembly.RuntimeError;
-    throw e;
-  } finally {
-    if (trapped || wasm.memory.buffer.byteLength > RETAIN_BYTES) {
-      resets++;
-      instantiate();
-    }
+/** After a call: replaces the instance after a trap or a call that left it large. */
+function settle(error) {
+  if (error instanceof WebAssembly.RuntimeError || wasm.memory.buffer.byteLength > RETAIN_BYTES) {
+    resets++;
+    instantiate();
   }
 }
 // Keyed slots of the last 16 string secrets.
@@ -235,21 +227,30 @@ function cachedSlot(secret) {
   return slot;
 }
 function codeFor(body, signature, secret) {
-  return guarded(function () {
-    const keys = typeof secret === "string" && secret.length > 0 && secret.length <= 4096 ? null : keysOf(secret);
-    const header = headerOf(signature);
-    if (keys === null) return answer(cachedSlot(secret) || -1, body, header);
+  let error = null;
+  try {
+    const header = typeof signature === "string" ? signature : null;
+    if (typeof secret === "string" && secret.length > 0 && secret.length <= 4096) {
+      return answer(cachedSlot(secret) || -1, body, header === null ? headerOf(signature) : header);
+    }
+    const keys = keysOf(secret);
+    const text = header === null ? headerOf(signature) : header;
     if (keys.length === 0 || keys.some((k) => k.length === 0)) {
       if (bytesOf(body) === null) throw bodyError(body); // the body's type is still checked
       return 5;
     }
     const slot = key(keys);
     try {
-      return answer(slot, body, header);
+      return answer(slot, body, text);
     } finally {
       wasm.fw_slot_free(slot);
     }
-  });
+  } catch (e) {
+    error = e;
+    throw e;
+  } finally {
+    settle(error);
+  }
 }
 function verifySignature(body, signature, secret) {
   return codeFor(body, signature, secret) === 0;
@@ -267,14 +268,20 @@ function createVerifier(secret) {
   if (keys.length === 0 || keys.some((k) => k.length === 0)) throw new TypeError(EMPTY_SECRET);
   const held = { slot: 0, epoch: -1 };
   const code = function (body, signature) {
-    return guarded(function () {
+    let error = null;
+    try {
       const header = headerOf(signature);
       if (held.epoch !== epoch) {
         held.slot = key(keys);
         held.epoch = epoch;
       }
       return answer(held.slot || -1, body, header);
-    });
+    } catch (e) {
+      error = e;
+      throw e;
+    } finally {
+      settle(error);
+    }
   };
   const verifier = Object.freeze({
     verify: function verify(body, signature) {
