@@ -217,3 +217,46 @@ export interface WasmMemory {
 
 /** The size of the module's WebAssembly memory and how often the instance was replaced. */
 export declare function wasmMemory(): WasmMemory;
+
+/**
+ * A verifier keyed once for `secret` (one key, or several for a rotation): the fast form
+ * of {@link verifySignature} when the same secrets verify many requests. The keys are
+ * copied when it is created (changing the caller's bytes later changes nothing).
+ * Answers are exactly those of `verifySignature` / `verifySignatureReason`.
+ */
+export interface Verifier {
+  /** `true` iff `signature` is a valid `X-Foreman-Signature` of `body` under any key. */
+  verify(body: BytesInput, signature: string | readonly string[] | null | undefined): boolean;
+  /** Why: as {@link verifySignatureReason}. */
+  verifyReason(body: BytesInput, signature: string | readonly string[] | null | undefined): VerifyReason;
+}
+
+/**
+ * Keys HMAC-SHA256 once for `secret` and returns a {@link Verifier}. Synchronous, no init.
+ *
+ * @throws TypeError when `secret` has the wrong type or a key is empty (as
+ *   {@link verifySignature}).
+ */
+export declare function createVerifier(secret: SecretInput | readonly SecretInput[]): Verifier;
+
+/**
+ * A Standard Webhooks verifier keyed once for `secret` (`whsec_...`, or several for a
+ * rotation). Answers are exactly those of `verifyStandardWebhook` /
+ * `verifyStandardWebhookReason`.
+ */
+export interface StandardVerifier {
+  /** As {@link verifyStandardWebhook} with this verifier's secrets. */
+  verify(headers: HeadersInput, body: BytesInput, options?: StandardVerifyOptions): boolean;
+  /** As {@link verifyStandardWebhookReason} with this verifier's secrets. */
+  verifyReason(headers: HeadersInput, body: BytesInput, options?: StandardVerifyOptions): StandardVerifyReason;
+}
+
+/**
+ * Keys HMAC-SHA256 once for `secret` and returns a {@link StandardVerifier}.
+ *
+ * @throws TypeError when `secret` is not a `whsec_...` string (or an array of them) or
+ *   does not decode (as {@link signStandardWebhook}).
+ */
+export declare function createStandardVerifier(
+  secret: StandardSecret | readonly StandardSecret[],
+): StandardVerifier;

@@ -147,7 +147,10 @@
 //! # Features
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![cfg_attr(not(feature = "wasm"), forbid(unsafe_code))]
+#![cfg_attr(
+    not(any(feature = "wasm", feature = "wasm-verify")),
+    forbid(unsafe_code)
+)]
 // Library code returns errors (tests may unwrap), and uses one module style: `foo.rs`
 // next to `foo/`. Set here, not in Cargo.toml's [lints], which would also cover the
 // integration tests, benches and examples.
@@ -169,6 +172,12 @@ pub mod standard;
 #[cfg(all(feature = "wasm", target_arch = "wasm32"))]
 #[allow(unsafe_code)]
 mod wasm;
+// The verify-only module (feature `wasm-verify` alone): the same raw exports, no
+// wasm-bindgen; `#[no_mangle]` exports and the lol_alloc global allocator need `unsafe`.
+#[cfg(all(feature = "wasm-verify", not(feature = "wasm"), target_arch = "wasm32"))]
+#[allow(unsafe_code)]
+#[path = "wasm/fast.rs"]
+mod fast;
 
 /// The README's Rust examples, compiled and run as doctests (with `native` and `axum`, which the
 /// dispatcher and receiver examples need; CI tests with every feature).

@@ -208,6 +208,13 @@ impl StandardWebhook {
         self
     }
 
+    /// The tolerance, set in place (the npm package's hot path keeps one keyed value per
+    /// secret set and reads the tolerance per call).
+    #[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+    pub(crate) fn set_tolerance_secs(&mut self, secs: u64) {
+        self.tolerance_secs = secs;
+    }
+
     /// The `webhook-signature` value: one `v1,<base64>` entry per key, space-separated.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
         let mut out = String::with_capacity(48 * self.keys.len());

@@ -40,6 +40,8 @@ pub use crate::MAX_SECRETS;
 /// rest of an attacker's 10^5-line array is ignored.
 const MAX_HEADER_LINES: u32 = 64;
 
+/// The hot path's raw exports (`fw_verify`, ...), in src/wasm/fast.rs.
+mod fast;
 /// The only way the bindings call JavaScript: `catch` imports.
 mod js;
 /// Standard Webhooks exports (`verifyStandardWebhook`, ...), in src/wasm/standard.rs.

@@ -28,14 +28,16 @@ test("package.json: name, sideEffects, license, exports conditions in order, typ
 
 test("entries: the .wasm inlined in index.mjs / index.cjs (no asset, no import.meta.url, no top-level await); a module import only in workerd / edge-light", () => {
   const files = readdirSync(dir);
-  assert.deepEqual(files.filter((f) => f.endsWith(".wasm")), ["foreman_webhook_bg.wasm"]);
-  for (const f of ["index.mjs", "index.cjs"]) {
+  assert.deepEqual(files.filter((f) => f.endsWith(".wasm")), ["foreman_webhook_bg.wasm", "foreman_webhook_verify.wasm"]);
+  for (const f of ["index.mjs", "index.cjs", "verify.mjs", "verify.cjs"]) {
     const text = readFileSync(join(dir, f), "utf8");
     assert.match(text, /[A-Za-z0-9+/]{10000,}/, `${f}: inlined .wasm`);
     assert.doesNotMatch(text, /import\.meta|\.wasm["'?]|^\s*await /m, `${f}: refers to an asset or awaits`);
   }
   assert.match(readFileSync(join(dir, "workerd.mjs"), "utf8"), /^import __fw_module from "\.\/foreman_webhook_bg\.wasm";$/m);
   assert.match(readFileSync(join(dir, "edge-light.mjs"), "utf8"), /^import __fw_module from "\.\/foreman_webhook_bg\.wasm\?module";$/m);
+  assert.match(readFileSync(join(dir, "verify-workerd.mjs"), "utf8"), /^import __fw_module from "\.\/foreman_webhook_verify\.wasm";$/m);
+  assert.match(readFileSync(join(dir, "verify-edge-light.mjs"), "utf8"), /^import __fw_module from "\.\/foreman_webhook_verify\.wasm\?module";$/m);
   for (const f of files.filter((f) => /\.(m?c?js)$/.test(f))) {
     const text = readFileSync(join(dir, f), "utf8");
     assert.doesNotMatch(text, /node:|require\(['"]|\bBuffer\b|\bprocess\./, `${f}: Node-only API`);

@@ -40,6 +40,9 @@ function checkCounts(counts, where) {
   assert.ok(counts.standardBadInputs >= 20, `${where}: Standard Webhooks bad inputs ${counts.standardBadInputs}`);
   assert.ok(counts.hostile && counts.hostile.triggers >= 20, `${where}: hostile triggers ${JSON.stringify(counts.hostile)}`);
   assert.equal(counts.hostile.calls, counts.hostile.triggers * 4000, `${where}: each trigger 1,000 times, then 3 more rounds`);
+  const v = counts.verifyEntry;
+  assert.ok(v && v.signatures >= 46 && v.badInputs >= 30 && v.hostile.triggers >= 8, `${where}: foreman-webhook/verify ${JSON.stringify(v)}`);
+  console.log(`# ${where}: foreman-webhook/verify: ${v.signatures} vectors, ${v.badInputs} bad inputs, ${v.hostile.triggers} hostile triggers x 1000 (wasm memory ${v.hostile.memoryBytes} bytes, unchanged)`);
   console.log(`# ${where}: ${counts.signatures} signature + ${counts.artifacts} artifact vectors, ${counts.badInputs} bad inputs, ${counts.standard} Standard Webhooks vectors + ${counts.standardBadInputs} bad inputs, ${counts.hostile.triggers} hostile triggers x 1000 (wasm memory ${counts.hostile.memoryBytes} bytes, unchanged)${counts.entry ? ` (${counts.entry.replace(/^.*node_modules\//, "")})` : ""}`);
 }
 
@@ -148,7 +151,10 @@ test("edge-runtime: edge-light entry with a supplied WebAssembly.Module, vectors
     name: "wasm-module",
     setup(build) {
       build.onResolve({ filter: /\.wasm\?module$/ }, (args) => ({ path: args.path, namespace: "wasm-module" }));
-      build.onLoad({ filter: /.*/, namespace: "wasm-module" }, () => ({ contents: "export default globalThis.__FOREMAN_WASM_MODULE__;", loader: "js" }));
+      build.onLoad({ filter: /.*/, namespace: "wasm-module" }, (args) => ({
+        contents: args.path.includes("foreman_webhook_verify") ? "export default globalThis.__FOREMAN_VERIFY_WASM_MODULE__;" : "export default globalThis.__FOREMAN_WASM_MODULE__;",
+        loader: "js",
+      }));
     },
   };
   await bundle("edge.mjs", out, { conditions: ["edge-light", "worker", "browser"], format: "iife", plugins: [wasmModulePlugin] });
@@ -156,6 +162,8 @@ test("edge-runtime: edge-light entry with a supplied WebAssembly.Module, vectors
   const runtime = new EdgeRuntime();
   runtime.context.__FOREMAN_WASM_BYTES__ = readFileSync(join(pkgDir, "foreman_webhook_bg.wasm"));
   runtime.evaluate("globalThis.__FOREMAN_WASM_MODULE__ = new WebAssembly.Module(__FOREMAN_WASM_BYTES__); delete globalThis.__FOREMAN_WASM_BYTES__;");
+  runtime.context.__FOREMAN_VERIFY_WASM_BYTES__ = readFileSync(join(pkgDir, "foreman_webhook_verify.wasm"));
+  runtime.evaluate("globalThis.__FOREMAN_VERIFY_WASM_MODULE__ = new WebAssembly.Module(__FOREMAN_VERIFY_WASM_BYTES__); delete globalThis.__FOREMAN_VERIFY_WASM_BYTES__;");
   runtime.context.FOREMAN_SECRET = SECRET;
   runtime.context.FOREMAN_SECRET_OLD = OLD_SECRET;
   runtime.evaluate(readFileSync(out, "utf8"));
@@ -168,7 +176,9 @@ test("workerd: workerd entry (the .wasm as a module), served on 127.0.0.1", asyn
   const dir = mkdtempSync(join(tmpdir(), "fw-workerd-"));
   await bundle("worker.mjs", join(dir, "worker.mjs"), { conditions: ["workerd", "worker", "browser"], format: "esm" });
   assert.match(readFileSync(join(dir, "worker.mjs"), "utf8"), /from "\.\/foreman_webhook_bg\.wasm"/);
+  assert.match(readFileSync(join(dir, "worker.mjs"), "utf8"), /from "\.\/foreman_webhook_verify\.wasm"/);
   copyFileSync(join(pkgDir, "foreman_webhook_bg.wasm"), join(dir, "foreman_webhook_bg.wasm"));
+  copyFileSync(join(pkgDir, "foreman_webhook_verify.wasm"), join(dir, "foreman_webhook_verify.wasm"));
   const port = await freePort();
   writeFileSync(join(dir, "config.capnp"), `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -179,6 +189,7 @@ const receiver :Workerd.Worker = (
   modules = [
     (name = "worker.mjs", esModule = embed "worker.mjs"),
     (name = "foreman_webhook_bg.wasm", wasm = embed "foreman_webhook_bg.wasm"),
+    (name = "foreman_webhook_verify.wasm", wasm = embed "foreman_webhook_verify.wasm"),
   ],
   bindings = [
     (name = "FOREMAN_SECRET", text = "${SECRET}"),

@@ -45,6 +45,20 @@ export function runStandardVectors(fw, file) {
     if (c.body_text !== null) {
       eq(fw.verifyStandardWebhookReason(headerShapes(c)[0][1], c.body_text, secret, options), want, `${c.name} (string body)`);
     }
+    // The keyed verifier answers exactly as verifyStandardWebhookReason; a secret that
+    // does not decode is a TypeError when it is created.
+    let verifier = null;
+    try {
+      verifier = fw.createStandardVerifier(secret);
+    } catch (e) {
+      if (!(e instanceof TypeError) || !/secret/.test(want + e.message)) throw new Error(`${c.name}: createStandardVerifier threw ${e}`);
+    }
+    if (verifier !== null) {
+      for (const [shape, headers] of headerShapes(c)) {
+        eq(verifier.verifyReason(headers, body, options), want, `${c.name} (${shape}, createStandardVerifier)`);
+        eq(verifier.verify(headers, body, options), want === "ok", `${c.name} (${shape}, createStandardVerifier) bool`);
+      }
+    }
     if (c.sign) {
       eq(fw.signStandardWebhook(c.id, Number(c.timestamp), body, secret), c.sign, `${c.name}: signStandardWebhook`);
     }

@@ -59,3 +59,15 @@ console.log(stdOk, stdFetch, stdSig);
 import { planArtifacts, type Placement } from "foreman-webhook";
 const places: Placement[] = planArtifacts(artifacts, { budget: 10 });
 if (places[0] === "url_over_budget") console.log(places);
+import { createVerifier, createStandardVerifier, type Verifier, type StandardVerifier } from "foreman-webhook";
+const keyed: Verifier = createVerifier(["old", new Uint8Array([1])]);
+const keyedOk: boolean = keyed.verify(body, "sha256=00");
+const keyedWhy: VerifyReason = keyed.verifyReason(body, undefined);
+const stdKeyed: StandardVerifier = createStandardVerifier(whsec);
+const stdKeyedWhy: StandardVerifyReason = stdKeyed.verifyReason(headers, body, { now: 1_700_000_000 });
+// @ts-expect-error a verifier verifies a body and a header, not a secret
+keyed.verify(body, "sha256=00", "secret");
+console.log(keyedOk, keyedWhy, stdKeyed.verify(new Headers(), body), stdKeyedWhy);
+import { verifySignature as verifyOnly, createVerifier as keyedOnly } from "foreman-webhook/verify";
+const verifyOnlyOk: boolean = verifyOnly(body, "sha256=00", ["k", new Uint8Array([1])]);
+console.log(verifyOnlyOk, keyedOnly("k").verifyReason(body, null));

@@ -4,8 +4,21 @@ import { runArtifactVectors, runBadInputs, runSignatureVectors } from "../vector
 import { runStandardBadInputs, runStandardVectors } from "../standard-vectors.mjs";
 import { runTriggers } from "../triggers.mjs";
 
-export async function runAll(fw, signatures, artifacts, standard) {
+const isVerifyCase = (name) => /^(verifySignature|createVerifier|Verifier\.verify|body|secret|signature)/.test(name);
+
+/** The verify-only entry (foreman-webhook/verify), given with the main entry's signer. */
+function runVerifyEntry(fv, fw, signatures) {
+  const withSigner = { ...fv, signPayload: fw.signPayload };
   return {
+    signatures: runSignatureVectors(withSigner, signatures),
+    badInputs: runBadInputs(withSigner, isVerifyCase),
+    hostile: runTriggers(fv, isVerifyCase),
+  };
+}
+
+export async function runAll(fw, signatures, artifacts, standard, fv) {
+  return {
+    ...(fv ? { verifyEntry: runVerifyEntry(fv, fw, signatures) } : {}),
     signatures: runSignatureVectors(fw, signatures),
     artifacts: await runArtifactVectors(fw, artifacts),
     badInputs: runBadInputs(fw),

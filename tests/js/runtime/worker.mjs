@@ -3,6 +3,7 @@
 // Bundled by esbuild with the vector files inlined; the .wasm stays a separate module.
 import { verifySignatureReason } from "foreman-webhook";
 import * as fw from "foreman-webhook";
+import * as fv from "foreman-webhook/verify";
 import { runAll } from "./check.mjs";
 import signatures from "../../vectors/signatures.json";
 import artifacts from "../../vectors/artifacts.json";
@@ -12,7 +13,7 @@ export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/vectors") {
-      return Response.json(await runAll(fw, signatures, artifacts, standard));
+      return Response.json(await runAll(fw, signatures, artifacts, standard, fv));
     }
     if (request.method !== "POST") return new Response("POST a webhook\n", { status: 405 });
     const body = new Uint8Array(await request.arrayBuffer());

@@ -9,7 +9,11 @@ import {
   verifyStandardWebhook,
   verifyStandardWebhookReason,
   wasmMemory,
+  createVerifier,
+  createStandardVerifier,
 } from "foreman-webhook";
+// The verify-only entry, with its own small .wasm (inlined in verify.mjs / verify.cjs).
+import { verifySignature as verifyOnly, createVerifier as keyedOnly, wasmMemory as verifyOnlyMemory } from "foreman-webhook/verify";
 
 const STD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const STD_HEADERS = {
@@ -37,6 +41,11 @@ export function probe() {
   check("signStandardWebhook", () => signStandardWebhook(STD_HEADERS["webhook-id"], 1614265330, STD_BODY, STD_SECRET), STD_HEADERS["webhook-signature"]);
   check("verifySignature", () => verifySignature(BODY, GOOD, KEY), true);
   check("signPayload", () => signPayload(BODY, KEY), GOOD);
+  check("createVerifier", () => createVerifier(["old", KEY]).verify(BODY, GOOD), true);
+  check("createStandardVerifier", () => createStandardVerifier(STD_SECRET).verifyReason(STD_HEADERS, STD_BODY, NOW), "ok");
+  check("foreman-webhook/verify verifySignature", () => verifyOnly(BODY, GOOD, KEY), true);
+  check("foreman-webhook/verify createVerifier", () => keyedOnly(["old", KEY]).verifyReason(BODY, GOOD.slice(0, -1) + "0"), "mismatch");
+  check("foreman-webhook/verify memory", () => verifyOnlyMemory().resets, 0);
   const before = wasmMemory().bytes;
   let typeErrors = 0;
   for (let i = 0; i < 300; i++) {
