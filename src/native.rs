@@ -102,6 +102,7 @@ mod outcome;
 mod resolve;
 mod retry;
 mod schedule;
+mod telemetry;
 
 pub use address::{canonical, is_global, is_localhost_name, AddressPolicy, CidrError};
 pub use builder::{
@@ -117,3 +118,4 @@ pub use retry::{
     parse_retry_after, AttemptOutcome, Delays, Jitter, Next, RetryPolicy, DEFAULT_BASE_DELAY,
     DEFAULT_MAX_RETRIES, DEFAULT_RETRY_AFTER_CAP, DEFAULT_TIMEOUT,
 };
+pub use telemetry::{AttemptTiming, ErrorClass};

@@ -12,6 +12,7 @@ use super::outbox::{DurableSettings, StoreConfig};
 use super::outcome::Outcome;
 use super::resolve::NameResolver;
 use super::retry::RetryPolicy;
+use super::telemetry::TelemetryConfig;
 use crate::standard::StandardWebhook;
 use crate::Signer;
 
@@ -36,6 +37,7 @@ pub(crate) struct Config {
     pub(crate) jitter_seed: u64,
     pub(crate) store: StoreConfig,
     pub(crate) durable: DurableSettings,
+    pub(crate) telemetry: TelemetryConfig,
 }
 
 /// 64 random bits from the operating system's random source (`getrandom`): the

@@ -113,6 +113,11 @@ impl Http {
         }
     }
 
+    /// The `webhook-id` an in-memory delivery is sent with (the same on every retry).
+    pub(super) fn memory_webhook_id(&self, id: u64) -> String {
+        self.signing.memory_webhook_id(id)
+    }
+
     /// Reads at most `body_cap` bytes of the body (lets a small response's connection be
     /// reused), then drops the rest unread. Ends early on an error or the request timeout.
     /// Keeps the first `keep` bytes (for the attempt history).
@@ -153,6 +158,10 @@ struct Signing {
 }
 
 impl Signing {
+    fn memory_webhook_id(&self, id: u64) -> String {
+        format!("msg_{:016x}{:016x}", self.instance, id)
+    }
+
     fn apply(
         &self,
         mut req: reqwest::RequestBuilder,
@@ -169,7 +178,7 @@ impl Signing {
             // Stable per event (the same on every retry), fresh timestamp and signature.
             let id = match webhook_id {
                 Some(id) => id.to_owned(),
-                None => format!("msg_{:016x}{:016x}", self.instance, job.id),
+                None => self.memory_webhook_id(job.id),
             };
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
