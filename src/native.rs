@@ -97,6 +97,9 @@ mod durable;
 mod error;
 mod http;
 mod job;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
 pub mod outbox;
 mod outcome;
 mod resolve;

@@ -121,7 +121,7 @@ pub(super) struct Inner {
     handle: Handle,
     /// The durable store's half, when one is configured.
     pub(super) durable: Option<Durable>,
-    telemetry: TelemetryConfig,
+    pub(super) telemetry: TelemetryConfig,
 }
 
 impl Dispatcher {
@@ -257,7 +257,7 @@ impl Inner {
         self.sched.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn stats(&self) -> Stats {
+    pub(super) fn stats(&self) -> Stats {
         self.counters.snapshot()
     }
 
@@ -348,7 +348,7 @@ impl Inner {
                 max_pending = self.max_pending, "webhook dropped: pending deliveries at capacity");
             return early(OutcomeKind::DroppedAtCapacity);
         }
-        let Some(job) = Job::new(
+        let Some(mut job) = Job::new(
             id,
             event.to_json(),
             parsed.as_str(),
@@ -361,6 +361,7 @@ impl Inner {
                 "webhook request creation failed");
             return early(OutcomeKind::Rejected(RejectReason::InvalidUrl));
         };
+        self.telemetry.fired(&mut job, &webhook_id);
         self.sched().push_ready(job);
         self.wake.notify_one();
         DeliveryId(id)
@@ -380,6 +381,7 @@ impl Inner {
         kind: OutcomeKind,
     ) {
         self.counters.terminal(&kind);
+        self.telemetry.outcome(url, trail, &kind, attempts);
         if self.phase.load(Ordering::Acquire) != OPEN {
             if let Some(report) = self
                 .report
@@ -505,6 +507,7 @@ impl Inner {
 
     fn schedule(self: &Arc<Self>, job: Job, wait: Duration) {
         Counters::bump(&self.counters.retries);
+        self.telemetry.retry();
         let due = Instant::from_std(deadline(Instant::now().into_std(), wait));
         let mut sched = self.sched();
         if self.phase.load(Ordering::Acquire) == CANCELLED {
@@ -611,6 +614,13 @@ impl Inner {
         let started_at = std::time::SystemTime::now();
         let started = Instant::now();
         let webhook_id = claim.as_ref().map(|c| c.event_id.as_str());
+        let job_number = job.id;
+        let span = self
+            .telemetry
+            .attempt_started(&mut job, || match webhook_id {
+                Some(w) => w.to_owned(),
+                None => self.http.memory_webhook_id(job_number),
+            });
         let keep = if claim.is_some() {
             super::outbox::RESPONSE_HEAD_CAP
         } else {
@@ -646,8 +656,11 @@ impl Inner {
             AttemptOutcome::Refused => (None, Some(ErrorClass::Refused)),
             _ => (None, Some(ErrorClass::Transport)),
         };
+        let took = started.elapsed();
         job.trail_mut()
-            .record(started_at, started.elapsed(), last_status, last_error);
+            .record(started_at, took, last_status, last_error);
+        self.telemetry
+            .attempt_finished(span, &mut job, took, last_status, last_error);
         let mut sample = self.jitter_seed ^ job.id.rotate_left(16) ^ u64::from(attempt);
         let next = self
             .policy
@@ -747,6 +760,7 @@ impl Inner {
         };
         if matches!(done.next, Transition::RetryAt(_)) {
             Counters::bump(&self.counters.retries);
+            self.telemetry.retry();
         }
         let mut wait = Duration::from_millis(50);
         let committed = loop {
@@ -1086,6 +1100,7 @@ impl Dispatcher {
             durable,
             telemetry: cfg.telemetry,
         });
+        super::telemetry::start(&inner, &handle);
         handle.spawn(run_scheduler(Arc::clone(&inner)));
         if let Some(d) = &inner.durable {
             handle.spawn(Arc::clone(&inner).run_writer());

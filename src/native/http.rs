@@ -169,6 +169,13 @@ impl Signing {
         webhook_id: Option<&str>,
     ) -> reqwest::RequestBuilder {
         let body = job.body();
+        #[cfg(feature = "otel")]
+        if let Some((parent, state)) = job.trail.as_ref().and_then(|t| t.trace_headers.as_ref()) {
+            req = req.header("traceparent", parent.as_str());
+            if !state.is_empty() {
+                req = req.header("tracestate", state.as_str());
+            }
+        }
         if let Some(signer) = &self.foreman {
             if let Some(v) = sensitive(&signer.sign(&body).header_value()) {
                 req = req.header(SIGNATURE_HEADER, v);

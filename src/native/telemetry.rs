@@ -5,9 +5,14 @@
 //! from the dispatcher so the dispatcher only calls a handful of small functions.
 
 use core::fmt;
+#[cfg(feature = "otel")]
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use url::Url;
+
+use super::job::Job;
 
 /// Why an attempt failed without an HTTP status (the OpenTelemetry `error.type` of an
 /// attempt that got no response).
@@ -61,6 +66,9 @@ pub(crate) struct Trail {
     /// The delivery span and its context (`otel` feature).
     #[cfg(feature = "otel")]
     pub(crate) otel: Option<super::otel::DeliveryTrace>,
+    /// `traceparent` and `tracestate` for the attempt being sent (`otel` feature).
+    #[cfg(feature = "otel")]
+    pub(crate) trace_headers: Option<(String, String)>,
 }
 
 impl Trail {
@@ -85,6 +93,172 @@ pub(crate) struct TelemetryConfig {
     /// The OpenTelemetry instruments and tracer (`otel` feature).
     #[cfg(feature = "otel")]
     pub(crate) otel: Option<super::otel::Otel>,
+    /// The durable store's gauges, refreshed by a task (`otel` feature).
+    #[cfg(feature = "otel")]
+    pub(crate) store_gauges: Arc<StoreGauges>,
+}
+
+/// What an attempt's telemetry carries from send to classification.
+#[cfg(feature = "otel")]
+pub(crate) type AttemptSpan = Option<super::otel::AttemptTrace>;
+/// What an attempt's telemetry carries from send to classification (nothing without
+/// the `otel` feature).
+#[cfg(not(feature = "otel"))]
+pub(crate) type AttemptSpan = ();
+
+/// The hooks the dispatcher calls; each does nothing unless the `otel` feature is on and
+/// [`DispatcherBuilder::otel`](super::DispatcherBuilder) was given instruments.
+impl TelemetryConfig {
+    /// `fire` accepted an in-memory job: open its delivery span (linked to the caller's).
+    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
+    pub(crate) fn fired(&self, _job: &mut Job, _webhook_id: &str) {
+        #[cfg(feature = "otel")]
+        if let Some(o) = &self.otel {
+            let url = redact_url(_job.url(), self.keep_query);
+            let trace = o.delivery(&url, _webhook_id, _job.id);
+            _job.trail_mut().otel = Some(trace);
+        }
+    }
+
+    /// An attempt starts: open its span (and the delivery span, for a job claimed from a
+    /// durable store); set the headers to propagate.
+    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
+    pub(crate) fn attempt_started(
+        &self,
+        _job: &mut Job,
+        _webhook_id: impl FnOnce() -> String,
+    ) -> AttemptSpan {
+        #[cfg(feature = "otel")]
+        {
+            let o = self.otel.as_ref()?;
+            let _webhook_id = _webhook_id();
+            let url = redact_url(_job.url(), self.keep_query);
+            let (id, attempt) = (_job.id, u32::from(_job.attempts));
+            let trail = _job.trail_mut();
+            let delivery = trail
+                .otel
+                .get_or_insert_with(|| o.delivery(&url, &_webhook_id, id));
+            let span = o.attempt(delivery, &url, attempt);
+            trail.trace_headers = span.headers.clone();
+            Some(span)
+        }
+    }
+
+    /// An attempt was classified: end its span, record its metrics.
+    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
+    pub(crate) fn attempt_finished(
+        &self,
+        _span: AttemptSpan,
+        _job: &mut Job,
+        _duration: Duration,
+        _status: Option<u16>,
+        _error: Option<ErrorClass>,
+    ) {
+        #[cfg(feature = "otel")]
+        if let Some(o) = &self.otel {
+            if let Some(t) = _job.trail.as_deref_mut() {
+                t.trace_headers = None;
+            }
+            o.attempt_done(_span, _job.url(), _duration, _status, _error);
+        }
+    }
+
+    /// A retry was scheduled.
+    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
+    pub(crate) fn retry(&self) {
+        #[cfg(feature = "otel")]
+        if let Some(o) = &self.otel {
+            o.retry();
+        }
+    }
+
+    /// A terminal outcome: end the delivery span, count it.
+    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
+    pub(crate) fn outcome(
+        &self,
+        _url: &str,
+        _trail: Option<&Trail>,
+        _kind: &super::OutcomeKind,
+        _attempts: u32,
+    ) {
+        #[cfg(feature = "otel")]
+        if let Some(o) = &self.otel {
+            o.outcome(_trail.and_then(|t| t.otel.as_ref()), _url, _kind, _attempts);
+        }
+    }
+}
+
+/// The durable store's numbers for the gauges, refreshed every `gauge_interval`.
+#[cfg(feature = "otel")]
+#[derive(Default)]
+pub(crate) struct StoreGauges {
+    known: std::sync::atomic::AtomicBool,
+    dead: std::sync::atomic::AtomicU64,
+    /// Milliseconds + 1; 0 when nothing is pending.
+    oldest_ms: std::sync::atomic::AtomicU64,
+}
+
+#[cfg(feature = "otel")]
+impl super::otel::GaugeSource for super::dispatcher::Inner {
+    fn pending(&self) -> u64 {
+        self.stats().pending
+    }
+    fn in_flight(&self) -> u64 {
+        self.stats().in_flight
+    }
+    fn dead_letters(&self) -> Option<u64> {
+        let g = &self.telemetry.store_gauges;
+        g.known
+            .load(Ordering::Acquire)
+            .then(|| g.dead.load(Ordering::Relaxed))
+    }
+    fn oldest_due_age(&self) -> Option<Duration> {
+        let g = &self.telemetry.store_gauges;
+        match g.oldest_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms - 1)),
+        }
+    }
+}
+
+/// Registers the gauges and, with a durable store, starts the task that reads the
+/// store's numbers for them.
+#[cfg_attr(not(feature = "otel"), allow(unused_variables))]
+pub(crate) fn start(inner: &Arc<super::dispatcher::Inner>, handle: &tokio::runtime::Handle) {
+    #[cfg(feature = "otel")]
+    if let Some(o) = &inner.telemetry.otel {
+        let weak: std::sync::Weak<super::dispatcher::Inner> = Arc::downgrade(inner);
+        let source: std::sync::Weak<dyn super::otel::GaugeSource> = weak.clone();
+        o.gauges(&source);
+        if inner.durable.is_none() {
+            return;
+        }
+        let every = o.gauge_every();
+        handle.spawn(async move {
+            loop {
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.phase.load(Ordering::Acquire) == super::dispatcher::CANCELLED {
+                    return;
+                }
+                if let Some(d) = &inner.durable {
+                    let now = super::outbox::now_ms();
+                    if let Ok(status) = d.store.status(now).await {
+                        let g = &inner.telemetry.store_gauges;
+                        g.dead.store(status.dead, Ordering::Relaxed);
+                        g.oldest_ms.store(
+                            status
+                                .oldest_pending_age_ms
+                                .map_or(0, |ms| ms.saturating_add(1)),
+                            Ordering::Relaxed,
+                        );
+                        g.known.store(true, Ordering::Release);
+                    }
+                }
+                drop(inner);
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
 }
 
 impl fmt::Debug for TelemetryConfig {
