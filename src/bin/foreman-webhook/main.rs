@@ -10,6 +10,12 @@ mod demo;
 mod listen;
 #[cfg(all(
     not(target_arch = "wasm32"),
+    feature = "prometheus",
+    any(feature = "sqlite", feature = "postgres")
+))]
+mod metrics;
+#[cfg(all(
+    not(target_arch = "wasm32"),
     any(feature = "sqlite", feature = "postgres")
 ))]
 mod outbox;

@@ -51,6 +51,11 @@ pub struct RelayArgs {
     /// Print nothing per delivery (only the summary at exit).
     #[arg(long)]
     quiet: bool,
+    /// Serve the delivery metrics in Prometheus text format at http://ADDR/metrics
+    /// (for example 127.0.0.1:9464).
+    #[cfg(feature = "prometheus")]
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
@@ -99,6 +104,15 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
                     );
                 }
             });
+        #[cfg(feature = "prometheus")]
+        let _metrics = match a.metrics_addr {
+            Some(addr) => {
+                let (otel, metrics) = crate::metrics::serve(addr).await?;
+                builder = builder.otel(otel);
+                Some(metrics)
+            }
+            None => None,
+        };
         builder = store.configure(builder);
         if let Some(s) = foreman.into_iter().next() {
             builder = builder.secret(s);
