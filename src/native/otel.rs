@@ -43,7 +43,7 @@ use std::time::Duration;
 use opentelemetry::global::{BoxedTracer, ObjectSafeTracerProvider};
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
 use opentelemetry::trace::{Link, SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, Value};
 use url::Url;
 
 use super::outcome::OutcomeKind;
@@ -233,9 +233,15 @@ impl Dest {
     }
 }
 
-/// A delivery's span, kept with the job until its outcome.
+/// A delivery's span, kept with the job until its outcome, with what its attempts'
+/// spans and metrics reuse (the URL is parsed and the host labels resolved once per
+/// delivery, not per attempt).
 pub(crate) struct DeliveryTrace {
     cx: Context,
+    url: Value,
+    dest: Option<(Value, i64)>,
+    /// `server.address` (+ `server.port`), bounded by [`HostLabels`].
+    labels: Vec<KeyValue>,
 }
 
 /// One attempt's span, from send to classification.
@@ -246,18 +252,31 @@ pub(crate) struct AttemptTrace {
 }
 
 impl Otel {
-    /// Opens the delivery span, linked to the caller's current span if any.
+    /// Opens the delivery span (`url` already redacted), linked to the caller's current
+    /// span if any.
     pub(crate) fn delivery(&self, url: &str, webhook_id: &str, delivery_id: u64) -> DeliveryTrace {
         let caller = Context::current();
         let caller = caller.span().span_context().clone();
+        let url = Value::String(Arc::<str>::from(url).into());
+        let parsed = Dest::of(url.as_str().as_ref());
+        let labels = match &parsed {
+            Some(d) => self.inner.hosts.labels(d),
+            None => vec![KeyValue::new("server.address", OTHER)],
+        };
+        let dest = parsed.map(|d| {
+            (
+                Value::String(Arc::<str>::from(d.host).into()),
+                i64::from(d.port),
+            )
+        });
         let mut attrs = vec![
-            KeyValue::new("url.full", url.to_owned()),
+            KeyValue::new("url.full", url.clone()),
             KeyValue::new("webhook.id", webhook_id.to_owned()),
             KeyValue::new("webhook.delivery_id", delivery_id as i64),
         ];
-        if let Some(dest) = Dest::of(url) {
-            attrs.push(KeyValue::new("server.address", dest.host));
-            attrs.push(KeyValue::new("server.port", i64::from(dest.port)));
+        if let Some((host, port)) = &dest {
+            attrs.push(KeyValue::new("server.address", host.clone()));
+            attrs.push(KeyValue::new("server.port", *port));
         }
         let mut builder = self
             .inner
@@ -271,23 +290,20 @@ impl Otel {
         let span = builder.start_with_context(&self.inner.tracer, &Context::new());
         DeliveryTrace {
             cx: Context::new().with_span(span),
+            url,
+            dest,
+            labels,
         }
     }
 
     /// Opens an attempt span (`attempt` counts from 1) as a child of the delivery span.
-    pub(crate) fn attempt(
-        &self,
-        delivery: &DeliveryTrace,
-        url: &str,
-        attempt: u32,
-    ) -> AttemptTrace {
-        let mut attrs = vec![
-            KeyValue::new("http.request.method", "POST"),
-            KeyValue::new("url.full", url.to_owned()),
-        ];
-        if let Some(dest) = Dest::of(url) {
-            attrs.push(KeyValue::new("server.address", dest.host));
-            attrs.push(KeyValue::new("server.port", i64::from(dest.port)));
+    pub(crate) fn attempt(&self, delivery: &DeliveryTrace, attempt: u32) -> AttemptTrace {
+        let mut attrs = Vec::with_capacity(5);
+        attrs.push(KeyValue::new("http.request.method", "POST"));
+        attrs.push(KeyValue::new("url.full", delivery.url.clone()));
+        if let Some((host, port)) = &delivery.dest {
+            attrs.push(KeyValue::new("server.address", host.clone()));
+            attrs.push(KeyValue::new("server.port", *port));
         }
         if attempt > 1 {
             attrs.push(KeyValue::new(
@@ -320,14 +336,14 @@ impl Otel {
     pub(crate) fn attempt_done(
         &self,
         trace: Option<AttemptTrace>,
-        url: &str,
+        delivery: Option<&DeliveryTrace>,
         duration: Duration,
         status: Option<u16>,
         error: Option<ErrorClass>,
     ) {
-        let error_type = match (status, error) {
-            (Some(code), _) if !(200..300).contains(&code) => Some(code.to_string()),
-            (_, Some(e)) => Some(e.as_str().to_owned()),
+        let error_type: Option<Value> = match (status, error) {
+            (Some(code), _) if !(200..300).contains(&code) => Some(code.to_string().into()),
+            (_, Some(e)) => Some(e.as_str().into()),
             _ => None,
         };
         if let Some(trace) = trace {
@@ -337,17 +353,22 @@ impl Otel {
             }
             if let Some(e) = &error_type {
                 span.set_attribute(KeyValue::new("error.type", e.clone()));
-                span.set_status(Status::error(e.clone()));
+                span.set_status(Status::error(e.as_str().into_owned()));
             }
             span.end();
         }
-        let mut labels = match Dest::of(url) {
-            Some(dest) => self.inner.hosts.labels(&dest),
+        let mut labels = match delivery {
+            Some(d) => d.labels.clone(),
             None => vec![KeyValue::new("server.address", OTHER)],
         };
-        let class = match status {
-            Some(code) => format!("{}xx", code / 100),
-            None => "error".to_owned(),
+        let class = match status.map(|c| c / 100) {
+            Some(1) => "1xx",
+            Some(2) => "2xx",
+            Some(3) => "3xx",
+            Some(4) => "4xx",
+            Some(5) => "5xx",
+            Some(_) => "other",
+            None => "error",
         };
         self.inner.attempts.add(
             1,
@@ -386,13 +407,16 @@ impl Otel {
             }
             span.end();
         }
-        let host = match Dest::of(url) {
-            Some(dest) => self.inner.hosts.labels(&dest),
-            None => vec![KeyValue::new("server.address", OTHER)],
+        let host = match delivery {
+            Some(d) => d.labels[0].clone(),
+            None => match Dest::of(url) {
+                Some(dest) => self.inner.hosts.labels(&dest)[0].clone(),
+                None => KeyValue::new("server.address", OTHER),
+            },
         };
         self.inner
             .deliveries
-            .add(1, &[KeyValue::new("outcome", outcome), host[0].clone()]);
+            .add(1, &[KeyValue::new("outcome", outcome), host]);
     }
 
     /// Registers the queue gauges, read from `source` (held weakly: the gauges report

@@ -16,6 +16,12 @@ mod listen;
 mod metrics;
 #[cfg(all(
     not(target_arch = "wasm32"),
+    feature = "otlp",
+    any(feature = "sqlite", feature = "postgres")
+))]
+mod otlp;
+#[cfg(all(
+    not(target_arch = "wasm32"),
     any(feature = "sqlite", feature = "postgres")
 ))]
 mod outbox;

@@ -56,6 +56,15 @@ pub struct RelayArgs {
     #[cfg(feature = "prometheus")]
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// Export spans and metrics over OTLP/HTTP (protobuf) to URL/v1/traces and
+    /// URL/v1/metrics (for example http://127.0.0.1:4318).
+    #[cfg(feature = "otlp")]
+    #[arg(long, value_name = "URL")]
+    otlp_endpoint: Option<String>,
+    /// How often metrics are exported over OTLP, in milliseconds.
+    #[cfg(feature = "otlp")]
+    #[arg(long, default_value_t = 10_000)]
+    otlp_interval_ms: u64,
 }
 
 pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
@@ -68,8 +77,24 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
         ));
     }
     init_log(false, color);
+    #[cfg(all(feature = "otlp", feature = "prometheus"))]
+    if a.otlp_endpoint.is_some() && a.metrics_addr.is_some() {
+        return Err(Failure::usage(
+            "give --otlp-endpoint or --metrics-addr, not both",
+        ));
+    }
+    #[cfg(feature = "otlp")]
+    let otlp = match &a.otlp_endpoint {
+        Some(url) => Some(crate::otlp::Otlp::start(
+            url,
+            Duration::from_millis(a.otlp_interval_ms.max(10)),
+        )?),
+        None => None,
+    };
+    #[cfg(feature = "otlp")]
+    let otlp_otel = otlp.as_ref().map(|o| o.otel.clone());
     let rt = runtime()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let delivered = Arc::new(AtomicU64::new(0));
         let dead = Arc::new(AtomicU64::new(0));
         let (d2, x2) = (delivered.clone(), dead.clone());
@@ -113,6 +138,10 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
             }
             None => None,
         };
+        #[cfg(feature = "otlp")]
+        if let Some(otel) = otlp_otel {
+            builder = builder.otel(otel);
+        }
         builder = store.configure(builder);
         if let Some(s) = foreman.into_iter().next() {
             builder = builder.secret(s);
@@ -155,7 +184,13 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
             }
         );
         Ok(0)
-    })
+    });
+    drop(rt);
+    #[cfg(feature = "otlp")]
+    if let Some(otlp) = otlp {
+        otlp.shutdown();
+    }
+    result
 }
 
 async fn wait_for_signal() {
