@@ -750,7 +750,7 @@ impl Inner {
     /// the outcome once it is committed.
     async fn record(
         self: &Arc<Self>,
-        job: Job,
+        mut job: Job,
         claim: DurableJob,
         done: Finish,
         kind: Option<OutcomeKind>,
@@ -788,7 +788,10 @@ impl Inner {
                 self.release_pending();
             }
             // A retry is recorded (or the lease will expire): the store keeps it pending.
-            _ => self.release_pending(),
+            _ => {
+                self.telemetry.park(&mut job);
+                self.release_pending();
+            }
         }
         durable.wake_claimer();
     }

@@ -96,7 +96,16 @@ pub(crate) struct TelemetryConfig {
     /// The durable store's gauges, refreshed by a task (`otel` feature).
     #[cfg(feature = "otel")]
     pub(crate) store_gauges: Arc<StoreGauges>,
+    /// Delivery spans of durable deliveries waiting in the store for a retry, by
+    /// delivery number, so the retry's attempt joins the same delivery span when this
+    /// process claims it again (at most [`PARKED_MAX`]; `otel` feature).
+    #[cfg(feature = "otel")]
+    parked: Arc<std::sync::Mutex<std::collections::HashMap<u64, super::otel::DeliveryTrace>>>,
 }
+
+/// The most delivery spans kept for durable retries; beyond, a retry starts a new one.
+#[cfg(feature = "otel")]
+const PARKED_MAX: usize = 10_000;
 
 /// What an attempt's telemetry carries from send to classification.
 #[cfg(feature = "otel")]
@@ -133,8 +142,16 @@ impl TelemetryConfig {
             let o = self.otel.as_ref()?;
             let (id, attempt) = (_job.id, u32::from(_job.attempts));
             if _job.trail.as_ref().is_none_or(|t| t.otel.is_none()) {
-                let url = redact_url(_job.url(), self.keep_query);
-                _job.trail_mut().otel = Some(o.delivery(&url, &_webhook_id(), id));
+                let parked = self
+                    .parked
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&id);
+                let trace = parked.unwrap_or_else(|| {
+                    let url = redact_url(_job.url(), self.keep_query);
+                    o.delivery(&url, &_webhook_id(), id)
+                });
+                _job.trail_mut().otel = Some(trace);
             }
             let trail = _job.trail_mut();
             let delivery = trail.otel.as_ref()?;
@@ -162,6 +179,21 @@ impl TelemetryConfig {
                 t.otel.as_ref()
             });
             o.attempt_done(_span, delivery, _duration, _status, _error);
+        }
+    }
+
+    /// A durable delivery goes back to the store to wait for its retry: keep its span.
+    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
+    pub(crate) fn park(&self, _job: &mut Job) {
+        #[cfg(feature = "otel")]
+        if let Some(trace) = _job.trail.as_deref_mut().and_then(|t| t.otel.take()) {
+            let mut parked = self
+                .parked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if parked.len() < PARKED_MAX {
+                parked.insert(_job.id, trace);
+            }
         }
     }
 
