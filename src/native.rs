@@ -102,6 +102,7 @@ mod job;
 pub mod otel;
 pub mod outbox;
 mod outcome;
+mod random;
 mod resolve;
 mod retry;
 mod schedule;

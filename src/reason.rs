@@ -21,6 +21,21 @@
 //! | `malformed_event`        | verified, but the body is not an `Event`                   |
 //! | `body_too_large`         | the body is over the receiver's limit                      |
 //! | `no_clock`               | no clock on this target: give one to the receiver          |
+//!
+//! The sender (feature `native`) uses the same vocabulary for its own errors:
+//!
+//! | code                     | from                                                       |
+//! |--------------------------|------------------------------------------------------------|
+//! | `invalid_url`            | `fire`: not an absolute http(s) URL the client can send    |
+//! | `unsupported_scheme`     | `fire`: a scheme other than `http`/`https`                 |
+//! | `forbidden_address`      | `fire`: a destination the address policy refuses           |
+//! | `invalid_allowlist`      | `build`: an allowlist entry that is not a CIDR or address  |
+//! | `http_client`            | `build`: the HTTP client could not be built                |
+//! | `runtime`                | `build`: the dispatcher's runtime could not start          |
+//! | `database`               | a durable store failed (unreachable, locked, corrupt)      |
+//! | `not_durable`            | `fire_durable` on the in-memory store                      |
+//! | `shutting_down`          | the dispatcher is shutting down                            |
+//! | `usage`                  | a caller's mistake in an outbox call (unknown state, ...)  |
 
 /// Verified.
 pub const OK: &str = "ok";
@@ -59,8 +74,29 @@ pub const BODY_TOO_LARGE: &str = "body_too_large";
 /// No clock on this target (wasm32 without the `wasm` feature): give the receiver one.
 pub const NO_CLOCK: &str = "no_clock";
 
+/// `fire`: not an absolute http(s) URL with a host that the HTTP client can send.
+pub const INVALID_URL: &str = "invalid_url";
+/// `fire`: the URL's scheme is not `http` or `https`.
+pub const UNSUPPORTED_SCHEME: &str = "unsupported_scheme";
+/// `fire`: the destination is an address the address policy refuses.
+pub const FORBIDDEN_ADDRESS: &str = "forbidden_address";
+/// `build`: an allowlist entry is not a CIDR range or an address.
+pub const INVALID_ALLOWLIST: &str = "invalid_allowlist";
+/// `build`: the HTTP client could not be built.
+pub const HTTP_CLIENT: &str = "http_client";
+/// `build`: the dispatcher's runtime or its thread could not start.
+pub const RUNTIME: &str = "runtime";
+/// A durable store failed: unreachable, locked, corrupt, or its migrations failed.
+pub const DATABASE: &str = "database";
+/// `fire_durable` on a dispatcher without a durable store.
+pub const NOT_DURABLE: &str = "not_durable";
+/// The dispatcher is shutting down.
+pub const SHUTTING_DOWN: &str = "shutting_down";
+/// A caller's mistake in an outbox call (an unknown state, a malformed store spec).
+pub const USAGE: &str = "usage";
+
 /// Every code above, for checking a vocabulary (vectors, bindings) against this one.
-pub const ALL: [&str; 18] = [
+pub const ALL: [&str; 28] = [
     OK,
     MISSING_PREFIX,
     WRONG_LENGTH,
@@ -79,6 +115,16 @@ pub const ALL: [&str; 18] = [
     MALFORMED_EVENT,
     BODY_TOO_LARGE,
     NO_CLOCK,
+    INVALID_URL,
+    UNSUPPORTED_SCHEME,
+    FORBIDDEN_ADDRESS,
+    INVALID_ALLOWLIST,
+    HTTP_CLIENT,
+    RUNTIME,
+    DATABASE,
+    NOT_DURABLE,
+    SHUTTING_DOWN,
+    USAGE,
 ];
 
 /// The message of an empty key, shared by [`SecretError`](crate::SecretError),

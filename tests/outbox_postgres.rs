@@ -217,7 +217,176 @@ fn postgres_outbox() {
         let t = Instant::now();
         fleet(&pg, &rt);
         println!("postgres fleet: {:.1} s", t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        crash(&pg, &rt);
+        println!("postgres crash: {:.1} s", t.elapsed().as_secs_f64());
     }
+}
+
+/// `v1,<base64>` in `webhook-signature`, computed independently with ring.
+#[cfg(feature = "cli")]
+fn signature_ok(id: &str, ts: &str, body: &[u8], header: &str) -> bool {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let Ok(key) = b64.decode(STD_SECRET.trim_start_matches("whsec_")) else {
+        return false;
+    };
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key);
+    let msg = [id.as_bytes(), b".", ts.as_bytes(), b".", body].concat();
+    let want = b64.encode(ring::hmac::sign(&key, &msg));
+    header
+        .split(' ')
+        .any(|s| s.strip_prefix("v1,") == Some(want.as_str()))
+}
+
+/// (webhook-id → (times accepted with a 2xx, body), bad signatures)
+#[cfg(feature = "cli")]
+type CrashBooks = (HashMap<String, (u32, Vec<u8>)>, u32);
+
+/// The crash test on PostgreSQL: 5,000 events, a `relay` SIGKILLed at 20 random moments
+/// and restarted, a receiver failing a third of requests; then every event has exactly
+/// one terminal state and every delivered one was accepted with a valid signature.
+#[cfg(feature = "cli")]
+fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
+    const BIN: &str = env!("CARGO_BIN_EXE_foreman-webhook");
+    const N: usize = 5_000;
+    const KILLS: u32 = 20;
+    let url = pg.database(rt, "crash");
+    // webhook-id → (accepted with 2xx, body); bad signatures.
+    let books: Arc<Mutex<CrashBooks>> = Arc::default();
+    let b = books.clone();
+    let rx = Receiver::start(move |i, hit| {
+        let id = hit.header("webhook-id").unwrap_or("").to_owned();
+        let ts = hit.header("webhook-timestamp").unwrap_or("");
+        let sig = hit.header("webhook-signature").unwrap_or("");
+        let mut books = b.lock().unwrap();
+        if !signature_ok(&id, ts, &hit.body, sig) {
+            books.1 += 1;
+            return Reply::status(401);
+        }
+        if i % 3 == 2 {
+            return Reply::status(500);
+        }
+        books
+            .0
+            .entry(id)
+            .or_insert_with(|| (0, hit.body.to_vec()))
+            .0 += 1;
+        Reply::status(200)
+    });
+    let target = rx.url("/crash");
+    rt.block_on(async {
+        Outbox::open_postgres(PostgresOptions::new(&url).unwrap())
+            .await
+            .unwrap();
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        let mut tx = c.begin().await.unwrap();
+        for i in 0..N {
+            enqueue_postgres(&mut tx, &target, &event(&format!("crash-{i}")), None)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+    });
+    let outbox = rt
+        .block_on(Outbox::open_postgres(PostgresOptions::new(&url).unwrap()))
+        .unwrap();
+    let spawn = || {
+        Command::new(BIN)
+            .args([
+                "relay",
+                "--store",
+                &url,
+                "--standard-secret",
+                STD_SECRET,
+                "--allow-private",
+                "--base-delay-ms",
+                "20",
+                "--timeout",
+                "1",
+                "--lease-ms",
+                "1500",
+                "--poll-ms",
+                "100",
+                "--quiet",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let mut seed: u64 = 0xC4A5_0000_0000_0015;
+    let mut next = || {
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    for _ in 0..KILLS {
+        let mut child = spawn();
+        std::thread::sleep(Duration::from_millis(100 + next() % 700));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let mut last = spawn();
+    loop {
+        let s = rt.block_on(outbox.status()).unwrap();
+        if s.pending == 0 && s.in_flight == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "stalled: {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &last.id().to_string()])
+        .status();
+    assert!(last.wait().unwrap().success());
+    let rows: Vec<(String, Vec<u8>, String)> = rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_as(
+            "SELECT e.id, e.body, d.state FROM foreman_webhook.foreman_events e \
+             JOIN foreman_webhook.foreman_deliveries d ON d.event_id = e.id",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+    });
+    let books = books.lock().unwrap();
+    let (mut delivered, mut dead, mut duplicates) = (0u64, 0u64, 0u64);
+    for (id, body, state) in &rows {
+        match state.as_str() {
+            "delivered" => {
+                delivered += 1;
+                let (times, got) = books
+                    .0
+                    .get(id)
+                    .unwrap_or_else(|| panic!("{id} never accepted"));
+                assert_eq!(got, body);
+                duplicates += u64::from(times - 1);
+            }
+            "dead" => {
+                dead += 1;
+                duplicates += books.0.get(id).map_or(0, |(t, _)| u64::from(*t));
+            }
+            other => panic!("{id}: not terminal: {other}"),
+        }
+    }
+    println!(
+        "postgres crash test: {N} events, {KILLS} SIGKILLs of the relay, delivered {delivered}, \
+         dead {dead}, duplicates {duplicates}, bad signatures {}, {:.1} s",
+        books.1,
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(rows.len(), N, "one delivery per event");
+    assert_eq!(delivered + dead, N as u64);
+    assert_eq!(books.1, 0);
+    assert!(duplicates <= u64::from(KILLS) * 128);
+    assert!(dead * 100 <= N as u64, "{dead} dead");
 }
 
 fn basics(pg: &Pg, rt: &tokio::runtime::Runtime) {

@@ -435,6 +435,24 @@ fn normal_synchronous_works_too() {
 }
 
 #[test]
+fn an_extreme_busy_timeout_is_capped_not_a_panic() {
+    // The pool adds the busy timeout to an `Instant`: `Duration::MAX` must not overflow.
+    let dir = TempDir::new("busy-max");
+    let rx = Receiver::always(200);
+    let (cb, out) = outcomes();
+    let d = local()
+        .outbox_sqlite_with(SqliteOptions::new(dir.db()).busy_timeout(Duration::MAX))
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let id = rt()
+        .block_on(d.fire_durable(&rx.url("/busy"), &event("busy-max")))
+        .unwrap();
+    let got = out.take(1, 10);
+    assert!(matches!(got[0].kind, OutcomeKind::Delivered { .. }), "{id}");
+}
+
+#[test]
 fn locked_corrupt_and_unreachable_files_fail_build_clearly() {
     // Locked: another connection holds an exclusive lock past the busy timeout.
     let dir = TempDir::new("locked");

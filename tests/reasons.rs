@@ -63,6 +63,69 @@ fn every_error_code_is_in_the_vocabulary() {
         assert!(reason::ALL.contains(&c), "{c}");
     }
     let distinct: HashSet<&str> = codes.into_iter().collect();
-    // Every code but `ok` is produced here.
-    assert_eq!(distinct.len(), reason::ALL.len() - 1);
+    // Every receiving code but `ok` is produced here; the sender's ten below.
+    assert_eq!(distinct.len(), reason::ALL.len() - 1 - SENDER_CODES);
+}
+
+/// The codes only the sender (feature `native`) produces.
+const SENDER_CODES: usize = 10;
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn sender_error_codes_are_in_the_vocabulary() {
+    use foreman_webhook::native::{OutboxErrorKind, RejectReason};
+    use foreman_webhook::{Dispatcher, Event, Timestamp};
+
+    // Errors the real API returns, not hand-made values, where the API can make them.
+    let allowlist = Dispatcher::builder()
+        .allow_cidr("not a range")
+        .build()
+        .unwrap_err();
+    let dir = std::env::temp_dir().join(format!("fw-reasons-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let corrupt = dir.join("corrupt.db");
+    std::fs::write(&corrupt, vec![0x5a; 8192]).unwrap();
+    let database = Dispatcher::builder()
+        .outbox_sqlite(&corrupt)
+        .build()
+        .unwrap_err();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let not_durable = rt.block_on(async {
+        let d = Dispatcher::builder().build().unwrap();
+        let event = Event::new("job-1", "running", Timestamp::from_unix_seconds(0).unwrap());
+        let e = d
+            .fire_durable("http://127.0.0.1:9/", &event)
+            .await
+            .unwrap_err();
+        d.shutdown(std::time::Duration::from_millis(10)).await;
+        e
+    });
+    assert_eq!(not_durable.kind(), OutboxErrorKind::NotDurable);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let codes = [
+        allowlist.code(),
+        database.code(),
+        not_durable.code(),
+        RejectReason::InvalidUrl.code(),
+        RejectReason::UnsupportedScheme.code(),
+        RejectReason::ForbiddenAddress.code(),
+    ];
+    assert_eq!(
+        codes,
+        [
+            reason::INVALID_ALLOWLIST,
+            reason::DATABASE,
+            reason::NOT_DURABLE,
+            reason::INVALID_URL,
+            reason::UNSUPPORTED_SCHEME,
+            reason::FORBIDDEN_ADDRESS,
+        ]
+    );
+    for c in codes {
+        assert!(reason::ALL.contains(&c), "{c}");
+    }
 }

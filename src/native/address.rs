@@ -74,6 +74,13 @@ fn embedded_v4(net: IpNet) -> IpNet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CidrError;
 
+impl CidrError {
+    /// The stable reason code: `invalid_allowlist` (see [`crate::reason`]).
+    pub fn code(self) -> &'static str {
+        crate::reason::INVALID_ALLOWLIST
+    }
+}
+
 impl fmt::Display for CidrError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("allowlist entry must be a CIDR range like `127.0.0.1/32` or an IP address")

@@ -8,11 +8,12 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 
 use super::address::{AddressPolicy, CidrError};
-use super::config::{random_u64, Config, OutcomeFn};
+use super::config::{Config, OutcomeFn};
 use super::dispatcher::Dispatcher;
 use super::error::{BuildError, BuildErrorKind};
 use super::outbox::{DurableSettings, StoreConfig};
 use super::outcome::Outcome;
+use super::random::random_u64;
 use super::resolve::NameResolver;
 use super::retry::{RetryPolicy, DEFAULT_TIMEOUT};
 use super::telemetry::TelemetryConfig;

@@ -126,7 +126,7 @@ impl Durable {
         let owner = format!(
             "pid{}-{:08x}",
             std::process::id(),
-            super::config::random_u64() & 0xffff_ffff
+            super::random::random_u64() & 0xffff_ffff
         );
         match store {
             StoreConfig::Memory => Ok(None),

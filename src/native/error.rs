@@ -42,6 +42,20 @@ impl BuildError {
     pub fn kind(&self) -> BuildErrorKind {
         self.kind
     }
+
+    /// The stable reason code (one of [`crate::reason::ALL`]): `http_client`, `runtime`,
+    /// `invalid_allowlist`, `empty_secret` (Standard Webhooks without a secret) or
+    /// `database`.
+    pub fn code(&self) -> &'static str {
+        use crate::reason;
+        match self.kind {
+            BuildErrorKind::Client => reason::HTTP_CLIENT,
+            BuildErrorKind::Runtime => reason::RUNTIME,
+            BuildErrorKind::Allowlist => reason::INVALID_ALLOWLIST,
+            BuildErrorKind::StandardWebhooks => reason::EMPTY_SECRET,
+            BuildErrorKind::Store => reason::DATABASE,
+        }
+    }
 }
 
 impl fmt::Display for BuildError {

@@ -12,10 +12,11 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use url::{Host, Position, Url};
 
 use super::address::AddressPolicy;
-use super::config::{random_u64, Config};
+use super::config::Config;
 use super::error::{BuildError, BuildErrorKind};
 use super::job::{clip, Job};
 use super::outcome::RejectReason;
+use super::random::random_u64;
 use super::resolve::{ForbiddenDestination, GuardedResolver, SystemResolver};
 use super::retry::{parse_retry_after, AttemptOutcome};
 use crate::standard::StandardWebhook;

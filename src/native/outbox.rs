@@ -18,6 +18,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod migrate;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
@@ -167,7 +169,7 @@ pub struct EventId(pub(crate) String);
 impl EventId {
     /// A fresh random id.
     pub(crate) fn random() -> Self {
-        let (a, b) = (super::config::random_u64(), super::config::random_u64());
+        let (a, b) = (super::random::random_u64(), super::random::random_u64());
         Self(format!("msg_{a:016x}{b:016x}"))
     }
 
@@ -318,6 +320,19 @@ impl OutboxError {
     /// What failed.
     pub fn kind(&self) -> OutboxErrorKind {
         self.kind
+    }
+
+    /// The stable reason code (one of [`crate::reason::ALL`]): `database`, the
+    /// [`RejectReason::code`] of a refused URL, `not_durable`, `shutting_down` or `usage`.
+    pub fn code(&self) -> &'static str {
+        use crate::reason;
+        match self.kind {
+            OutboxErrorKind::Database => reason::DATABASE,
+            OutboxErrorKind::Rejected(r) => r.code(),
+            OutboxErrorKind::NotDurable => reason::NOT_DURABLE,
+            OutboxErrorKind::ShuttingDown => reason::SHUTTING_DOWN,
+            OutboxErrorKind::Usage => reason::USAGE,
+        }
     }
 }
 

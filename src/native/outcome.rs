@@ -92,6 +92,19 @@ pub enum RejectReason {
     ForbiddenAddress,
 }
 
+impl RejectReason {
+    /// The stable reason code (one of [`crate::reason::ALL`]): `invalid_url`,
+    /// `unsupported_scheme` or `forbidden_address`.
+    pub fn code(self) -> &'static str {
+        use crate::reason;
+        match self {
+            Self::InvalidUrl => reason::INVALID_URL,
+            Self::UnsupportedScheme => reason::UNSUPPORTED_SCHEME,
+            Self::ForbiddenAddress => reason::FORBIDDEN_ADDRESS,
+        }
+    }
+}
+
 impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

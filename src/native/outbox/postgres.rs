@@ -6,10 +6,8 @@
 //! meet the application's own). No TLS is compiled in: connect over a trusted network or
 //! a local socket (`sslmode=disable`/`prefer`).
 
-use std::borrow::Cow;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, Row};
 
@@ -21,7 +19,7 @@ use crate::Event;
 
 /// The embedded, versioned schema: (version, description, SQL). Applied in order on
 /// start; sqlx records what ran in `_sqlx_migrations` with a checksum.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub(crate) const MIGRATIONS: super::migrate::Versions = &[
     (
         1,
         "outbox",
@@ -105,46 +103,9 @@ impl PostgresOptions {
     }
 }
 
-#[derive(Debug)]
-struct Embedded(Option<i64>);
-
-impl MigrationSource<'static> for Embedded {
-    fn resolve(
-        self,
-    ) -> futures_core_compat::BoxFuture<
-        'static,
-        Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>,
-    > {
-        let upto = self.0.unwrap_or(i64::MAX);
-        Box::pin(async move {
-            Ok(MIGRATIONS
-                .iter()
-                .filter(|(v, _, _)| *v <= upto)
-                .map(|&(v, d, sql)| {
-                    Migration::new(
-                        v,
-                        Cow::Borrowed(d),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
-    }
-}
-
-/// The boxed future type sqlx's `MigrationSource` returns.
-mod futures_core_compat {
-    pub(super) type BoxFuture<'a, T> =
-        std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-}
-
 async fn migrate(conn: &mut PgConnection, upto: Option<i64>) -> Result<(), OutboxError> {
-    let migrator = Migrator::new(Embedded(upto))
-        .await
-        .map_err(|e| OutboxError::db("reading the embedded migrations", e))?;
-    migrator
+    super::migrate::migrator(MIGRATIONS, upto)
+        .await?
         .run(conn)
         .await
         .map_err(|e| OutboxError::db("applying migrations", e))

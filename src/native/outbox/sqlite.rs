@@ -1,12 +1,10 @@
 //! The SQLite backend (feature `sqlite`): one embedded file in WAL mode, runtime queries
 //! through sqlx (no compile-time macros, no network).
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -21,7 +19,7 @@ use crate::Event;
 
 /// The embedded, versioned schema: (version, description, SQL). Applied in order on
 /// start; sqlx records what ran in `_sqlx_migrations` with a checksum.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+pub(crate) const MIGRATIONS: super::migrate::Versions = &[
     (
         1,
         "outbox",
@@ -33,6 +31,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/sqlite/0002_retention_and_redelivery.sql"),
     ),
 ];
+
+/// The longest [`SqliteOptions::busy_timeout`]: one day.
+const MAX_BUSY_TIMEOUT: Duration = Duration::from_secs(86_400);
 
 /// The durability of each commit (SQLite's `synchronous` pragma, in WAL mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,10 +78,11 @@ impl SqliteOptions {
     }
 
     /// How long to wait for a lock another connection holds (default 5 s) before
-    /// failing with "database is locked".
+    /// failing with "database is locked". Capped at one day: the connection pool adds it
+    /// to an `Instant`, which must not overflow.
     #[must_use]
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
-        self.busy_timeout = timeout;
+        self.busy_timeout = timeout.min(MAX_BUSY_TIMEOUT);
         self
     }
 
@@ -106,46 +108,9 @@ impl SqliteOptions {
     }
 }
 
-#[derive(Debug)]
-struct Embedded(Option<i64>);
-
-impl MigrationSource<'static> for Embedded {
-    fn resolve(
-        self,
-    ) -> futures_core_compat::BoxFuture<
-        'static,
-        Result<Vec<Migration>, Box<dyn std::error::Error + Send + Sync>>,
-    > {
-        let upto = self.0.unwrap_or(i64::MAX);
-        Box::pin(async move {
-            Ok(MIGRATIONS
-                .iter()
-                .filter(|(v, _, _)| *v <= upto)
-                .map(|&(v, d, sql)| {
-                    Migration::new(
-                        v,
-                        Cow::Borrowed(d),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
-    }
-}
-
-/// The boxed future type sqlx's `MigrationSource` returns.
-mod futures_core_compat {
-    pub(super) type BoxFuture<'a, T> =
-        std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-}
-
 async fn migrate(conn: &mut SqliteConnection, upto: Option<i64>) -> Result<(), OutboxError> {
-    let migrator = Migrator::new(Embedded(upto))
-        .await
-        .map_err(|e| OutboxError::db("reading the embedded migrations", e))?;
-    migrator
+    super::migrate::migrator(MIGRATIONS, upto)
+        .await?
         .run(conn)
         .await
         .map_err(|e| OutboxError::db("applying migrations", e))
