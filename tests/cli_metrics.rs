@@ -78,8 +78,8 @@ fn relay_serves_prometheus_metrics() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = format!("sqlite:{}", dir.join("o.db").display());
     let rx = Receiver::start(|n, _| Reply::status(if n == 0 { 503 } else { 200 }));
-    let dead = format!("http://127.0.0.1:{}/gone", closed_port());
-    for (url, job) in [(rx.url("/hook"), "job-ok"), (dead, "job-dead")] {
+    let dead_url = format!("http://127.0.0.1:{}/gone", closed_port());
+    for (url, job) in [(rx.url("/hook"), "job-ok"), (dead_url.clone(), "job-dead")] {
         let mut child = Command::new(BIN)
             .args(["send", "--store", &store, "--url", &url, "--secret", SECRET])
             .env_remove("FOREMAN_WEBHOOK_SECRET")
@@ -97,7 +97,7 @@ fn relay_serves_prometheus_metrics() {
         assert!(child.wait().unwrap().success());
     }
     let port = closed_port();
-    let mut relay = Command::new(BIN)
+    let relay = Command::new(BIN)
         .args([
             "relay",
             "--store",
@@ -111,12 +111,12 @@ fn relay_serves_prometheus_metrics() {
             "50",
             "--max-retries",
             "1",
-            "--quiet",
+            "--json",
             "--metrics-addr",
             &format!("127.0.0.1:{port}"),
         ])
         .env_remove("FOREMAN_WEBHOOK_SECRET")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -135,7 +135,22 @@ fn relay_serves_prometheus_metrics() {
     let _ = Command::new("kill")
         .args(["-TERM", &relay.id().to_string()])
         .status();
-    let _ = relay.wait();
+    let out = relay.wait_with_output().unwrap();
+    // The --json lines carry what each outcome carries: URL, last status or error, timings.
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let ok = lines.iter().find(|l| l["job_id"] == "job-ok").unwrap();
+    assert_eq!(ok["url"], rx.url("/hook"));
+    assert_eq!(ok["last_status"], 200);
+    assert!(ok["last_error"].is_null());
+    assert_eq!(ok["durations_ms"].as_array().unwrap().len(), 2);
+    let gone = lines.iter().find(|l| l["job_id"] == "job-dead").unwrap();
+    assert_eq!(gone["url"], dead_url);
+    assert!(gone["last_status"].is_null());
+    assert_eq!(gone["last_error"], "transport");
 
     assert_eq!(
         value(

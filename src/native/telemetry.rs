@@ -96,15 +96,14 @@ pub(crate) struct TelemetryConfig {
     /// The durable store's gauges, refreshed by a task (`otel` feature).
     #[cfg(feature = "otel")]
     pub(crate) store_gauges: Arc<StoreGauges>,
-    /// Delivery spans of durable deliveries waiting in the store for a retry, by
-    /// delivery number, so the retry's attempt joins the same delivery span when this
-    /// process claims it again (at most [`PARKED_MAX`]; `otel` feature).
-    #[cfg(feature = "otel")]
-    parked: Arc<std::sync::Mutex<std::collections::HashMap<u64, super::otel::DeliveryTrace>>>,
+    /// Trails (timings, last result, delivery span) of durable deliveries waiting in the
+    /// store for a retry, by delivery number, so the outcome lists every attempt this
+    /// process made and the retry joins the same delivery span when this process claims
+    /// it again (at most [`PARKED_MAX`]).
+    parked: Arc<std::sync::Mutex<std::collections::HashMap<u64, Box<Trail>>>>,
 }
 
-/// The most delivery spans kept for durable retries; beyond, a retry starts a new one.
-#[cfg(feature = "otel")]
+/// The most trails kept for durable retries; beyond, a re-claimed retry starts afresh.
 const PARKED_MAX: usize = 10_000;
 
 /// What an attempt's telemetry carries from send to classification.
@@ -113,7 +112,7 @@ pub(crate) type AttemptSpan = Option<super::otel::AttemptTrace>;
 /// What an attempt's telemetry carries from send to classification (nothing without
 /// the `otel` feature).
 #[cfg(not(feature = "otel"))]
-pub(crate) type AttemptSpan = ();
+pub(crate) struct AttemptSpan;
 
 /// The hooks the dispatcher calls; each does nothing unless the `otel` feature is on and
 /// [`DispatcherBuilder::otel`](super::DispatcherBuilder) was given instruments.
@@ -131,27 +130,28 @@ impl TelemetryConfig {
 
     /// An attempt starts: open its span (and the delivery span, for a job claimed from a
     /// durable store); set the headers to propagate.
-    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
     pub(crate) fn attempt_started(
         &self,
         _job: &mut Job,
         _webhook_id: impl FnOnce() -> String,
     ) -> AttemptSpan {
+        // A durable retry claimed again (a fresh job past its first attempt): take back
+        // the trail it left when it went back to the store. In-memory jobs past their
+        // first attempt always have a trail, so they never take the lock.
+        if _job.trail.is_none() && _job.attempts > 1 {
+            _job.trail = self
+                .parked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&_job.id);
+        }
         #[cfg(feature = "otel")]
         {
             let o = self.otel.as_ref()?;
             let (id, attempt) = (_job.id, u32::from(_job.attempts));
             if _job.trail.as_ref().is_none_or(|t| t.otel.is_none()) {
-                let parked = self
-                    .parked
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .remove(&id);
-                let trace = parked.unwrap_or_else(|| {
-                    let url = redact_url(_job.url(), self.keep_query);
-                    o.delivery(&url, &_webhook_id(), id)
-                });
-                _job.trail_mut().otel = Some(trace);
+                let url = redact_url(_job.url(), self.keep_query);
+                _job.trail_mut().otel = Some(o.delivery(&url, &_webhook_id(), id));
             }
             let trail = _job.trail_mut();
             let delivery = trail.otel.as_ref()?;
@@ -159,6 +159,8 @@ impl TelemetryConfig {
             trail.trace_headers = span.headers.clone();
             Some(span)
         }
+        #[cfg(not(feature = "otel"))]
+        AttemptSpan
     }
 
     /// An attempt was classified: end its span, record its metrics.
@@ -182,17 +184,15 @@ impl TelemetryConfig {
         }
     }
 
-    /// A durable delivery goes back to the store to wait for its retry: keep its span.
-    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
-    pub(crate) fn park(&self, _job: &mut Job) {
-        #[cfg(feature = "otel")]
-        if let Some(trace) = _job.trail.as_deref_mut().and_then(|t| t.otel.take()) {
+    /// A durable delivery goes back to the store to wait for its retry: keep its trail.
+    pub(crate) fn park(&self, job: &mut Job) {
+        if let Some(trail) = job.trail.take() {
             let mut parked = self
                 .parked
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if parked.len() < PARKED_MAX {
-                parked.insert(_job.id, trace);
+                parked.insert(job.id, trail);
             }
         }
     }

@@ -120,7 +120,12 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
                         "{}",
                         serde_json::json!({"webhook_id": id, "job_id": o.job_id,
                             "state": o.state, "delivered": ok, "attempts": o.attempts,
-                            "outcome": format!("{:?}", o.kind)})
+                            "outcome": format!("{:?}", o.kind), "url": o.url,
+                            "last_status": o.last_status,
+                            "last_error": o.last_error.map(|e| e.as_str()),
+                            "durations_ms": o.timings.iter()
+                                .map(|t| t.duration.as_secs_f64() * 1e3)
+                                .collect::<Vec<_>>()})
                     );
                 } else {
                     println!(
