@@ -6,8 +6,9 @@
 //! this process, on 127.0.0.1. Interleaved rounds fire N signed events at concurrency 16
 //! into a dispatcher without [`DispatcherBuilder::otel`] (what a build without the
 //! feature runs, plus one `None` check per hook) and into one with it, the SDK recording
-//! every span (batch processor into an in-memory exporter) and every metric; each round
-//! reports delivered events/s; the medians are compared.
+//! every span (batch processor into an in-memory exporter) and every metric, and one with
+//! metrics only (a no-op tracer provider); each round reports delivered events/s; the
+//! medians are compared.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -113,21 +114,25 @@ mod bench {
             .with_reader(PeriodicReader::builder(InMemoryMetricExporter::default()).build())
             .build();
         round(&url, n / 10, None); // warm-up
-        let (mut off, mut on) = (Vec::new(), Vec::new());
+        let noop = opentelemetry::trace::noop::NoopTracerProvider::new();
+        let (mut off, mut on, mut metrics) = (Vec::new(), Vec::new(), Vec::new());
         for r in 0..rounds {
             off.push(round(&url, n, None));
             on.push(round(&url, n, Some(Otel::new(&tracer, &meter))));
+            metrics.push(round(&url, n, Some(Otel::new(&noop, &meter))));
             spans.reset();
             println!(
-                "round {r}: off {:.0}/s, on {:.0}/s",
+                "round {r}: off {:.0}/s, on {:.0}/s, metrics only {:.0}/s",
                 off[off.len() - 1],
-                on[on.len() - 1]
+                on[on.len() - 1],
+                metrics[metrics.len() - 1]
             );
         }
-        let (off, on) = (median(off), median(on));
+        let (off, on, metrics) = (median(off), median(on), median(metrics));
         println!(
-            "median delivered/s: otel off {off:.0}, otel on {on:.0}: on is {:+.1} % ({} events, {} rounds, concurrency 16)",
+            "median delivered/s: otel off {off:.0}, on {on:.0} ({:+.1} %), metrics only (no-op tracer) {metrics:.0} ({:+.1} %); {} events, {} rounds, concurrency 16",
             (on / off - 1.0) * 100.0,
+            (metrics / off - 1.0) * 100.0,
             n,
             rounds
         );
