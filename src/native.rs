@@ -97,12 +97,16 @@ mod durable;
 mod error;
 mod http;
 mod job;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
 pub mod outbox;
 mod outcome;
 mod random;
 mod resolve;
 mod retry;
 mod schedule;
+mod telemetry;
 
 pub use address::{canonical, is_global, is_localhost_name, AddressPolicy, CidrError};
 pub use builder::{
@@ -118,3 +122,4 @@ pub use retry::{
     parse_retry_after, AttemptOutcome, Delays, Jitter, Next, RetryPolicy, DEFAULT_BASE_DELAY,
     DEFAULT_MAX_RETRIES, DEFAULT_RETRY_AFTER_CAP, DEFAULT_TIMEOUT,
 };
+pub use telemetry::{AttemptTiming, ErrorClass};

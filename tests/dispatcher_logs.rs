@@ -72,6 +72,35 @@ fn logs_carry_the_go_fields_and_never_a_secret_or_signature() {
     assert!(got
         .iter()
         .any(|o| matches!(o.kind, OutcomeKind::Delivered { .. })));
+    // What each outcome carries: the redacted URL, the last status or error class, the
+    // timings of its attempts, and the webhook-id the receiver saw.
+    let delivered = got.iter().find(|o| o.job_id == "job-log").unwrap();
+    assert_eq!(delivered.url, rx.url("/hook"));
+    assert_eq!(delivered.last_status, Some(200));
+    assert_eq!(delivered.last_error, None);
+    assert_eq!(delivered.timings.len(), 2);
+    assert!(delivered.timings[0].started <= delivered.timings[1].started);
+    let seen: Vec<String> = rx
+        .hits()
+        .iter()
+        .map(|h| h.header("webhook-id").unwrap().to_owned())
+        .collect();
+    assert_eq!(seen.len(), 2);
+    assert!(seen
+        .iter()
+        .all(|w| Some(w) == delivered.webhook_id.as_ref()));
+    let refused = got.iter().find(|o| o.job_id == "job-refused").unwrap();
+    assert_eq!(refused.kind, OutcomeKind::Exhausted);
+    assert_eq!(refused.last_status, None);
+    assert_eq!(
+        refused.last_error,
+        Some(foreman_webhook::native::ErrorClass::Transport)
+    );
+    assert_eq!(refused.timings.len(), 2);
+    let pw = got.iter().find(|o| o.job_id == "job-pw").unwrap();
+    assert_eq!(pw.url, "https://REDACTED:REDACTED@127.0.0.1:1/");
+    let ssrf = got.iter().find(|o| o.job_id == "job-ssrf").unwrap();
+    assert_eq!((ssrf.attempts, ssrf.timings.len()), (0, 0));
     let _ = d.shutdown_blocking(Duration::from_secs(5));
     // One more past capacity and after shutdown, for those log lines too.
     d.fire(&rx.url("/hook"), &ev);
@@ -80,6 +109,26 @@ fn logs_carry_the_go_fields_and_never_a_secret_or_signature() {
     if std::env::var_os("SHOW_LOGS").is_some() {
         eprintln!("{logs}");
     }
+    // Every dispatcher line carries the delivery id and the webhook-id; the delivered
+    // event's lines carry the webhook-id its receiver saw.
+    let ours: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("foreman_webhook"))
+        .collect();
+    assert!(ours.len() >= 8, "{logs}");
+    for line in &ours {
+        assert!(
+            line.contains("delivery_id=") && line.contains("webhook_id=msg_"),
+            "no correlation fields in {line:?}"
+        );
+    }
+    let wid = delivered.webhook_id.as_deref().unwrap();
+    let lines = |needle: &str| ours.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(lines(&format!("webhook_id={wid}")), 2, "{logs}");
+    assert_eq!(
+        lines(&format!("delivery_id={}", delivered.id)),
+        lines(&format!("webhook_id={wid}"))
+    );
     for needle in [
         "webhook non-2xx response",
         "status=500",

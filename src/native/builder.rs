@@ -16,6 +16,7 @@ use super::outcome::Outcome;
 use super::random::random_u64;
 use super::resolve::NameResolver;
 use super::retry::{RetryPolicy, DEFAULT_TIMEOUT};
+use super::telemetry::TelemetryConfig;
 use crate::standard::{StandardError, StandardWebhook};
 use crate::{Secret, Signer};
 
@@ -61,6 +62,7 @@ pub struct DispatcherBuilder {
     jitter_seed: Option<u64>,
     store: StoreConfig,
     durable: DurableSettings,
+    pub(super) telemetry: TelemetryConfig,
 }
 
 impl Default for DispatcherBuilder {
@@ -83,6 +85,7 @@ impl Default for DispatcherBuilder {
             jitter_seed: None,
             store: StoreConfig::Memory,
             durable: DurableSettings::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -318,6 +321,15 @@ impl DispatcherBuilder {
         self
     }
 
+    /// Keep the query string in the URL that outcomes (and, with the `otel` feature,
+    /// spans) record; values of parameters named like credentials (`token`, `sig`,
+    /// `signature`, `key`, ...) are still replaced by `REDACTED`. Off by default: the
+    /// query is dropped, since it often carries a receiver's token.
+    pub fn record_url_query(mut self, keep: bool) -> Self {
+        self.telemetry.keep_query = keep;
+        self
+    }
+
     /// Builds the client and starts the scheduler.
     ///
     /// The runtime: the one given to [`runtime`](Self::runtime); else, when called
@@ -360,6 +372,7 @@ impl DispatcherBuilder {
             jitter_seed: self.jitter_seed.unwrap_or_else(random_u64),
             store: self.store,
             durable: self.durable,
+            telemetry: self.telemetry,
         })
     }
 }

@@ -12,6 +12,7 @@ use super::outbox::{DurableSettings, StoreConfig};
 use super::outcome::Outcome;
 use super::resolve::NameResolver;
 use super::retry::RetryPolicy;
+use super::telemetry::TelemetryConfig;
 use crate::standard::StandardWebhook;
 use crate::Signer;
 
@@ -36,4 +37,5 @@ pub(crate) struct Config {
     pub(crate) jitter_seed: u64,
     pub(crate) store: StoreConfig,
     pub(crate) durable: DurableSettings,
+    pub(crate) telemetry: TelemetryConfig,
 }

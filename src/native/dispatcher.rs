@@ -34,6 +34,7 @@ use super::outcome::{
 };
 use super::retry::{splitmix64, AttemptOutcome, Next, RetryPolicy};
 use super::schedule::{deadline, Sched};
+use super::telemetry::{log_span, redact_url, ErrorClass, TelemetryConfig, Trail};
 use crate::Event;
 
 pub(super) const OPEN: u8 = 0;
@@ -120,6 +121,7 @@ pub(super) struct Inner {
     handle: Handle,
     /// The durable store's half, when one is configured.
     pub(super) durable: Option<Durable>,
+    pub(super) telemetry: TelemetryConfig,
 }
 
 impl Dispatcher {
@@ -255,7 +257,7 @@ impl Inner {
         self.sched.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn stats(&self) -> Stats {
+    pub(super) fn stats(&self) -> Stats {
         self.counters.snapshot()
     }
 
@@ -282,8 +284,25 @@ impl Inner {
     fn fire(&self, url: &str, event: &Event) -> DeliveryId {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         Counters::bump(&self.counters.fired);
+        // Correlation: every line logged below carries `delivery_id` and `webhook_id`.
+        let event_id = self.durable.as_ref().map(|_| EventId::random());
+        let webhook_id = match &event_id {
+            Some(e) => e.as_str().to_owned(),
+            None => self.http.memory_webhook_id(id),
+        };
+        let _log = log_span(id, Some(&webhook_id)).entered();
         let early = |kind| {
-            self.emit(id, &event.job_id, &event.state, 0, None, kind);
+            let wid = event_id.as_ref().map(|e| e.as_str()).unwrap_or(&webhook_id);
+            self.emit(
+                id,
+                &event.job_id,
+                &event.state,
+                0,
+                Some(wid),
+                url,
+                None,
+                kind,
+            );
             DeliveryId(id)
         };
         if self.phase.load(Ordering::Acquire) != OPEN {
@@ -306,7 +325,7 @@ impl Inner {
         if let Some(durable) = &self.durable {
             self.pending.fetch_add(1, Ordering::AcqRel);
             let new = NewDelivery {
-                event_id: EventId::random(),
+                event_id: event_id.clone().unwrap_or_else(EventId::random),
                 idempotency_key: None,
                 body: event.to_json(),
                 url: parsed.into(),
@@ -329,7 +348,7 @@ impl Inner {
                 max_pending = self.max_pending, "webhook dropped: pending deliveries at capacity");
             return early(OutcomeKind::DroppedAtCapacity);
         }
-        let Some(job) = Job::new(
+        let Some(mut job) = Job::new(
             id,
             event.to_json(),
             parsed.as_str(),
@@ -342,22 +361,27 @@ impl Inner {
                 "webhook request creation failed");
             return early(OutcomeKind::Rejected(RejectReason::InvalidUrl));
         };
+        self.telemetry.fired(&mut job, &webhook_id);
         self.sched().push_ready(job);
         self.wake.notify_one();
         DeliveryId(id)
     }
 
     /// Counts a terminal outcome and tells whoever listens.
+    #[allow(clippy::too_many_arguments)]
     fn emit(
         &self,
         id: u64,
         job_id: &str,
         state: &str,
         attempts: u32,
-        webhook_id: Option<&EventId>,
+        webhook_id: Option<&str>,
+        url: &str,
+        trail: Option<&Trail>,
         kind: OutcomeKind,
     ) {
         self.counters.terminal(&kind);
+        self.telemetry.outcome(url, trail, &kind, attempts);
         if self.phase.load(Ordering::Acquire) != OPEN {
             if let Some(report) = self
                 .report
@@ -374,8 +398,12 @@ impl Inner {
                 job_id: job_id.to_owned(),
                 state: state.to_owned(),
                 attempts,
-                webhook_id: webhook_id.map(|w| w.as_str().to_owned()),
+                webhook_id: webhook_id.map(str::to_owned),
                 kind,
+                url: redact_url(url, self.telemetry.keep_query),
+                last_status: trail.and_then(|t| t.last_status),
+                last_error: trail.and_then(|t| t.last_error),
+                timings: trail.map(|t| t.timings.clone()).unwrap_or_default(),
             };
             // A panicking callback must not take `fire` or the scheduler down with it.
             let call = std::panic::AssertUnwindSafe(|| callback(&outcome));
@@ -386,12 +414,22 @@ impl Inner {
     }
 
     fn finish(&self, job: Job, webhook_id: Option<&EventId>, kind: OutcomeKind) {
+        let memory_id;
+        let webhook_id = match webhook_id {
+            Some(w) => w.as_str(),
+            None => {
+                memory_id = self.http.memory_webhook_id(job.id);
+                &memory_id
+            }
+        };
         self.emit(
             job.id,
             job.job_id(),
             job.state(),
             u32::from(job.attempts),
-            webhook_id,
+            Some(webhook_id),
+            job.url(),
+            job.trail.as_deref(),
             kind,
         );
         drop(job);
@@ -469,6 +507,7 @@ impl Inner {
 
     fn schedule(self: &Arc<Self>, job: Job, wait: Duration) {
         Counters::bump(&self.counters.retries);
+        self.telemetry.retry();
         let due = Instant::from_std(deadline(Instant::now().into_std(), wait));
         let mut sched = self.sched();
         if self.phase.load(Ordering::Acquire) == CANCELLED {
@@ -547,8 +586,9 @@ impl Inner {
         report
     }
 
-    /// One attempt: send, classify, then finish or reschedule (in memory or in the store).
-    async fn attempt(self: Arc<Self>, mut job: Job) {
+    /// One attempt, in the delivery's log span: see [`attempt_claimed`](Self::attempt_claimed).
+    async fn attempt(self: Arc<Self>, job: Job) {
+        use tracing::Instrument as _;
         let claim = match &self.durable {
             Some(d) => match d.start(job.id) {
                 Some(claim) => Some(claim),
@@ -557,13 +597,30 @@ impl Inner {
             },
             None => None,
         };
+        let span = match &claim {
+            Some(c) => log_span(job.id, Some(c.event_id.as_str())),
+            None => log_span(job.id, Some(&self.http.memory_webhook_id(job.id))),
+        };
+        self.attempt_claimed(job, claim).instrument(span).await;
+    }
+
+    /// One attempt: send, classify, then finish or reschedule (in memory or in the store).
+    async fn attempt_claimed(self: Arc<Self>, mut job: Job, claim: Option<DurableJob>) {
         job.attempts = job.attempts.saturating_add(1);
         let attempt = u32::from(job.attempts);
         Counters::bump(&self.counters.attempts);
         self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
         let started_ms = now_ms();
+        let started_at = std::time::SystemTime::now();
         let started = Instant::now();
         let webhook_id = claim.as_ref().map(|c| c.event_id.as_str());
+        let job_number = job.id;
+        let span = self
+            .telemetry
+            .attempt_started(&mut job, || match webhook_id {
+                Some(w) => w.to_owned(),
+                None => self.http.memory_webhook_id(job_number),
+            });
         let keep = if claim.is_some() {
             super::outbox::RESPONSE_HEAD_CAP
         } else {
@@ -593,6 +650,17 @@ impl Inner {
         let Some((outcome, err, response_head)) = result else {
             return self.abandon(job);
         };
+        let (last_status, last_error) = match &outcome {
+            AttemptOutcome::Status { code, .. } => (Some(*code), None),
+            AttemptOutcome::Timeout => (None, Some(ErrorClass::Timeout)),
+            AttemptOutcome::Refused => (None, Some(ErrorClass::Refused)),
+            _ => (None, Some(ErrorClass::Transport)),
+        };
+        let took = started.elapsed();
+        job.trail_mut()
+            .record(started_at, took, last_status, last_error);
+        self.telemetry
+            .attempt_finished(span, &mut job, took, last_status, last_error);
         let mut sample = self.jitter_seed ^ job.id.rotate_left(16) ^ u64::from(attempt);
         let next = self
             .policy
@@ -682,7 +750,7 @@ impl Inner {
     /// the outcome once it is committed.
     async fn record(
         self: &Arc<Self>,
-        job: Job,
+        mut job: Job,
         claim: DurableJob,
         done: Finish,
         kind: Option<OutcomeKind>,
@@ -692,6 +760,7 @@ impl Inner {
         };
         if matches!(done.next, Transition::RetryAt(_)) {
             Counters::bump(&self.counters.retries);
+            self.telemetry.retry();
         }
         let mut wait = Duration::from_millis(50);
         let committed = loop {
@@ -719,7 +788,10 @@ impl Inner {
                 self.release_pending();
             }
             // A retry is recorded (or the lease will expire): the store keeps it pending.
-            _ => self.release_pending(),
+            _ => {
+                self.telemetry.park(&mut job);
+                self.release_pending();
+            }
         }
         durable.wake_claimer();
     }
@@ -785,7 +857,9 @@ impl Inner {
                             &c.job_id,
                             &c.state,
                             c.attempts,
-                            Some(&c.event_id),
+                            Some(c.event_id.as_str()),
+                            &c.url,
+                            None,
                             OutcomeKind::Rejected(reason),
                         ),
                         Ok(false) => {}
@@ -905,7 +979,9 @@ impl Inner {
                 &d.job_id,
                 &d.state,
                 0,
-                Some(&d.event_id),
+                Some(d.event_id.as_str()),
+                &d.url,
+                None,
                 OutcomeKind::AbandonedAtShutdown,
             );
             self.release_pending();
@@ -1025,7 +1101,9 @@ impl Dispatcher {
             detached: AtomicBool::new(false),
             handle: handle.clone(),
             durable,
+            telemetry: cfg.telemetry,
         });
+        super::telemetry::start(&inner, &handle);
         handle.spawn(run_scheduler(Arc::clone(&inner)));
         if let Some(d) = &inner.durable {
             handle.spawn(Arc::clone(&inner).run_writer());

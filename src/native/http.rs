@@ -114,6 +114,11 @@ impl Http {
         }
     }
 
+    /// The `webhook-id` an in-memory delivery is sent with (the same on every retry).
+    pub(super) fn memory_webhook_id(&self, id: u64) -> String {
+        self.signing.memory_webhook_id(id)
+    }
+
     /// Reads at most `body_cap` bytes of the body (lets a small response's connection be
     /// reused), then drops the rest unread. Ends early on an error or the request timeout.
     /// Keeps the first `keep` bytes (for the attempt history).
@@ -154,6 +159,10 @@ struct Signing {
 }
 
 impl Signing {
+    fn memory_webhook_id(&self, id: u64) -> String {
+        format!("msg_{:016x}{:016x}", self.instance, id)
+    }
+
     fn apply(
         &self,
         mut req: reqwest::RequestBuilder,
@@ -161,6 +170,13 @@ impl Signing {
         webhook_id: Option<&str>,
     ) -> reqwest::RequestBuilder {
         let body = job.body();
+        #[cfg(feature = "otel")]
+        if let Some((parent, state)) = job.trail.as_ref().and_then(|t| t.trace_headers.as_ref()) {
+            req = req.header("traceparent", parent.as_str());
+            if !state.is_empty() {
+                req = req.header("tracestate", state.as_str());
+            }
+        }
         if let Some(signer) = &self.foreman {
             if let Some(v) = sensitive(&signer.sign(&body).header_value()) {
                 req = req.header(SIGNATURE_HEADER, v);
@@ -170,7 +186,7 @@ impl Signing {
             // Stable per event (the same on every retry), fresh timestamp and signature.
             let id = match webhook_id {
                 Some(id) => id.to_owned(),
-                None => format!("msg_{:016x}{:016x}", self.instance, job.id),
+                None => self.memory_webhook_id(job.id),
             };
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)

@@ -16,6 +16,9 @@ pub(crate) struct Job {
     host_start: u16,
     host_end: u16,
     pub(crate) attempts: u16,
+    /// What the attempts so far left for the outcome (none before the first attempt,
+    /// unless the `otel` feature opened a delivery span at `fire`).
+    pub(crate) trail: Option<Box<super::telemetry::Trail>>,
 }
 
 impl Job {
@@ -50,6 +53,7 @@ impl Job {
             host_start,
             host_end,
             attempts: 0,
+            trail: None,
         })
     }
 
@@ -78,6 +82,11 @@ impl Job {
     pub(crate) fn job_id(&self) -> &str {
         let from = self.body_len as usize + self.url_len as usize;
         self.part(from, self.job_id_len as usize)
+    }
+
+    /// The trail, allocated on first use.
+    pub(crate) fn trail_mut(&mut self) -> &mut super::telemetry::Trail {
+        self.trail.get_or_insert_with(Box::default)
     }
 
     pub(crate) fn state(&self) -> &str {
@@ -121,7 +130,7 @@ mod tests {
         assert_eq!(job.job_id(), "job-1");
         assert_eq!(job.state(), "done");
         assert!(
-            std::mem::size_of::<Job>() <= 64,
+            std::mem::size_of::<Job>() <= 72,
             "{}",
             std::mem::size_of::<Job>()
         );

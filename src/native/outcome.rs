@@ -36,11 +36,26 @@ pub struct Outcome {
     /// Attempts started (0 when `fire` itself refused the event; 1 for a name that
     /// resolved only to forbidden addresses, refused before any connection).
     pub attempts: u32,
-    /// The stored event id (its Standard Webhooks `webhook-id`) with a durable store;
-    /// `None` with the in-memory store.
+    /// The event's Standard Webhooks `webhook-id`: the stored event id with a durable
+    /// store; with the in-memory store, the `msg_…` id its attempts carried (sent when
+    /// [`standard_webhooks`](super::DispatcherBuilder::standard_webhooks) is set). Log
+    /// lines about the delivery carry it as the `webhook_id` field.
     pub webhook_id: Option<String>,
     /// How it ended.
     pub kind: OutcomeKind,
+    /// The destination as given to `fire` (normalized), with any user name and password
+    /// replaced by `REDACTED`, the fragment dropped and the query dropped unless
+    /// [`record_url_query`](super::DispatcherBuilder::record_url_query) is on.
+    pub url: String,
+    /// The HTTP status of the last attempt that got a response head (`None` when it got
+    /// none, or when there was no attempt).
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed without a response (`None` when it got one, or when
+    /// there was no attempt).
+    pub last_error: Option<super::ErrorClass>,
+    /// When each attempt this process made started and how long it took, in order
+    /// (attempts made by an earlier process are in the durable store's history).
+    pub timings: Vec<super::AttemptTiming>,
 }
 
 /// How an event's delivery ended.

@@ -10,6 +10,18 @@ mod demo;
 mod listen;
 #[cfg(all(
     not(target_arch = "wasm32"),
+    feature = "prometheus",
+    any(feature = "sqlite", feature = "postgres")
+))]
+mod metrics;
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    feature = "otlp",
+    any(feature = "sqlite", feature = "postgres")
+))]
+mod otlp;
+#[cfg(all(
+    not(target_arch = "wasm32"),
     any(feature = "sqlite", feature = "postgres")
 ))]
 mod outbox;

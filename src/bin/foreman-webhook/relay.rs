@@ -51,6 +51,20 @@ pub struct RelayArgs {
     /// Print nothing per delivery (only the summary at exit).
     #[arg(long)]
     quiet: bool,
+    /// Serve the delivery metrics in Prometheus text format at http://ADDR/metrics
+    /// (for example 127.0.0.1:9464).
+    #[cfg(feature = "prometheus")]
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
+    /// Export spans and metrics over OTLP/HTTP (protobuf) to URL/v1/traces and
+    /// URL/v1/metrics (for example http://127.0.0.1:4318).
+    #[cfg(feature = "otlp")]
+    #[arg(long, value_name = "URL")]
+    otlp_endpoint: Option<String>,
+    /// How often metrics are exported over OTLP, in milliseconds.
+    #[cfg(feature = "otlp")]
+    #[arg(long, default_value_t = 10_000)]
+    otlp_interval_ms: u64,
 }
 
 pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
@@ -63,8 +77,24 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
         ));
     }
     init_log(false, color);
+    #[cfg(all(feature = "otlp", feature = "prometheus"))]
+    if a.otlp_endpoint.is_some() && a.metrics_addr.is_some() {
+        return Err(Failure::usage(
+            "give --otlp-endpoint or --metrics-addr, not both",
+        ));
+    }
+    #[cfg(feature = "otlp")]
+    let otlp = match &a.otlp_endpoint {
+        Some(url) => Some(crate::otlp::Otlp::start(
+            url,
+            Duration::from_millis(a.otlp_interval_ms.max(10)),
+        )?),
+        None => None,
+    };
+    #[cfg(feature = "otlp")]
+    let otlp_otel = otlp.as_ref().map(|o| o.otel.clone());
     let rt = runtime()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let delivered = Arc::new(AtomicU64::new(0));
         let dead = Arc::new(AtomicU64::new(0));
         let (d2, x2) = (delivered.clone(), dead.clone());
@@ -90,7 +120,12 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
                         "{}",
                         serde_json::json!({"webhook_id": id, "job_id": o.job_id,
                             "state": o.state, "delivered": ok, "attempts": o.attempts,
-                            "outcome": format!("{:?}", o.kind)})
+                            "outcome": format!("{:?}", o.kind), "url": o.url,
+                            "last_status": o.last_status,
+                            "last_error": o.last_error.map(|e| e.as_str()),
+                            "durations_ms": o.timings.iter()
+                                .map(|t| t.duration.as_secs_f64() * 1e3)
+                                .collect::<Vec<_>>()})
                     );
                 } else {
                     println!(
@@ -99,6 +134,19 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
                     );
                 }
             });
+        #[cfg(feature = "prometheus")]
+        let _metrics = match a.metrics_addr {
+            Some(addr) => {
+                let (otel, metrics) = crate::metrics::serve(addr).await?;
+                builder = builder.otel(otel);
+                Some(metrics)
+            }
+            None => None,
+        };
+        #[cfg(feature = "otlp")]
+        if let Some(otel) = otlp_otel {
+            builder = builder.otel(otel);
+        }
         builder = store.configure(builder);
         if let Some(s) = foreman.into_iter().next() {
             builder = builder.secret(s);
@@ -141,7 +189,13 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
             }
         );
         Ok(0)
-    })
+    });
+    drop(rt);
+    #[cfg(feature = "otlp")]
+    if let Some(otlp) = otlp {
+        otlp.shutdown();
+    }
+    result
 }
 
 async fn wait_for_signal() {

@@ -1,0 +1,187 @@
+//! `relay --otlp-endpoint`: the built binary exports its spans and metrics over OTLP/HTTP
+//! (protobuf) to a collector stand-in on 127.0.0.1 (the test's HTTP receiver), decoded
+//! here with the OpenTelemetry protocol's own message types.
+#![cfg(all(feature = "otlp", feature = "sqlite", unix))]
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use support::{Receiver, Reply};
+
+const BIN: &str = env!("CARGO_BIN_EXE_foreman-webhook");
+const SECRET: &str = "cli-otlp-secret";
+
+fn attr(attrs: &[KeyValue], key: &str) -> Option<Value> {
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.clone())
+}
+
+fn status_delivered(store: &str) -> bool {
+    let out = Command::new(BIN)
+        .args(["outbox", "status", "--store", store, "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v["delivered"] == 1
+}
+
+#[test]
+fn relay_exports_spans_and_metrics_over_otlp_http() {
+    let dir = std::env::temp_dir().join(format!("foreman-cli-otlp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = format!("sqlite:{}", dir.join("o.db").display());
+    let hook = Receiver::start(|n, _| Reply::status(if n == 0 { 500 } else { 200 }));
+    let collector = Receiver::always(200);
+
+    let mut send = Command::new(BIN)
+        .args([
+            "send",
+            "--store",
+            &store,
+            "--url",
+            &hook.url("/hook"),
+            "--secret",
+            SECRET,
+        ])
+        .env_remove("FOREMAN_WEBHOOK_SECRET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    send.stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"job_id":"job-otlp","state":"failed"}"#)
+        .unwrap();
+    assert!(send.wait().unwrap().success());
+
+    let relay = Command::new(BIN)
+        .args([
+            "relay",
+            "--store",
+            &store,
+            "--secret",
+            SECRET,
+            "--allow-private",
+            "--base-delay-ms",
+            "20",
+            "--poll-ms",
+            "50",
+            "--quiet",
+            "--otlp-endpoint",
+            &format!("http://127.0.0.1:{}", collector.port()),
+            "--otlp-interval-ms",
+            "200",
+        ])
+        .env_remove("FOREMAN_WEBHOOK_SECRET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !status_delivered(&store) {
+        assert!(Instant::now() < deadline, "relay delivered nothing");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Past a few export intervals, so a periodic export (with the queue gauges, which
+    // only a live dispatcher reports) happens before the final one at shutdown.
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = Command::new("kill")
+        .args(["-TERM", &relay.id().to_string()])
+        .status();
+    let out = relay.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let hits = collector.hits();
+    let mut spans: Vec<Span> = Vec::new();
+    let mut metric_names = Vec::new();
+    for h in &hits {
+        assert_eq!(h.header("content-type"), Some("application/x-protobuf"));
+        match h.path.as_str() {
+            "/v1/traces" => {
+                let req = ExportTraceServiceRequest::decode(h.body.as_ref()).unwrap();
+                for rs in req.resource_spans {
+                    let svc = rs
+                        .resource
+                        .as_ref()
+                        .map(|r| r.attributes.clone())
+                        .unwrap_or_default();
+                    assert_eq!(
+                        attr(&svc, "service.name"),
+                        Some(Value::StringValue("foreman-webhook-relay".into()))
+                    );
+                    for ss in rs.scope_spans {
+                        spans.extend(ss.spans);
+                    }
+                }
+            }
+            "/v1/metrics" => {
+                let req = ExportMetricsServiceRequest::decode(h.body.as_ref()).unwrap();
+                for rm in req.resource_metrics {
+                    for sm in rm.scope_metrics {
+                        metric_names.extend(sm.metrics.into_iter().map(|m| m.name));
+                    }
+                }
+            }
+            other => panic!("unexpected OTLP path {other}"),
+        }
+    }
+    let delivery: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name == "webhook deliver")
+        .collect();
+    assert_eq!(delivery.len(), 1, "{spans:#?}");
+    let attempts: Vec<&Span> = spans.iter().filter(|s| s.name == "POST").collect();
+    assert_eq!(attempts.len(), 2);
+    for a in &attempts {
+        assert_eq!(a.parent_span_id, delivery[0].span_id);
+        assert_eq!(a.trace_id, delivery[0].trace_id);
+        assert_eq!(a.kind, 3, "SPAN_KIND_CLIENT");
+    }
+    let codes: Vec<Option<Value>> = attempts
+        .iter()
+        .map(|a| attr(&a.attributes, "http.response.status_code"))
+        .collect();
+    assert!(codes.contains(&Some(Value::IntValue(500))));
+    assert!(codes.contains(&Some(Value::IntValue(200))));
+    assert_eq!(
+        attr(&delivery[0].attributes, "webhook.outcome"),
+        Some(Value::StringValue("delivered".into()))
+    );
+    for name in [
+        "http.client.request.duration",
+        "webhook.deliveries",
+        "webhook.attempts",
+        "webhook.pending",
+    ] {
+        assert!(
+            metric_names.iter().any(|n| n == name),
+            "{name} not in {metric_names:?}"
+        );
+    }
+    let everything: Vec<u8> = hits.iter().flat_map(|h| h.body.to_vec()).collect();
+    let text = String::from_utf8_lossy(&everything);
+    assert!(!text.contains(SECRET));
+    for h in hook.hits() {
+        let sig = h.header("x-foreman-signature").unwrap();
+        assert!(!text.contains(sig.trim_start_matches("sha256=")));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
