@@ -270,15 +270,12 @@ impl Inner {
     ) -> Result<NewDelivery, OutboxError> {
         let (parsed, _) = vet_url(url, &self.addresses)
             .map_err(|r| OutboxError::simple(OutboxErrorKind::Rejected(r)))?;
-        Ok(NewDelivery {
-            event_id: EventId::random(),
-            idempotency_key: idempotency_key.map(str::to_owned),
-            body: event.to_json(),
-            url: parsed.into(),
-            job_id: event.job_id.clone(),
-            state: event.state.clone(),
-            created_ms: now_ms(),
-        })
+        Ok(NewDelivery::new(
+            EventId::random(),
+            parsed.into(),
+            event,
+            idempotency_key,
+        ))
     }
 
     fn fire(&self, url: &str, event: &Event) -> DeliveryId {
@@ -324,15 +321,12 @@ impl Inner {
         };
         if let Some(durable) = &self.durable {
             self.pending.fetch_add(1, Ordering::AcqRel);
-            let new = NewDelivery {
-                event_id: event_id.clone().unwrap_or_else(EventId::random),
-                idempotency_key: None,
-                body: event.to_json(),
-                url: parsed.into(),
-                job_id: event.job_id.clone(),
-                state: event.state.clone(),
-                created_ms: now_ms(),
-            };
+            let new = NewDelivery::new(
+                event_id.clone().unwrap_or_else(EventId::random),
+                parsed.into(),
+                event,
+                None,
+            );
             if !durable.try_enqueue(new) {
                 self.release_pending();
                 error!(job_id = %event.job_id, url = %loggable(url), state = %event.state,

@@ -383,6 +383,27 @@ pub(crate) struct NewDelivery {
     pub(crate) created_ms: i64,
 }
 
+impl NewDelivery {
+    /// The row for `event` to `url` (already vetted), created now: the body is encoded
+    /// here, once, and stored as the exact bytes every attempt signs and sends.
+    pub(crate) fn new(
+        event_id: EventId,
+        url: String,
+        event: &crate::Event,
+        idempotency_key: Option<&str>,
+    ) -> Self {
+        Self {
+            event_id,
+            idempotency_key: idempotency_key.map(str::to_owned),
+            body: event.to_json(),
+            url,
+            job_id: event.job_id.clone(),
+            state: event.state.clone(),
+            created_ms: now_ms(),
+        }
+    }
+}
+
 /// A delivery this process now holds a lease on.
 #[derive(Debug, Clone)]
 pub(crate) struct Claimed {

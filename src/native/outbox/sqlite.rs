@@ -229,15 +229,7 @@ pub async fn enqueue_sqlite(
     idempotency_key: Option<&str>,
 ) -> Result<EventId, OutboxError> {
     let url = normalize_url(url)?;
-    let d = NewDelivery {
-        event_id: EventId::random(),
-        idempotency_key: idempotency_key.map(str::to_owned),
-        body: event.to_json(),
-        url,
-        job_id: event.job_id.clone(),
-        state: event.state.clone(),
-        created_ms: super::now_ms(),
-    };
+    let d = NewDelivery::new(EventId::random(), url, event, idempotency_key);
     insert_one(conn, &d).await
 }
 
