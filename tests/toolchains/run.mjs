@@ -326,7 +326,9 @@ try {
   await cell("Vite 8", "vite dev server, page in Chromium", async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}/`;
-    return withServer(bin("vite"), ["--host", "127.0.0.1", "--port", String(port), "--strictPort"], { env, url }, async () => probeOk(await pageResult(url), "vite dev"));
+    // --force: the tarball is reinstalled on every run under the same version, which Vite's
+    // dependency cache (node_modules/.vite) cannot tell apart; a stale pre-bundle lacks new exports.
+    return withServer(bin("vite"), ["--host", "127.0.0.1", "--port", String(port), "--strictPort", "--force"], { env, url }, async () => probeOk(await pageResult(url), "vite dev"));
   });
 
   // Bun
