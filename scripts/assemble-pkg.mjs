@@ -227,23 +227,30 @@ function __fw_fast(slot, body, header) {
     return -1;
   }
 }
-// Keyed states for string secrets, most recently keyed last; at most 16.
-const __fw_cache = new Map();
-function __fw_cachedSlot(secret) {
-  const hit = __fw_cache.get(secret);
-  if (hit !== undefined && hit.epoch === __fw_epoch) return hit.slot;
-  if (hit !== undefined) __fw_cache.delete(secret);
-  if (secret.length === 0 || secret.length > 4096) return 0;
-  if (__fw_cache.size >= 16) {
-    const [oldest, entry] = __fw_cache.entries().next().value;
-    __fw_cache.delete(oldest);
-    if (entry.epoch === __fw_epoch) wasm.fw_slot_free(entry.slot);
-  }
-  let slot = 0;
-  try { slot = __fw_key([__fw_encoder.encode(secret)]); } catch (_) { slot = 0; }
-  if (slot) __fw_cache.set(secret, { slot, epoch: __fw_epoch });
-  return slot;
+// Keyed states for string secrets, most recently keyed last; at most 16 per scheme.
+// key(secret) keys a new slot (0 on failure); free(slot) releases one of the current instance.
+function __fw_slotCache(key, free) {
+  const cache = new Map();
+  return (secret) => {
+    const hit = cache.get(secret);
+    if (hit !== undefined && hit.epoch === __fw_epoch) return hit.slot;
+    if (hit !== undefined) cache.delete(secret);
+    if (secret.length === 0 || secret.length > 4096) return 0;
+    if (cache.size >= 16) {
+      const [oldest, entry] = cache.entries().next().value;
+      cache.delete(oldest);
+      if (entry.epoch === __fw_epoch) free(entry.slot);
+    }
+    let slot = 0;
+    try { slot = key(secret); } catch (_) { slot = 0; }
+    if (slot) cache.set(secret, { slot, epoch: __fw_epoch });
+    return slot;
+  };
 }
+const __fw_cachedSlot = __fw_slotCache(
+  (secret) => __fw_key([__fw_encoder.encode(secret)]),
+  (slot) => wasm.fw_slot_free(slot),
+);
 function __fw_fastCached(body, signature, secret) {
   if (typeof secret !== "string" || typeof signature !== "string") return -1;
   const slot = __fw_cachedSlot(secret);
@@ -371,22 +378,10 @@ function __fw_stdFast(slot, headers, body, options) {
     return -1;
   }
 }
-const __fw_stdCache = new Map();
-function __fw_stdCachedSlot(secret) {
-  const hit = __fw_stdCache.get(secret);
-  if (hit !== undefined && hit.epoch === __fw_epoch) return hit.slot;
-  if (hit !== undefined) __fw_stdCache.delete(secret);
-  if (secret.length === 0 || secret.length > 4096) return 0;
-  if (__fw_stdCache.size >= 16) {
-    const [oldest, entry] = __fw_stdCache.entries().next().value;
-    __fw_stdCache.delete(oldest);
-    if (entry.epoch === __fw_epoch) wasm.fw_std_slot_free(entry.slot);
-  }
-  let slot = 0;
-  try { slot = __fw_stdKey([secret]); } catch (_) { slot = 0; }
-  if (slot) __fw_stdCache.set(secret, { slot, epoch: __fw_epoch });
-  return slot;
-}
+const __fw_stdCachedSlot = __fw_slotCache(
+  (secret) => __fw_stdKey([secret]),
+  (slot) => wasm.fw_std_slot_free(slot),
+);
 function __fw_stdFastCached(headers, body, secret, options) {
   if (typeof secret !== "string") return -1;
   const slot = __fw_stdCachedSlot(secret);
