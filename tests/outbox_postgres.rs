@@ -291,7 +291,7 @@ fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
     let outbox = rt
         .block_on(Outbox::open_postgres(PostgresOptions::new(&url).unwrap()))
         .unwrap();
-    let spawn = || {
+    let spawn = |stderr: Stdio| {
         Command::new(BIN)
             .args([
                 "relay",
@@ -311,7 +311,7 @@ fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
                 "--quiet",
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap()
     };
@@ -325,12 +325,31 @@ fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
         z ^ (z >> 31)
     };
     for _ in 0..KILLS {
-        let mut child = spawn();
+        let mut child = spawn(Stdio::null());
         std::thread::sleep(Duration::from_millis(100 + next() % 700));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
     }
-    let mut last = spawn();
+    // The last relay must be up (its SIGTERM handler installed) before it is stopped: when
+    // the killed relays already delivered everything, the loop below ends at once.
+    let mut last = spawn(Stdio::piped());
+    let stderr = last.stderr.take().unwrap();
+    let (up_tx, up_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        // Reads to the end, so the relay never blocks on a full pipe.
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("relay: delivering from") {
+                let _ = up_tx.send(());
+            }
+        }
+    });
+    up_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the last relay did not start");
     loop {
         let s = rt.block_on(outbox.status()).unwrap();
         if s.pending == 0 && s.in_flight == 0 {

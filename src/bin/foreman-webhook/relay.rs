@@ -95,6 +95,9 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
     let otlp_otel = otlp.as_ref().map(|o| o.otel.clone());
     let rt = runtime()?;
     let result = rt.block_on(async move {
+        // Listen for SIGINT/SIGTERM before opening the store, so a stop that arrives while
+        // the relay starts is graceful too (not the default action, which kills it).
+        let mut stop = StopSignals::listen();
         let delivered = Arc::new(AtomicU64::new(0));
         let dead = Arc::new(AtomicU64::new(0));
         let (d2, x2) = (delivered.clone(), dead.clone());
@@ -174,7 +177,7 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
             "relay: delivering from {} (SIGINT/SIGTERM to stop)",
             a.store.store
         );
-        wait_for_signal().await;
+        stop.wait().await;
         eprintln!("relay: stopping; in-flight requests get {} s", a.drain_secs);
         let report = dispatcher.shutdown(Duration::from_secs(a.drain_secs)).await;
         eprintln!(
@@ -198,17 +201,36 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
     result
 }
 
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM, registered when created (`tokio::signal::ctrl_c` registers only
+/// when first polled).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let unix = signal(SignalKind::terminate())
+                .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+                .ok();
+            Self { unix }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        if let Some((term, int)) = &mut self.unix {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
+                _ = int.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
