@@ -90,6 +90,7 @@
 //! abandons it: it still ends in exactly one outcome.
 
 mod address;
+mod breaker;
 mod builder;
 mod config;
 mod dispatcher;
@@ -103,12 +104,14 @@ pub mod otel;
 pub mod outbox;
 mod outcome;
 mod random;
+mod ratelimit;
 mod resolve;
 mod retry;
 mod schedule;
 mod telemetry;
 
 pub use address::{canonical, is_global, is_localhost_name, AddressPolicy, CidrError};
+pub use breaker::CircuitBreaker;
 pub use builder::{
     DispatcherBuilder, DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_PENDING, DEFAULT_MAX_PER_HOST,
     DEFAULT_RESPONSE_BODY_CAP, DEFAULT_USER_AGENT,
@@ -117,6 +120,7 @@ pub use dispatcher::Dispatcher;
 pub use error::{BuildError, BuildErrorKind};
 pub use outbox::{EventId, Outbox, OutboxError, OutboxErrorKind};
 pub use outcome::{DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats};
+pub use ratelimit::RateLimit;
 pub use resolve::{ForbiddenDestination, NameResolver, Resolving, StaticResolver, SystemResolver};
 pub use retry::{
     parse_retry_after, AttemptOutcome, Delays, Jitter, Next, RetryPolicy, DEFAULT_BASE_DELAY,

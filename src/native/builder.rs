@@ -8,14 +8,17 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 
 use super::address::{AddressPolicy, CidrError};
+use super::breaker::CircuitBreaker;
 use super::config::{Config, OutcomeFn};
 use super::dispatcher::Dispatcher;
 use super::error::{BuildError, BuildErrorKind};
 use super::outbox::{DurableSettings, StoreConfig};
 use super::outcome::Outcome;
 use super::random::random_u64;
+use super::ratelimit::RateLimit;
 use super::resolve::NameResolver;
 use super::retry::{RetryPolicy, DEFAULT_TIMEOUT};
+use super::schedule::GatePolicy;
 use super::telemetry::TelemetryConfig;
 use crate::standard::{StandardError, StandardWebhook};
 use crate::{Secret, Signer};
@@ -63,6 +66,8 @@ pub struct DispatcherBuilder {
     store: StoreConfig,
     durable: DurableSettings,
     pub(super) telemetry: TelemetryConfig,
+    gates: GatePolicy,
+    ordered: bool,
 }
 
 impl Default for DispatcherBuilder {
@@ -86,6 +91,8 @@ impl Default for DispatcherBuilder {
             store: StoreConfig::Memory,
             durable: DurableSettings::default(),
             telemetry: TelemetryConfig::default(),
+            gates: GatePolicy::default(),
+            ordered: false,
         }
     }
 }
@@ -103,6 +110,8 @@ impl fmt::Debug for DispatcherBuilder {
             .field("max_per_host", &self.max_per_host)
             .field("addresses", &self.addresses)
             .field("store", &self.store)
+            .field("gates", &self.gates)
+            .field("ordered", &self.ordered)
             .finish_non_exhaustive()
     }
 }
@@ -146,6 +155,67 @@ impl DispatcherBuilder {
     #[must_use]
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.policy = self.policy.with_max_retries(retries);
+        self
+    }
+
+    /// Replaces the doubling waits by an explicit list (see
+    /// [`RetryPolicy::with_schedule`]): retry `n` waits `waits[n − 1]`, and there are
+    /// `waits.len()` retries. The default stays the Go schedule (1, 2, 4, 8, 16 s).
+    ///
+    /// Waits of minutes to hours (Svix-style schedules) only make sense with a durable
+    /// outbox ([`outbox_sqlite`](Self::outbox_sqlite), `outbox_postgres`): in memory a
+    /// pending retry is lost when the process stops, and holds a pending slot
+    /// meanwhile. [`build`](Self::build) logs a warning when a wait is over 5 minutes
+    /// and the store is in memory.
+    #[must_use]
+    pub fn retry_schedule(mut self, waits: &[Duration]) -> Self {
+        self.policy = self.policy.with_schedule(waits);
+        self
+    }
+
+    /// Delivers each job's events to a URL in the order they were fired: a job's next
+    /// event to the same URL is not sent before the previous one is delivered or has
+    /// failed for good (exhausted, rejected); events of other jobs, and of the same job
+    /// to other URLs, are not held back. Off by default (each event on its own, as Go).
+    ///
+    /// The job is [`Event::job_id`](crate::Event). With a durable store the order is kept
+    /// in the store: only the oldest undelivered event of a (job, URL) pair can be
+    /// claimed, so it survives restarts and holds across a fleet of processes sharing a
+    /// PostgreSQL outbox. The cost: an event waits for its predecessor's retries (see
+    /// `docs/delivery-policy.md` for measured numbers).
+    #[must_use]
+    pub fn ordered_per_job(mut self) -> Self {
+        self.ordered = true;
+        self
+    }
+
+    /// A circuit breaker per destination (`host[:port]`): after the configured failures,
+    /// attempts to that destination pause (waiting deliveries keep their place and do
+    /// not use up attempts) and one probe at a time tests recovery. State changes are
+    /// logged (`webhook destination circuit opened` / `closed`, with `host`) and counted
+    /// in [`Stats`](super::Stats). Off by default.
+    #[must_use]
+    pub fn circuit_breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.gates.breaker = Some(breaker);
+        self
+    }
+
+    /// Limits attempts to every destination (`host[:port]`) to this rate, per process
+    /// (a token bucket; deliveries without a token wait their turn). Off by default.
+    #[must_use]
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.gates.rate = Some(limit);
+        self
+    }
+
+    /// Limits attempts to one destination (`host` or `host:port` as in the URL, e.g.
+    /// `"hooks.example.com"` or `"127.0.0.1:8080"`), overriding
+    /// [`rate_limit`](Self::rate_limit) for it.
+    #[must_use]
+    pub fn rate_limit_host(mut self, host: &str, limit: RateLimit) -> Self {
+        self.gates
+            .host_rates
+            .insert(host.to_ascii_lowercase(), limit);
         self
     }
 
@@ -353,12 +423,28 @@ impl DispatcherBuilder {
             Some(Err(e)) => return Err(BuildError::new(BuildErrorKind::StandardWebhooks, e)),
             None => None,
         };
+        if let Some(b) = &mut self.gates.breaker {
+            if b.probe_timeout.is_none() {
+                b.probe_timeout = Some(
+                    self.timeout
+                        .saturating_mul(2)
+                        .saturating_add(Duration::from_secs(1)),
+                );
+            }
+        }
+        if matches!(self.store, StoreConfig::Memory)
+            && self.policy.longest_wait() > Duration::from_secs(300)
+        {
+            tracing::warn!(
+                longest_wait_s = self.policy.longest_wait().as_secs(),
+                "webhook retry schedule has waits over 5 minutes with the in-memory store: pending retries are lost when the process stops (use a durable outbox)"
+            );
+        }
+        let max_retries = self.policy.max_retries().min(u32::from(u16::MAX) - 1);
         Ok(Config {
             secret: self.secret,
             standard,
-            policy: self
-                .policy
-                .with_max_retries(self.policy.max_retries().min(u32::from(u16::MAX) - 1)),
+            policy: self.policy.with_max_retries(max_retries),
             timeout: self.timeout,
             user_agent: self.user_agent,
             max_pending: self.max_pending,
@@ -373,6 +459,8 @@ impl DispatcherBuilder {
             store: self.store,
             durable: self.durable,
             telemetry: self.telemetry,
+            gates: self.gates,
+            ordered: self.ordered,
         })
     }
 }

@@ -12,6 +12,7 @@ use super::outbox::{DurableSettings, StoreConfig};
 use super::outcome::Outcome;
 use super::resolve::NameResolver;
 use super::retry::RetryPolicy;
+use super::schedule::GatePolicy;
 use super::telemetry::TelemetryConfig;
 use crate::standard::StandardWebhook;
 use crate::Signer;
@@ -38,4 +39,8 @@ pub(crate) struct Config {
     pub(crate) store: StoreConfig,
     pub(crate) durable: DurableSettings,
     pub(crate) telemetry: TelemetryConfig,
+    /// Circuit breaker and rate limits per destination.
+    pub(crate) gates: GatePolicy,
+    /// A job's next event to a URL waits for the previous one's outcome.
+    pub(crate) ordered: bool,
 }

@@ -122,6 +122,19 @@ pub(super) struct Inner {
     /// The durable store's half, when one is configured.
     pub(super) durable: Option<Durable>,
     pub(super) telemetry: TelemetryConfig,
+    /// `ordered_per_job`: in memory, a (job, URL) pair's deliveries go one at a time.
+    ordered: bool,
+    /// A circuit breaker is configured: attempts report their results to it.
+    breaker: bool,
+}
+
+/// The in-memory ordering key of a delivery: its job and URL.
+fn order_key(job: &Job) -> String {
+    let mut key = String::with_capacity(job.job_id().len() + job.url().len() + 1);
+    key.push_str(job.job_id());
+    key.push('\0');
+    key.push_str(job.url());
+    key
 }
 
 impl Dispatcher {
@@ -270,12 +283,10 @@ impl Inner {
     ) -> Result<NewDelivery, OutboxError> {
         let (parsed, _) = vet_url(url, &self.addresses)
             .map_err(|r| OutboxError::simple(OutboxErrorKind::Rejected(r)))?;
-        Ok(NewDelivery::new(
-            EventId::random(),
-            parsed.into(),
-            event,
-            idempotency_key,
-        ))
+        Ok(
+            NewDelivery::new(EventId::random(), parsed.into(), event, idempotency_key)
+                .ordered(self.ordered),
+        )
     }
 
     fn fire(&self, url: &str, event: &Event) -> DeliveryId {
@@ -326,7 +337,8 @@ impl Inner {
                 parsed.into(),
                 event,
                 None,
-            );
+            )
+            .ordered(self.ordered);
             if !durable.try_enqueue(new) {
                 self.release_pending();
                 error!(job_id = %event.job_id, url = %loggable(url), state = %event.state,
@@ -356,7 +368,12 @@ impl Inner {
             return early(OutcomeKind::Rejected(RejectReason::InvalidUrl));
         };
         self.telemetry.fired(&mut job, &webhook_id);
-        self.sched().push_ready(job);
+        if self.ordered {
+            let key = order_key(&job);
+            self.sched().push_ordered(&key, job);
+        } else {
+            self.sched().push_ready(job);
+        }
         self.wake.notify_one();
         DeliveryId(id)
     }
@@ -426,8 +443,59 @@ impl Inner {
             job.trail.as_deref(),
             kind,
         );
+        // In memory, the next event of this (job, URL) may go now (a durable store
+        // orders in its claim query instead).
+        if self.ordered && self.durable.is_none() && self.sched().order_done(&order_key(&job)) {
+            self.wake.notify_one();
+        }
         drop(job);
         self.release_pending();
+    }
+
+    /// Gives a claimed delivery that a gate refused (circuit open, no token) back to the
+    /// store, due at `at`, its attempt not counted: it keeps its place and its attempts,
+    /// and does not hold a claim while it waits.
+    fn defer(self: &Arc<Self>, job: Job, at: Instant) {
+        let Some(durable) = &self.durable else {
+            // In memory the scheduler keeps refused deliveries itself.
+            return self.sched().push_ready(job);
+        };
+        Counters::bump(&self.counters.deferred);
+        let Some(claim) = durable.forget(job.id) else {
+            return self.release_pending();
+        };
+        let wait = at.saturating_duration_since(Instant::now());
+        let due = now_ms().saturating_add(super::outbox::ms(wait));
+        let row = (i64::try_from(job.id).unwrap_or(0), claim.token, due);
+        let store = Arc::clone(&durable.store);
+        let this = Arc::clone(self);
+        self.handle.spawn(async move {
+            if let Err(e) = store.defer(&[row]).await {
+                warn!(error = %e, "webhook outbox: could not give a claim back; its lease will expire");
+            }
+            this.release_pending();
+            if let Some(d) = &this.durable {
+                d.wake_claimer();
+            }
+        });
+    }
+
+    /// Logs and counts a destination's circuit state change.
+    fn circuit_changed(&self, host: &str, change: super::breaker::Change) {
+        use super::breaker::Change;
+        match change {
+            Change::Opened | Change::Reopened => {
+                Counters::bump(&self.counters.circuits_opened);
+                warn!(host = %host, state = change.as_str(), "webhook destination circuit opened");
+            }
+            Change::HalfOpen => {
+                debug!(host = %host, state = change.as_str(), "webhook destination circuit probing");
+            }
+            Change::Closed => {
+                Counters::bump(&self.counters.circuits_closed);
+                warn!(host = %host, state = change.as_str(), "webhook destination circuit closed");
+            }
+        }
     }
 
     fn abandon(self: &Arc<Self>, job: Job) {
@@ -518,6 +586,23 @@ impl Inner {
     /// Frees the slots an attempt held and lets the next job of that host run.
     fn release_slot(&self, host: &str) {
         self.sched().release(host);
+        self.wake.notify_one();
+    }
+
+    /// [`release_slot`](Self::release_slot), and tells the destination's breaker (if
+    /// any) whether the attempt begun at `started` failed.
+    fn release_slot_after(&self, host: &str, failed: Option<bool>, started: Instant) {
+        let change = {
+            let mut sched = self.sched();
+            sched.release(host);
+            match failed {
+                Some(failed) if self.breaker => sched.record(host, failed, started, Instant::now()),
+                _ => None,
+            }
+        };
+        if let Some(change) = change {
+            self.circuit_changed(host, change);
+        }
         self.wake.notify_one();
     }
 
@@ -640,7 +725,13 @@ impl Inner {
             Some(Err((outcome, e))) => Some((outcome, Some(e), Vec::new())),
         };
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.release_slot(job.host_key());
+        // What the breaker counts as the destination failing: no response, or 5xx/429.
+        let failed = result.as_ref().and_then(|(outcome, _, _)| match outcome {
+            AttemptOutcome::Status { code, .. } => Some(*code >= 500 || *code == 429),
+            AttemptOutcome::Refused => None,
+            _ => Some(true),
+        });
+        self.release_slot_after(job.host_key(), failed, started);
         let Some((outcome, err, response_head)) = result else {
             return self.abandon(job);
         };
@@ -1021,7 +1112,7 @@ fn trigger_of(manual: bool) -> Trigger {
 /// The scheduler: due retries → ready queue → attempts, within the concurrency limits.
 async fn run_scheduler(inner: Arc<Inner>) {
     loop {
-        let mut start = Vec::new();
+        let mut started = None;
         let mut abandon = Vec::new();
         let next_due = {
             let mut sched = inner.sched();
@@ -1029,15 +1120,24 @@ async fn run_scheduler(inner: Arc<Inner>) {
                 abandon = sched.take_all();
                 None
             } else {
-                start = sched.start(Instant::now(), inner.max_concurrency, inner.max_per_host);
+                started =
+                    Some(sched.start(Instant::now(), inner.max_concurrency, inner.max_per_host));
                 sched.next_due()
             }
         };
         for job in abandon {
             inner.abandon(job);
         }
-        for job in start {
-            tokio::spawn(Arc::clone(&inner).attempt(job));
+        if let Some(started) = started {
+            for (host, change) in started.changes {
+                inner.circuit_changed(&host, change);
+            }
+            for (job, at) in started.deferred {
+                inner.defer(job, at);
+            }
+            for job in started.go {
+                tokio::spawn(Arc::clone(&inner).attempt(job));
+            }
         }
         if inner.detached.load(Ordering::Acquire) && inner.pending.load(Ordering::Acquire) == 0 {
             return;
@@ -1082,7 +1182,7 @@ impl Dispatcher {
             max_per_host: cfg.max_per_host,
             jitter_seed: cfg.jitter_seed,
             addresses,
-            sched: Mutex::new(Sched::default()),
+            sched: Mutex::new(Sched::new(cfg.gates.clone(), durable.is_some())),
             wake: Notify::new(),
             pending: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -1096,6 +1196,8 @@ impl Dispatcher {
             handle: handle.clone(),
             durable,
             telemetry: cfg.telemetry,
+            ordered: cfg.ordered,
+            breaker: cfg.gates.breaker.is_some(),
         });
         super::telemetry::start(&inner, &handle);
         handle.spawn(run_scheduler(Arc::clone(&inner)));

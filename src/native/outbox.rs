@@ -381,6 +381,9 @@ pub(crate) struct NewDelivery {
     pub(crate) job_id: String,
     pub(crate) state: String,
     pub(crate) created_ms: i64,
+    /// Delivered in order with the job's other ordered events to this URL: stored as
+    /// the row's `order_key` (the job id), which the claim queries respect.
+    pub(crate) ordered: bool,
 }
 
 impl NewDelivery {
@@ -400,7 +403,20 @@ impl NewDelivery {
             job_id: event.job_id.clone(),
             state: event.state.clone(),
             created_ms: now_ms(),
+            ordered: false,
         }
+    }
+
+    /// Marks the delivery as ordered per job (see `DispatcherBuilder::ordered_per_job`).
+    #[must_use]
+    pub(crate) fn ordered(mut self, ordered: bool) -> Self {
+        self.ordered = ordered;
+        self
+    }
+
+    /// The `order_key` column: the job id when ordered.
+    pub(crate) fn order_key(&self) -> Option<&str> {
+        self.ordered.then_some(self.job_id.as_str())
     }
 }
 
@@ -461,6 +477,9 @@ pub(crate) trait Store: Send + Sync + 'static {
     /// Gives leases back (shutdown); `started` says the attempt was counted and began.
     fn release<'a>(&'a self, claims: &'a [(i64, i64, bool)])
         -> BoxFut<'a, Result<(), OutboxError>>;
+    /// Gives leases back unattempted (the destination's circuit is open or its rate
+    /// limit is spent): `(delivery, token, due_ms)`; the claim's attempt is not counted.
+    fn defer<'a>(&'a self, claims: &'a [(i64, i64, i64)]) -> BoxFut<'a, Result<(), OutboxError>>;
     /// When the earliest pending delivery or lease expiry is due.
     fn next_due(&self) -> BoxFut<'_, Result<Option<i64>, OutboxError>>;
     /// Counts by state.

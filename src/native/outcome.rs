@@ -144,6 +144,13 @@ pub struct Stats {
     pub pending: u64,
     /// Requests in flight right now.
     pub in_flight: u64,
+    /// Times a destination's circuit opened (or reopened after a failed probe).
+    pub circuits_opened: u64,
+    /// Times a destination's circuit closed again after a successful probe.
+    pub circuits_closed: u64,
+    /// Deliveries a durable dispatcher gave back to the store unattempted because their
+    /// destination's circuit was open or its rate limit had no token (not terminal).
+    pub deferred: u64,
 }
 
 impl Stats {
@@ -169,6 +176,9 @@ pub(crate) struct Counters {
     pub(crate) failed_attempts: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) in_flight: AtomicU64,
+    pub(crate) circuits_opened: AtomicU64,
+    pub(crate) circuits_closed: AtomicU64,
+    pub(crate) deferred: AtomicU64,
 }
 
 impl Counters {
@@ -199,6 +209,9 @@ impl Counters {
             failed_attempts: self.failed_attempts.load(Relaxed),
             retries_scheduled: self.retries.load(Relaxed),
             in_flight: self.in_flight.load(Relaxed),
+            circuits_opened: self.circuits_opened.load(Relaxed),
+            circuits_closed: self.circuits_closed.load(Relaxed),
+            deferred: self.deferred.load(Relaxed),
             ..Stats::default()
         };
         stats.fired = self.fired.load(Acquire);

@@ -2,6 +2,7 @@
 //! outcome and `Retry-After` parsing. No I/O, no clock, no sleeping: everything here is a
 //! function of its arguments and is tested without sockets or tokio.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Retries after the first attempt (Go: `maxRetries: 5`), so 6 attempts in all.
@@ -24,12 +25,19 @@ pub const DEFAULT_RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 /// let fast = RetryPolicy::default().with_base_delay(Duration::from_millis(50));
 /// assert_eq!(fast.delays().last(), Some(Duration::from_millis(800)));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// A schedule can also be a list of waits ([`with_schedule`](Self::with_schedule)), e.g.
+/// Svix's minutes-to-hours ladder; such long waits only make sense with a durable outbox
+/// (an in-memory dispatcher loses them at shutdown).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     max_retries: u32,
     base_delay: Duration,
     jitter: Jitter,
     retry_after_cap: Duration,
+    /// The waits before retries 1, 2, ...: replaces the doubling when set (the last
+    /// wait repeats if `max_retries` is larger).
+    schedule: Option<Arc<[Duration]>>,
 }
 
 impl Default for RetryPolicy {
@@ -39,6 +47,7 @@ impl Default for RetryPolicy {
             base_delay: DEFAULT_BASE_DELAY,
             jitter: Jitter::None,
             retry_after_cap: DEFAULT_RETRY_AFTER_CAP,
+            schedule: None,
         }
     }
 }
@@ -73,6 +82,42 @@ impl RetryPolicy {
     pub fn with_base_delay(mut self, base: Duration) -> Self {
         self.base_delay = base;
         self
+    }
+
+    /// Replaces the doubling schedule by an explicit list of waits: retry `n` waits
+    /// `waits[n − 1]`, and `max_retries` becomes `waits.len()` (raise it afterwards with
+    /// [`with_max_retries`](Self::with_max_retries) to repeat the last wait). An empty
+    /// list means a single attempt. Jitter and `Retry-After` apply as usual.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use foreman_webhook::native::RetryPolicy;
+    /// let min = |m| Duration::from_secs(60 * m);
+    /// let svix = RetryPolicy::default().with_schedule(&[
+    ///     Duration::from_secs(5), min(5), min(30), min(120), min(300), min(600), min(600),
+    /// ]);
+    /// assert_eq!(svix.max_attempts(), 8);
+    /// assert_eq!(svix.delays().nth(2), Some(min(30)));
+    /// ```
+    #[must_use]
+    pub fn with_schedule(mut self, waits: &[Duration]) -> Self {
+        self.max_retries = u32::try_from(waits.len()).unwrap_or(u32::MAX);
+        self.schedule = Some(waits.into());
+        self
+    }
+
+    /// The explicit schedule, if one was set with [`with_schedule`](Self::with_schedule).
+    pub fn schedule(&self) -> Option<&[Duration]> {
+        self.schedule.as_deref()
+    }
+
+    /// The longest scheduled wait (without `Retry-After`): what decides whether the
+    /// policy needs a durable store.
+    pub fn longest_wait(&self) -> Duration {
+        match &self.schedule {
+            Some(s) => s.iter().copied().max().unwrap_or(Duration::ZERO),
+            None => self.delay(self.max_retries).unwrap_or(Duration::ZERO),
+        }
     }
 
     /// Sets the jitter.
@@ -120,6 +165,10 @@ impl RetryPolicy {
         if retry == 0 || retry > self.max_retries {
             return None;
         }
+        if let Some(s) = &self.schedule {
+            let i = usize::try_from(retry - 1).unwrap_or(usize::MAX);
+            return s.get(i).or_else(|| s.last()).copied();
+        }
         let factor = 1u32.checked_shl(retry - 1).unwrap_or(u32::MAX);
         Some(self.base_delay.saturating_mul(factor))
     }
@@ -127,7 +176,7 @@ impl RetryPolicy {
     /// The scheduled waits before retries `1..=max_retries`: 1, 2, 4, 8, 16 s by default.
     pub fn delays(&self) -> Delays {
         Delays {
-            policy: *self,
+            policy: self.clone(),
             next: 1,
             rng: None,
         }
@@ -137,7 +186,7 @@ impl RetryPolicy {
     /// `seed` (the same seed gives the same waits).
     pub fn jittered_delays(&self, seed: u64) -> Delays {
         Delays {
-            policy: *self,
+            policy: self.clone(),
             next: 1,
             rng: Some(seed),
         }
@@ -298,6 +347,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn explicit_schedule_replaces_the_doubling() {
+        let s = |v: &[u64]| {
+            v.iter()
+                .map(|&x| Duration::from_secs(x))
+                .collect::<Vec<_>>()
+        };
+        let p = RetryPolicy::default().with_schedule(&s(&[3, 60, 600]));
+        assert_eq!(p.delays().collect::<Vec<_>>(), s(&[3, 60, 600]));
+        assert_eq!(p.max_attempts(), 4);
+        assert_eq!(p.longest_wait(), Duration::from_secs(600));
+        let fail = AttemptOutcome::Status {
+            code: 500,
+            retry_after: None,
+        };
+        assert_eq!(
+            p.classify(2, &fail, 0),
+            Next::RetryIn(Duration::from_secs(60))
+        );
+        assert_eq!(p.classify(4, &fail, 0), Next::Exhausted);
+        // More retries than waits: the last wait repeats.
+        let longer = p.clone().with_max_retries(5);
+        assert_eq!(
+            longer.delays().collect::<Vec<_>>(),
+            s(&[3, 60, 600, 600, 600])
+        );
+        // Retry-After still lengthens a wait; an empty schedule is one attempt.
+        let busy = AttemptOutcome::Status {
+            code: 503,
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(
+            p.classify(1, &busy, 0),
+            Next::RetryIn(Duration::from_secs(30))
+        );
+        let once = RetryPolicy::default().with_schedule(&[]);
+        assert_eq!(once.classify(1, &fail, 0), Next::Exhausted);
+        assert_eq!(
+            RetryPolicy::default().longest_wait(),
+            Duration::from_secs(16)
+        );
+    }
+
+    #[test]
     fn go_schedule() {
         let p = RetryPolicy::default();
         let waits: Vec<_> = p.delays().collect();
@@ -433,7 +525,7 @@ mod tests {
             p.jittered_delays(1).collect::<Vec<_>>(),
             p.delays().collect::<Vec<_>>()
         );
-        let j = p.with_jitter(Jitter::Percent(50));
+        let j = p.clone().with_jitter(Jitter::Percent(50));
         let a: Vec<_> = j.jittered_delays(42).collect();
         assert_eq!(a, j.jittered_delays(42).collect::<Vec<_>>(), "seeded");
         assert_ne!(a, j.jittered_delays(43).collect::<Vec<_>>());

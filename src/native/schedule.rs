@@ -4,11 +4,170 @@
 //!
 //! A delivery whose host is at its limit waits in that host's queue (so one slow
 //! receiver cannot hold the global slots) and moves to the front of the ready queue when
-//! one of that host's attempts ends.
+//! one of that host's attempts ends. The same queue holds deliveries whose destination's
+//! circuit is open or whose rate limit has no token left ([`Gates`]); with a durable
+//! store those are handed back instead (`start` returns them as deferred). Ordered
+//! deliveries of one (job, URL) pair wait behind each other ([`Sched::push_ordered`]).
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
+
+use super::breaker::{Admit, Breaker, Change, CircuitBreaker};
+use super::ratelimit::{Bucket, RateLimit};
+
+/// A point in time of the scheduler's clock: tokio's or std's `Instant`, or a plain
+/// number of milliseconds in the unit tests.
+pub(crate) trait Moment: Ord + Copy {
+    /// `self + d`, saturating (never earlier than `self`).
+    fn after(self, d: Duration) -> Self;
+    /// `self − earlier`, zero if `earlier` is later.
+    fn since(self, earlier: Self) -> Duration;
+}
+
+impl Moment for Instant {
+    fn after(self, d: Duration) -> Self {
+        deadline(self, d)
+    }
+    fn since(self, earlier: Self) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+impl Moment for tokio::time::Instant {
+    fn after(self, d: Duration) -> Self {
+        tokio::time::Instant::from_std(deadline(self.into_std(), d))
+    }
+    fn since(self, earlier: Self) -> Duration {
+        self.saturating_duration_since(earlier)
+    }
+}
+
+/// Milliseconds (tests).
+impl Moment for u64 {
+    fn after(self, d: Duration) -> Self {
+        // Rounded up: a wait is never cut short.
+        let ms = d.as_nanos().div_ceil(1_000_000);
+        self.saturating_add(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+    fn since(self, earlier: Self) -> Duration {
+        Duration::from_millis(self.saturating_sub(earlier))
+    }
+}
+
+/// The per-destination policies: circuit breaker and rate limits (none by default).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GatePolicy {
+    pub(crate) breaker: Option<CircuitBreaker>,
+    pub(crate) rate: Option<RateLimit>,
+    pub(crate) host_rates: HashMap<String, RateLimit>,
+}
+
+impl GatePolicy {
+    fn is_off(&self) -> bool {
+        self.breaker.is_none() && self.rate.is_none() && self.host_rates.is_empty()
+    }
+
+    fn rate_for(&self, host: &str) -> Option<&RateLimit> {
+        self.host_rates.get(host).or(self.rate.as_ref())
+    }
+}
+
+/// One destination's breaker and bucket.
+struct Gate<T> {
+    breaker: Option<Breaker<T>>,
+    bucket: Option<Bucket<T>>,
+}
+
+/// The breakers and buckets of every destination seen (an entry is dropped when it
+/// holds nothing: breaker closed and clean, bucket full).
+pub(crate) struct Gates<T> {
+    policy: GatePolicy,
+    map: HashMap<Box<str>, Gate<T>>,
+}
+
+/// A gate's answer for one attempt.
+enum Pass<T> {
+    Go,
+    /// Not before this time; `true` when the wait comes from the rate limit.
+    Wait(T, bool),
+}
+
+impl<T: Moment> Gates<T> {
+    fn new(policy: GatePolicy) -> Self {
+        Self {
+            policy,
+            map: HashMap::new(),
+        }
+    }
+
+    fn gate(&mut self, host: &str, now: T) -> &mut Gate<T> {
+        if !self.map.contains_key(host) {
+            let gate = Gate {
+                breaker: self.policy.breaker.as_ref().map(Breaker::new),
+                bucket: self.policy.rate_for(host).map(|l| Bucket::new(l, now)),
+            };
+            self.map.insert(host.into(), gate);
+        }
+        self.map.get_mut(host).expect("inserted above")
+    }
+
+    /// May an attempt to `host` start at `now`? Consumes a token / marks the probe.
+    fn admit(&mut self, host: &str, now: T, changes: &mut Vec<(Box<str>, Change)>) -> Pass<T> {
+        if self.policy.is_off() {
+            return Pass::Go;
+        }
+        let limit = self.policy.rate_for(host).copied();
+        let breaker_cfg = self.policy.breaker.clone();
+        let gate = self.gate(host, now);
+        if let (Some(bucket), Some(limit)) = (&mut gate.bucket, &limit) {
+            if let Some(at) = bucket.ready_at(limit, now) {
+                return Pass::Wait(at, true);
+            }
+        }
+        if let (Some(breaker), Some(cfg)) = (&mut gate.breaker, &breaker_cfg) {
+            let (admit, change) = breaker.admit(cfg, now);
+            if let Some(c) = change {
+                changes.push((host.into(), c));
+            }
+            if let Admit::Wait(at) = admit {
+                return Pass::Wait(at, false);
+            }
+        }
+        if let Some(bucket) = &mut gate.bucket {
+            bucket.take();
+        }
+        Pass::Go
+    }
+
+    /// A slot for a delivery handed back to the store after a rate-limit wait.
+    fn defer_slot(&mut self, host: &str, now: T) -> T {
+        let limit = self.policy.rate_for(host).copied();
+        match (
+            limit,
+            self.map.get_mut(host).and_then(|g| g.bucket.as_mut()),
+        ) {
+            (Some(limit), Some(bucket)) => bucket.defer_slot(&limit, now),
+            _ => now,
+        }
+    }
+
+    fn record(&mut self, host: &str, failed: bool, started: T, now: T) -> Option<Change> {
+        let cfg = self.policy.breaker.clone()?;
+        let gate = self.map.get_mut(host)?;
+        let change = gate.breaker.as_mut()?.record(&cfg, failed, started, now);
+        let limit = self.policy.rate_for(host).copied();
+        let idle = gate.breaker.as_ref().is_none_or(Breaker::is_idle)
+            && match (&mut gate.bucket, &limit) {
+                (Some(b), Some(l)) => b.is_full(l, now),
+                _ => true,
+            };
+        if idle {
+            self.map.remove(host);
+        }
+        change
+    }
+}
 
 /// The latest deadline the scheduler arms: 30 years from now (tokio's own "far future").
 /// A longer wait (`base_delay(Duration::MAX)`, a huge `Retry-After` under an unbounded
@@ -37,33 +196,50 @@ pub(crate) trait Schedulable {
 pub(crate) struct Sched<J, T> {
     timers: BinaryHeap<Timer<J, T>>,
     ready: VecDeque<J>,
-    hosts: HashMap<Box<str>, HostSlots<J>>,
+    hosts: HashMap<Box<str>, HostSlots<J, T>>,
     active: usize,
+    gates: Gates<T>,
+    /// Hosts blocked until a time (circuit open, no token), earliest first.
+    wakeups: BinaryHeap<Reverse<(T, Box<str>)>>,
+    /// Ordered deliveries waiting for the one ahead of them, by (job, URL) key. A key
+    /// present with an empty queue: its head is out (ready, in flight or retrying).
+    order: HashMap<Box<str>, VecDeque<J>>,
+    /// Give deliveries a gate refuses back to the caller (a durable store keeps them)
+    /// instead of holding them here.
+    defer: bool,
 }
 
-struct HostSlots<J> {
+struct HostSlots<J, T> {
     active: usize,
     waiting: VecDeque<J>,
+    /// Attempts to this host wait until then (circuit open, rate limit).
+    blocked: Option<T>,
 }
 
-impl<J> Default for HostSlots<J> {
+impl<J, T> Default for HostSlots<J, T> {
     fn default() -> Self {
         Self {
             active: 0,
             waiting: VecDeque::new(),
+            blocked: None,
         }
     }
 }
 
-impl<J: Schedulable, T: Ord> Default for Sched<J, T> {
+impl<J: Schedulable, T: Moment> Default for Sched<J, T> {
     fn default() -> Self {
-        Self {
-            timers: BinaryHeap::new(),
-            ready: VecDeque::new(),
-            hosts: HashMap::new(),
-            active: 0,
-        }
+        Self::new(GatePolicy::default(), false)
     }
+}
+
+/// What [`Sched::start`] hands out.
+pub(crate) struct Started<J, T> {
+    /// Attempts to begin now (each holds its slots until `release`).
+    pub(crate) go: Vec<J>,
+    /// Deliveries a gate refused, with the time to try again (only in `defer` mode).
+    pub(crate) deferred: Vec<(J, T)>,
+    /// Breaker state changes, for the logs and counters.
+    pub(crate) changes: Vec<(Box<str>, Change)>,
 }
 
 /// A retry waiting for its time; ordered so that `BinaryHeap` pops the earliest first.
@@ -96,10 +272,55 @@ impl<J: Schedulable, T: Ord> Ord for Timer<J, T> {
     }
 }
 
-impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
+impl<J: Schedulable, T: Moment> Sched<J, T> {
+    /// A scheduler with these per-destination policies; `defer`: hand refused
+    /// deliveries back (durable store) rather than keep them.
+    pub(crate) fn new(policy: GatePolicy, defer: bool) -> Self {
+        Self {
+            timers: BinaryHeap::new(),
+            ready: VecDeque::new(),
+            hosts: HashMap::new(),
+            active: 0,
+            gates: Gates::new(policy),
+            wakeups: BinaryHeap::new(),
+            order: HashMap::new(),
+            defer,
+        }
+    }
+
     /// Queues a delivery to start as soon as the limits allow.
     pub(crate) fn push_ready(&mut self, job: J) {
         self.ready.push_back(job);
+    }
+
+    /// Queues an ordered delivery: ready at once if nothing of its (job, URL) `key` is
+    /// out, else behind the others of that key, until [`order_done`](Self::order_done).
+    pub(crate) fn push_ordered(&mut self, key: &str, job: J) {
+        match self.order.get_mut(key) {
+            Some(queue) => queue.push_back(job),
+            None => {
+                self.order.insert(key.into(), VecDeque::new());
+                self.ready.push_back(job);
+            }
+        }
+    }
+
+    /// The delivery of `key` that was out reached its outcome: the next one (if any)
+    /// becomes ready. `true` when one did.
+    pub(crate) fn order_done(&mut self, key: &str) -> bool {
+        let Some(queue) = self.order.get_mut(key) else {
+            return false;
+        };
+        match queue.pop_front() {
+            Some(next) => {
+                self.ready.push_back(next);
+                true
+            }
+            None => {
+                self.order.remove(key);
+                false
+            }
+        }
     }
 
     /// Schedules a retry at `due`; `true` if it is now the earliest (the caller's timer
@@ -113,13 +334,42 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
     /// Moves every retry due at or before `now` to the ready queue, then picks what may
     /// start: at most `max_concurrency` in all and `max_per_host` per host. The picked
     /// deliveries hold their slots until [`release`](Self::release).
-    pub(crate) fn start(&mut self, now: T, max_concurrency: usize, max_per_host: usize) -> Vec<J> {
+    ///
+    /// A destination whose gate refuses (circuit open, no token) is blocked until the
+    /// time the gate names; its deliveries wait in its queue, in order, without using an
+    /// attempt (or, in `defer` mode, are returned as deferred).
+    pub(crate) fn start(
+        &mut self,
+        now: T,
+        max_concurrency: usize,
+        max_per_host: usize,
+    ) -> Started<J, T> {
         while self.timers.peek().is_some_and(|t| t.due <= now) {
             if let Some(t) = self.timers.pop() {
                 self.ready.push_back(t.job);
             }
         }
-        let mut start = Vec::new();
+        while let Some(Reverse((due, _))) = self.wakeups.peek() {
+            if *due > now {
+                break;
+            }
+            let Some(Reverse((_, host))) = self.wakeups.pop() else {
+                break;
+            };
+            if let Some(slots) = self.hosts.get_mut(&host) {
+                if slots.blocked.is_some_and(|b| b <= now) {
+                    slots.blocked = None;
+                    if let Some(next) = slots.waiting.pop_front() {
+                        self.ready.push_front(next);
+                    }
+                }
+            }
+        }
+        let mut out = Started {
+            go: Vec::new(),
+            deferred: Vec::new(),
+            changes: Vec::new(),
+        };
         while self.active < max_concurrency {
             let Some(job) = self.ready.pop_front() else {
                 break;
@@ -128,13 +378,48 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
                 Some(slots) => slots,
                 None => self.hosts.entry(job.host_key().into()).or_default(),
             };
-            if slots.active >= max_per_host {
+            if slots.active >= max_per_host || slots.blocked.is_some() {
                 slots.waiting.push_back(job);
                 continue;
             }
-            slots.active += 1;
-            self.active += 1;
-            start.push(job);
+            match self.gates.admit(job.host_key(), now, &mut out.changes) {
+                Pass::Go => {
+                    slots.active += 1;
+                    self.active += 1;
+                    if slots.active < max_per_host {
+                        if let Some(next) = slots.waiting.pop_front() {
+                            self.ready.push_front(next);
+                        }
+                    }
+                    out.go.push(job);
+                }
+                Pass::Wait(at, rate) if self.defer => {
+                    let at = if rate {
+                        self.gates.defer_slot(job.host_key(), now)
+                    } else {
+                        at
+                    };
+                    // The rest of this host's queue goes back too (after this one).
+                    let mut rest: Vec<J> = slots.waiting.drain(..).collect();
+                    if slots.active == 0 {
+                        self.hosts.remove(job.host_key());
+                    }
+                    out.deferred.push((job, at));
+                    for j in rest.drain(..) {
+                        let at = if rate {
+                            self.gates.defer_slot(j.host_key(), now)
+                        } else {
+                            at
+                        };
+                        out.deferred.push((j, at));
+                    }
+                }
+                Pass::Wait(at, _) => {
+                    slots.blocked = Some(at);
+                    self.wakeups.push(Reverse((at, job.host_key().into())));
+                    slots.waiting.push_front(job);
+                }
+            }
         }
         // Give back the memory of a burst once it has drained.
         if self.timers.is_empty() && self.timers.capacity() > 1024 {
@@ -143,17 +428,19 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
         if self.ready.is_empty() && self.ready.capacity() > 1024 {
             self.ready.shrink_to_fit();
         }
-        start
+        out
     }
 
     /// Frees the slots an attempt to `host` held; the next delivery waiting for that host
-    /// goes to the front of the ready queue.
+    /// goes to the front of the ready queue (unless the host is blocked).
     pub(crate) fn release(&mut self, host: &str) {
         self.active = self.active.saturating_sub(1);
         if let Some(slots) = self.hosts.get_mut(host) {
             slots.active = slots.active.saturating_sub(1);
-            if let Some(next) = slots.waiting.pop_front() {
-                self.ready.push_front(next);
+            if slots.blocked.is_none() {
+                if let Some(next) = slots.waiting.pop_front() {
+                    self.ready.push_front(next);
+                }
             }
             if slots.active == 0 && slots.waiting.is_empty() {
                 self.hosts.remove(host);
@@ -161,17 +448,47 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
         }
     }
 
-    /// When the earliest scheduled retry is due.
-    pub(crate) fn next_due(&self) -> Option<T> {
-        self.timers.peek().map(|t| t.due)
+    /// Tells the destination's breaker how an attempt that began at `started` ended.
+    /// A probe's result unblocks the host at once (closed) or re-blocks it (reopened).
+    pub(crate) fn record(
+        &mut self,
+        host: &str,
+        failed: bool,
+        started: T,
+        now: T,
+    ) -> Option<Change> {
+        let change = self.gates.record(host, failed, started, now)?;
+        if let Some(slots) = self.hosts.get_mut(host) {
+            if change == Change::Closed && slots.blocked.is_some() {
+                slots.blocked = None;
+                if let Some(next) = slots.waiting.pop_front() {
+                    self.ready.push_front(next);
+                }
+            }
+        }
+        Some(change)
     }
 
-    /// Takes every delivery not started (ready, waiting for a host, scheduled).
+    /// When the earliest scheduled retry (or blocked destination) is due.
+    pub(crate) fn next_due(&self) -> Option<T> {
+        let timer = self.timers.peek().map(|t| t.due);
+        let wake = self.wakeups.peek().map(|Reverse((t, _))| *t);
+        match (timer, wake) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Takes every delivery not started (ready, waiting for a host or for the delivery
+    /// ahead of it, scheduled).
     pub(crate) fn take_all(&mut self) -> Vec<J> {
         let mut all: Vec<J> = self.ready.drain(..).collect();
         all.extend(self.timers.drain().map(|t| t.job));
         for slots in self.hosts.values_mut() {
             all.extend(slots.waiting.drain(..));
+        }
+        for (_, queue) in self.order.drain() {
+            all.extend(queue);
         }
         all
     }
@@ -205,56 +522,186 @@ mod tests {
 
     #[test]
     fn retries_start_when_due_earliest_first() {
-        let mut s: Sched<J, u32> = Sched::default();
+        let mut s: Sched<J, u64> = Sched::default();
         assert!(s.push_timer(30, J(1, "a")));
         assert!(s.push_timer(10, J(2, "a")));
         assert!(!s.push_timer(20, J(3, "a")));
         assert!(!s.push_timer(10, J(0, "a")));
         assert_eq!(s.next_due(), Some(10));
-        assert!(s.start(9, 64, 8).is_empty(), "nothing due yet");
-        assert_eq!(ids(&s.start(10, 64, 8)), [0, 2], "ties by order");
-        assert_eq!(ids(&s.start(100, 64, 8)), [3, 1]);
+        assert!(s.start(9, 64, 8).go.is_empty(), "nothing due yet");
+        assert_eq!(ids(&s.start(10, 64, 8).go), [0, 2], "ties by order");
+        assert_eq!(ids(&s.start(100, 64, 8).go), [3, 1]);
         assert_eq!(s.next_due(), None);
     }
 
     #[test]
     fn global_limit_holds_and_release_frees_a_slot() {
-        let mut s: Sched<J, u32> = Sched::default();
+        let mut s: Sched<J, u64> = Sched::default();
         for i in 0..5 {
             s.push_ready(J(i, if i % 2 == 0 { "a" } else { "b" }));
         }
-        assert_eq!(ids(&s.start(0, 3, 8)), [0, 1, 2]);
+        assert_eq!(ids(&s.start(0, 3, 8).go), [0, 1, 2]);
         assert_eq!(s.active(), 3);
-        assert!(s.start(0, 3, 8).is_empty(), "all global slots taken");
+        assert!(s.start(0, 3, 8).go.is_empty(), "all global slots taken");
         s.release("b");
-        assert_eq!(ids(&s.start(0, 3, 8)), [3]);
+        assert_eq!(ids(&s.start(0, 3, 8).go), [3]);
         assert_eq!(s.active(), 3);
     }
 
     #[test]
     fn a_busy_host_waits_without_holding_global_slots() {
-        let mut s: Sched<J, u32> = Sched::default();
+        let mut s: Sched<J, u64> = Sched::default();
         for i in 0..4 {
             s.push_ready(J(i, "slow"));
         }
         s.push_ready(J(9, "fast"));
         // Two per host: slow gets 2, the other slow ones wait, fast still starts.
-        assert_eq!(ids(&s.start(0, 10, 2)), [0, 1, 9]);
+        assert_eq!(ids(&s.start(0, 10, 2).go), [0, 1, 9]);
         s.release("slow");
         // The first waiting delivery for "slow" goes first.
-        assert_eq!(ids(&s.start(0, 10, 2)), [2]);
+        assert_eq!(ids(&s.start(0, 10, 2).go), [2]);
         s.release("slow");
         s.release("slow");
-        assert_eq!(ids(&s.start(0, 10, 2)), [3]);
+        assert_eq!(ids(&s.start(0, 10, 2).go), [3]);
+    }
+
+    #[test]
+    fn ordered_deliveries_of_a_pair_go_one_at_a_time_others_not_held() {
+        let mut s: Sched<J, u64> = Sched::default();
+        s.push_ordered("job-a\0u", J(1, "h"));
+        s.push_ordered("job-a\0u", J(2, "h"));
+        s.push_ordered("job-b\0u", J(3, "h"));
+        s.push_ordered("job-a\0u", J(4, "h"));
+        assert_eq!(
+            ids(&s.start(0, 10, 10).go),
+            [1, 3],
+            "one per pair; job-b not held"
+        );
+        s.release("h");
+        assert!(s.start(0, 10, 10).go.is_empty(), "2 waits for 1's outcome");
+        assert!(s.order_done("job-a\0u"));
+        assert_eq!(ids(&s.start(0, 10, 10).go), [2]);
+        assert!(s.order_done("job-a\0u"));
+        assert!(!s.order_done("job-b\0u"), "nothing behind 3");
+        assert_eq!(ids(&s.start(0, 10, 10).go), [4]);
+        assert!(!s.order_done("job-a\0u"));
+        assert!(s.order.is_empty());
+        // take_all includes the deliveries waiting behind another.
+        s.push_ordered("k", J(5, "h"));
+        s.push_ordered("k", J(6, "h"));
+        let mut all = ids(&s.take_all());
+        all.sort_unstable();
+        assert_eq!(all, [5, 6]);
+    }
+
+    fn breaker_policy() -> GatePolicy {
+        GatePolicy {
+            breaker: Some(
+                CircuitBreaker::new()
+                    .consecutive_failures(2)
+                    .open_for(Duration::from_secs(10)),
+            ),
+            ..GatePolicy::default()
+        }
+    }
+
+    #[test]
+    fn an_open_circuit_holds_its_host_and_lets_one_probe_through() {
+        let mut s: Sched<J, u64> = Sched::new(breaker_policy(), false);
+        s.push_ready(J(1, "dead"));
+        s.push_ready(J(2, "dead"));
+        assert_eq!(ids(&s.start(0, 10, 10).go), [1, 2]);
+        s.release("dead");
+        s.release("dead");
+        assert_eq!(s.record("dead", true, 0, 5), None);
+        assert_eq!(s.record("dead", true, 0, 6), Some(Change::Opened));
+        // Open until 6 + 10 000 ms: the dead host's deliveries wait, healthy ones run.
+        for i in 3..8 {
+            s.push_ready(J(i, "dead"));
+        }
+        s.push_ready(J(9, "ok"));
+        assert_eq!(ids(&s.start(100, 10, 10).go), [9]);
+        assert_eq!(s.next_due(), Some(10_006));
+        assert!(s.start(10_005, 10, 10).go.is_empty());
+        // Due: exactly one probe, the oldest waiting delivery.
+        let out = s.start(10_006, 10, 10);
+        assert_eq!(ids(&out.go), [3]);
+        assert_eq!(out.changes.len(), 1);
+        assert_eq!(out.changes[0].1, Change::HalfOpen);
+        assert!(s.start(10_007, 10, 10).go.is_empty(), "one probe at a time");
+        // The probe fails: reopened for 20 s; the probe job itself is the caller's.
+        s.release("dead");
+        assert_eq!(
+            s.record("dead", true, 10_006, 10_100),
+            Some(Change::Reopened)
+        );
+        assert!(s.start(20_000, 10, 10).go.is_empty());
+        let out = s.start(30_100, 10, 10);
+        assert_eq!(ids(&out.go), [4]);
+        s.release("dead");
+        // The probe succeeds: closed, the rest go in order.
+        assert_eq!(
+            s.record("dead", false, 30_100, 30_200),
+            Some(Change::Closed)
+        );
+        assert_eq!(ids(&s.start(30_200, 10, 10).go), [5, 6, 7]);
+    }
+
+    #[test]
+    fn a_rate_limited_host_starts_at_the_rate_in_order() {
+        let policy = GatePolicy {
+            rate: Some(RateLimit::per_second(10.0)),
+            ..GatePolicy::default()
+        };
+        let mut s: Sched<J, u64> = Sched::new(policy, false);
+        for i in 0..5 {
+            s.push_ready(J(i, "h"));
+        }
+        s.push_ready(J(9, "other"));
+        let mut starts = Vec::new();
+        let mut now = 0;
+        for _ in 0..100 {
+            let go = s.start(now, 10, 10).go;
+            for j in &go {
+                starts.push((j.0, now));
+                s.release(j.1);
+            }
+            match s.next_due() {
+                Some(t) => now = t,
+                None => break,
+            }
+        }
+        assert_eq!(
+            starts,
+            [(0, 0), (9, 0), (1, 100), (2, 200), (3, 300), (4, 400)]
+        );
+    }
+
+    #[test]
+    fn defer_mode_hands_refused_deliveries_back_spread_at_the_rate() {
+        let policy = GatePolicy {
+            host_rates: [("slow".to_owned(), RateLimit::per_second(4.0))].into(),
+            ..GatePolicy::default()
+        };
+        let mut s: Sched<J, u64> = Sched::new(policy, true);
+        for i in 0..4 {
+            s.push_ready(J(i, "slow"));
+        }
+        s.push_ready(J(7, "fast"));
+        let out = s.start(0, 10, 10);
+        assert_eq!(ids(&out.go), [0, 7]);
+        let back: Vec<(u64, u64)> = out.deferred.iter().map(|(j, t)| (j.0, *t)).collect();
+        assert_eq!(back, [(1, 250), (2, 500), (3, 750)]);
+        assert!(s.take_all().is_empty(), "nothing held");
     }
 
     #[test]
     fn take_all_returns_everything_not_started() {
-        let mut s: Sched<J, u32> = Sched::default();
+        let mut s: Sched<J, u64> = Sched::default();
         s.push_ready(J(1, "h"));
         s.push_ready(J(2, "h"));
         s.push_timer(50, J(3, "h"));
-        assert_eq!(ids(&s.start(0, 10, 1)), [1]);
+        assert_eq!(ids(&s.start(0, 10, 1).go), [1]);
         let mut rest = ids(&s.take_all());
         rest.sort_unstable();
         assert_eq!(rest, [2, 3]);
@@ -365,7 +812,7 @@ mod props {
             // Everything comes due by the far future; earliest first, ties by order.
             scheduled.sort();
             let end = deadline(t0 + Duration::from_secs(1), FAR_FUTURE);
-            let got: Vec<u64> = s.start(end, usize::MAX, usize::MAX).into_iter().map(|j| j.0).collect();
+            let got: Vec<u64> = s.start(end, usize::MAX, usize::MAX).go.into_iter().map(|j| j.0).collect();
             prop_assert_eq!(got, scheduled.iter().map(|(_, n)| *n).collect::<Vec<_>>());
             prop_assert!(s.next_due().is_none() && s.take_all().is_empty());
         }

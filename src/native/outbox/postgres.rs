@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: super::migrate::Versions = &[
         "retention and redelivery",
         include_str!("migrations/postgres/0002_retention_and_redelivery.sql"),
     ),
+    (
+        3,
+        "ordering",
+        include_str!("migrations/postgres/0003_ordering.sql"),
+    ),
 ];
 
 /// The schema the tables live in.
@@ -238,12 +243,13 @@ async fn insert_one(conn: &mut PgConnection, d: &NewDelivery) -> Result<EventId,
         return Ok(existing.map_or_else(|| d.event_id.clone(), EventId));
     }
     sqlx::query(
-        "INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at) \
-         VALUES ($1, $2, 'pending', $3) ON CONFLICT DO NOTHING",
+        "INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at, order_key) \
+         VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(d.event_id.as_str())
     .bind(&d.url)
     .bind(d.created_ms)
+    .bind(d.order_key())
     .execute(&mut *conn)
     .await
     .map_err(db("storing a delivery"))?;
@@ -358,8 +364,12 @@ impl Store for PgStore {
             let mut tx = self.pool.begin().await.map_err(db("beginning a claim"))?;
             let rows = sqlx::query(
                 "WITH due AS ( \
-                   SELECT id FROM foreman_webhook.foreman_deliveries \
-                   WHERE (state = 'pending' AND next_attempt_at <= $3) \
+                   SELECT id FROM foreman_webhook.foreman_deliveries d \
+                   WHERE (state = 'pending' AND next_attempt_at <= $3 \
+                          AND (order_key IS NULL OR NOT EXISTS ( \
+                            SELECT 1 FROM foreman_webhook.foreman_deliveries p \
+                            WHERE p.order_key = d.order_key AND p.url = d.url AND p.id < d.id \
+                              AND p.state IN ('pending', 'in_flight')))) \
                       OR (state = 'in_flight' AND lease_expires_at <= $3) \
                    ORDER BY next_attempt_at LIMIT $4 \
                    FOR UPDATE SKIP LOCKED) \
@@ -483,6 +493,31 @@ impl Store for PgStore {
                 .map_err(db("releasing a claim"))?;
             }
             tx.commit().await.map_err(db("committing a release"))
+        })
+    }
+
+    fn defer<'a>(&'a self, claims: &'a [(i64, i64, i64)]) -> BoxFut<'a, Result<(), OutboxError>> {
+        Box::pin(async move {
+            let mut tx = self
+                .pool
+                .begin()
+                .await
+                .map_err(db("beginning a deferral"))?;
+            for &(id, token, due) in claims {
+                sqlx::query(
+                    "UPDATE foreman_webhook.foreman_deliveries SET state = 'pending', \
+                       lease_owner = NULL, lease_expires_at = NULL, attempts = attempts - 1, \
+                       next_attempt_at = $3 \
+                     WHERE id = $1 AND lease_token = $2 AND state = 'in_flight'",
+                )
+                .bind(id)
+                .bind(token)
+                .bind(due)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("deferring a claim"))?;
+            }
+            tx.commit().await.map_err(db("committing a deferral"))
         })
     }
 

@@ -30,6 +30,11 @@ pub(crate) const MIGRATIONS: super::migrate::Versions = &[
         "retention and redelivery",
         include_str!("migrations/sqlite/0002_retention_and_redelivery.sql"),
     ),
+    (
+        3,
+        "ordering",
+        include_str!("migrations/sqlite/0003_ordering.sql"),
+    ),
 ];
 
 /// The longest [`SqliteOptions::busy_timeout`]: one day.
@@ -188,12 +193,13 @@ async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<Even
         return Ok(existing.map_or_else(|| d.event_id.clone(), EventId));
     }
     sqlx::query(
-        "INSERT INTO deliveries (event_id, url, state, next_attempt_at) \
-         VALUES (?1, ?2, 'pending', ?3) ON CONFLICT DO NOTHING",
+        "INSERT INTO deliveries (event_id, url, state, next_attempt_at, order_key) \
+         VALUES (?1, ?2, 'pending', ?3, ?4) ON CONFLICT DO NOTHING",
     )
     .bind(d.event_id.as_str())
     .bind(&d.url)
     .bind(d.created_ms)
+    .bind(d.order_key())
     .execute(&mut *conn)
     .await
     .map_err(db("storing a delivery"))?;
@@ -309,7 +315,11 @@ impl Store for SqliteStore {
                 "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, \
                    lease_owner = ?1, lease_expires_at = ?2, lease_token = lease_token + 1 \
                  WHERE id IN ( \
-                   SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?3 \
+                   SELECT id FROM deliveries d WHERE state = 'pending' AND next_attempt_at <= ?3 \
+                     AND (order_key IS NULL OR NOT EXISTS ( \
+                       SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key \
+                         AND p.url = d.url AND p.id < d.id \
+                         AND p.state IN ('pending', 'in_flight'))) \
                    UNION ALL \
                    SELECT id FROM deliveries WHERE state = 'in_flight' AND lease_expires_at <= ?3 \
                    LIMIT ?4) \
@@ -432,6 +442,30 @@ impl Store for SqliteStore {
                 .map_err(db("releasing a claim"))?;
             }
             tx.commit().await.map_err(db("committing a release"))
+        })
+    }
+
+    fn defer<'a>(&'a self, claims: &'a [(i64, i64, i64)]) -> BoxFut<'a, Result<(), OutboxError>> {
+        Box::pin(async move {
+            let mut tx = self
+                .pool
+                .begin()
+                .await
+                .map_err(db("beginning a deferral"))?;
+            for &(id, token, due) in claims {
+                sqlx::query(
+                    "UPDATE deliveries SET state = 'pending', lease_owner = NULL, \
+                       lease_expires_at = NULL, attempts = attempts - 1, next_attempt_at = ?3 \
+                     WHERE id = ?1 AND lease_token = ?2 AND state = 'in_flight'",
+                )
+                .bind(id)
+                .bind(token)
+                .bind(due)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("deferring a claim"))?;
+            }
+            tx.commit().await.map_err(db("committing a deferral"))
         })
     }
 

@@ -1,0 +1,185 @@
+//! The rate limit per destination (pure): a token bucket over a caller-given clock.
+//! The scheduler asks before each attempt; a delivery without a token waits in its
+//! destination's queue (or, with a durable store, back in the store) until one is due.
+
+use std::time::Duration;
+
+use super::schedule::Moment;
+
+/// At most `per_second` attempts per second to one destination (`host[:port]`), with
+/// bursts of up to `burst` (default 1), given to
+/// [`DispatcherBuilder::rate_limit`](super::DispatcherBuilder::rate_limit) (every
+/// destination) or [`rate_limit_host`](super::DispatcherBuilder::rate_limit_host) (one).
+///
+/// The limit is per process: a fleet of N relays sends up to N × the limit.
+///
+/// ```
+/// use foreman_webhook::native::RateLimit;
+/// let limit = RateLimit::per_second(50.0).burst(10);
+/// assert_eq!(limit.rate(), 50.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    per_second: f64,
+    burst: u32,
+}
+
+impl RateLimit {
+    /// `per_second` attempts per second (a value ≤ 0 or not finite is treated as one
+    /// attempt per hour), burst 1.
+    pub fn per_second(per_second: f64) -> Self {
+        let per_second = if per_second.is_finite() && per_second > 0.0 {
+            per_second
+        } else {
+            1.0 / 3600.0
+        };
+        Self {
+            per_second,
+            burst: 1,
+        }
+    }
+
+    /// Allows up to `burst` attempts at once after a quiet period (at least 1).
+    #[must_use]
+    pub fn burst(mut self, burst: u32) -> Self {
+        self.burst = burst.max(1);
+        self
+    }
+
+    /// Attempts per second.
+    pub fn rate(&self) -> f64 {
+        self.per_second
+    }
+
+    /// The burst size.
+    pub fn burst_size(&self) -> u32 {
+        self.burst
+    }
+
+    fn interval(&self) -> Duration {
+        Duration::try_from_secs_f64(1.0 / self.per_second).unwrap_or(Duration::from_secs(3600))
+    }
+}
+
+/// One destination's bucket.
+#[derive(Debug)]
+pub(crate) struct Bucket<T> {
+    tokens: f64,
+    last: T,
+    /// With a durable store: the next free slot handed to a delivery given back to the
+    /// store, so that deferred deliveries come back spread at the rate.
+    next_slot: T,
+}
+
+impl<T: Moment> Bucket<T> {
+    /// A full bucket.
+    pub(crate) fn new(limit: &RateLimit, now: T) -> Self {
+        Self {
+            tokens: f64::from(limit.burst),
+            last: now,
+            next_slot: now,
+        }
+    }
+
+    fn refill(&mut self, limit: &RateLimit, now: T) {
+        if now > self.last {
+            let add = now.since(self.last).as_secs_f64() * limit.per_second;
+            self.tokens = (self.tokens + add).min(f64::from(limit.burst));
+            self.last = now;
+        }
+    }
+
+    /// `None` when a token is there now, else when the next one will be.
+    pub(crate) fn ready_at(&mut self, limit: &RateLimit, now: T) -> Option<T> {
+        self.refill(limit, now);
+        if self.tokens >= 1.0 {
+            return None;
+        }
+        let missing = (1.0 - self.tokens) / limit.per_second;
+        // Round up to the next microsecond so that the answer is never early.
+        let wait = Duration::from_micros((missing * 1e6).ceil() as u64);
+        Some(now.after(wait))
+    }
+
+    /// Takes one token (call after `ready_at` said `None`).
+    pub(crate) fn take(&mut self) {
+        self.tokens -= 1.0;
+    }
+
+    /// A time to come back for a delivery that cannot wait here: the first free slot at
+    /// or after the next token, one interval after the previous slot handed out.
+    pub(crate) fn defer_slot(&mut self, limit: &RateLimit, now: T) -> T {
+        let at = self.ready_at(limit, now).unwrap_or(now);
+        let slot = if self.next_slot > at {
+            self.next_slot
+        } else {
+            at
+        };
+        self.next_slot = slot.after(limit.interval());
+        slot
+    }
+
+    /// `true` when full (the entry may be dropped).
+    pub(crate) fn is_full(&mut self, limit: &RateLimit, now: T) -> bool {
+        self.refill(limit, now);
+        self.tokens >= f64::from(limit.burst) && self.next_slot <= now
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drives the bucket with a clock in milliseconds: every time an attempt may go,
+    /// it goes; returns the start times.
+    fn run(limit: RateLimit, until_us: u64) -> Vec<u64> {
+        let mut b: Bucket<u64> = Bucket::new(&limit, 0);
+        let mut now = 0u64;
+        let mut starts = Vec::new();
+        while now < until_us {
+            match b.ready_at(&limit, now) {
+                None => {
+                    b.take();
+                    starts.push(now);
+                }
+                Some(t) => {
+                    assert!(t > now);
+                    now = t;
+                }
+            }
+        }
+        starts
+    }
+
+    #[test]
+    fn steady_rate_and_burst() {
+        // 10/s, burst 1, for 10 s: one every 100 ms.
+        let starts = run(RateLimit::per_second(10.0), 10_000);
+        assert_eq!(starts.len(), 100, "10 s at 10/s, first token at once");
+        assert!(starts.windows(2).all(|w| w[1] - w[0] == 100), "{starts:?}");
+        // Burst 5: five at once, then one every 100 ms.
+        let starts = run(RateLimit::per_second(10.0).burst(5), 1_000);
+        assert_eq!(&starts[..6], &[0, 0, 0, 0, 0, 100]);
+        assert_eq!(starts.len(), 5 + 9);
+    }
+
+    #[test]
+    fn deferred_slots_are_spread_at_the_rate() {
+        let limit = RateLimit::per_second(4.0);
+        let mut b: Bucket<u64> = Bucket::new(&limit, 0);
+        assert_eq!(b.ready_at(&limit, 0), None);
+        b.take();
+        let slots: Vec<u64> = (0..4).map(|_| b.defer_slot(&limit, 10)).collect();
+        assert_eq!(slots, [250, 500, 750, 1000]);
+        assert!(!b.is_full(&limit, 900));
+        assert!(b.is_full(&limit, 1250));
+    }
+
+    #[test]
+    fn nonsense_rates_are_slow_not_panics() {
+        for r in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let l = RateLimit::per_second(r);
+            assert!(l.rate() > 0.0 && l.rate() < 1.0);
+        }
+    }
+}
