@@ -195,7 +195,10 @@ impl<T: Moment> Breaker<T> {
                     self.state = State::HalfOpen { probe_started: now };
                     (Admit::Probe, None)
                 } else {
-                    (Admit::Wait(stale), None)
+                    // Look again after at most one open interval (the probe's result
+                    // normally unblocks the destination before that).
+                    let again = now.after(self.open_for);
+                    (Admit::Wait(if again < stale { again } else { stale }), None)
                 }
             }
         }
@@ -339,6 +342,15 @@ mod tests {
         }
         assert_eq!(b.admit(&c, 10 * S + 2).0, Admit::Probe);
         assert_eq!(b.admit(&c, 10 * S + 3).0, Admit::Wait(14 * S + 2));
+        // With a probe timeout longer than the open time, callers look again after
+        // one open interval.
+        let c2 = cfg().probe_timeout(Duration::from_secs(60));
+        let mut b2: Breaker<u64> = Breaker::new(&c2);
+        for i in 0..3 {
+            b2.record(&c2, true, i, i);
+        }
+        assert_eq!(b2.admit(&c2, 10 * S + 2).0, Admit::Probe);
+        assert_eq!(b2.admit(&c2, 10 * S + 3).0, Admit::Wait(20 * S + 3));
         assert_eq!(b.admit(&c, 14 * S + 2).0, Admit::Probe);
     }
 

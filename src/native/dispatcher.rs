@@ -591,7 +591,12 @@ impl Inner {
 
     /// [`release_slot`](Self::release_slot), and tells the destination's breaker (if
     /// any) whether the attempt begun at `started` failed.
-    fn release_slot_after(&self, host: &str, failed: Option<bool>, started: Instant) {
+    fn release_slot_after(
+        &self,
+        host: &str,
+        failed: Option<bool>,
+        started: Instant,
+    ) -> Option<super::breaker::Change> {
         let change = {
             let mut sched = self.sched();
             sched.release(host);
@@ -604,6 +609,7 @@ impl Inner {
             self.circuit_changed(host, change);
         }
         self.wake.notify_one();
+        change
     }
 
     async fn drain(self: Arc<Self>, deadline: Duration) -> ShutdownReport {
@@ -731,7 +737,10 @@ impl Inner {
             AttemptOutcome::Refused => None,
             _ => Some(true),
         });
-        self.release_slot_after(job.host_key(), failed, started);
+        let change = self.release_slot_after(job.host_key(), failed, started);
+        // A failed probe: the destination is still down; the attempt is the breaker's,
+        // not the event's (it does not count against the retries).
+        let probe_failed = change == Some(super::breaker::Change::Reopened);
         let Some((outcome, err, response_head)) = result else {
             return self.abandon(job);
         };
@@ -747,9 +756,14 @@ impl Inner {
         self.telemetry
             .attempt_finished(span, &mut job, took, last_status, last_error);
         let mut sample = self.jitter_seed ^ job.id.rotate_left(16) ^ u64::from(attempt);
-        let next = self
-            .policy
-            .classify(attempt, &outcome, splitmix64(&mut sample));
+        let next = if probe_failed {
+            job.attempts = job.attempts.saturating_sub(1);
+            let retry = u32::from(job.attempts).max(1);
+            Next::RetryIn(self.policy.delay(retry).unwrap_or_default())
+        } else {
+            self.policy
+                .classify(attempt, &outcome, splitmix64(&mut sample))
+        };
         if next != Next::Delivered {
             Counters::bump(&self.counters.failed_attempts);
         }
@@ -810,6 +824,7 @@ impl Inner {
         let done = Finish {
             delivery_id: i64::try_from(job.id).unwrap_or(0),
             token: claim.token,
+            uncount: probe_failed,
             next: match next {
                 Next::Delivered => Transition::Delivered,
                 Next::RetryIn(wait) => {
@@ -923,6 +938,7 @@ impl Inner {
                     let done = Finish {
                         delivery_id: c.delivery_id,
                         token: c.token,
+                        uncount: false,
                         next: Transition::Dead,
                         attempt: AttemptRow {
                             url: c.url.clone(),

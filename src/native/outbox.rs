@@ -450,6 +450,9 @@ pub(crate) struct Finish {
     pub(crate) delivery_id: i64,
     pub(crate) token: i64,
     pub(crate) next: Transition,
+    /// A failed circuit-breaker probe: recorded in the history, but the attempt does not
+    /// count against the delivery's retries (its destination was known to be down).
+    pub(crate) uncount: bool,
     pub(crate) attempt: AttemptRow,
 }
 

@@ -69,6 +69,10 @@ pub(crate) struct Bucket<T> {
     /// With a durable store: the next free slot handed to a delivery given back to the
     /// store, so that deferred deliveries come back spread at the rate.
     next_slot: T,
+    /// When a waiting delivery was told a token would be there: a wake-up that comes
+    /// later than that is credited (up to one token), so timer lateness does not lower
+    /// the rate below the limit.
+    promised: Option<T>,
 }
 
 impl<T: Moment> Bucket<T> {
@@ -78,13 +82,20 @@ impl<T: Moment> Bucket<T> {
             tokens: f64::from(limit.burst),
             last: now,
             next_slot: now,
+            promised: None,
         }
     }
 
     fn refill(&mut self, limit: &RateLimit, now: T) {
         if now > self.last {
             let add = now.since(self.last).as_secs_f64() * limit.per_second;
-            self.tokens = (self.tokens + add).min(f64::from(limit.burst));
+            // A wake-up up to one interval late is credited; a promise nobody came back
+            // for (an idle destination) is not.
+            let late = self
+                .promised
+                .is_some_and(|p| now > p && now.since(p) <= limit.interval());
+            let cap = f64::from(limit.burst) + if late { 1.0 } else { 0.0 };
+            self.tokens = (self.tokens + add).min(cap);
             self.last = now;
         }
     }
@@ -98,12 +109,17 @@ impl<T: Moment> Bucket<T> {
         let missing = (1.0 - self.tokens) / limit.per_second;
         // Round up to the next microsecond so that the answer is never early.
         let wait = Duration::from_micros((missing * 1e6).ceil() as u64);
-        Some(now.after(wait))
+        let at = now.after(wait);
+        self.promised = Some(at);
+        Some(at)
     }
 
     /// Takes one token (call after `ready_at` said `None`).
     pub(crate) fn take(&mut self) {
         self.tokens -= 1.0;
+        if self.tokens < 1.0 {
+            self.promised = None;
+        }
     }
 
     /// A time to come back for a delivery that cannot wait here: the first free slot at
@@ -161,6 +177,30 @@ mod tests {
         let starts = run(RateLimit::per_second(10.0).burst(5), 1_000);
         assert_eq!(&starts[..6], &[0, 0, 0, 0, 0, 100]);
         assert_eq!(starts.len(), 5 + 9);
+    }
+
+    #[test]
+    fn late_wake_ups_do_not_lower_the_rate_and_idle_time_adds_no_burst() {
+        // Every wake-up comes 30 ms late: still 10/s over 10 s (±1).
+        let limit = RateLimit::per_second(10.0);
+        let mut b: Bucket<u64> = Bucket::new(&limit, 0);
+        let (mut now, mut starts) = (0u64, Vec::new());
+        while now < 10_000 {
+            match b.ready_at(&limit, now) {
+                None => {
+                    b.take();
+                    starts.push(now);
+                }
+                Some(t) => now = t + 30,
+            }
+        }
+        assert!((99..=101).contains(&starts.len()), "{}", starts.len());
+        // The credit is at most one token: never 3 starts within one interval.
+        assert!(starts.windows(3).all(|w| w[2] - w[0] >= 100), "{starts:?}");
+        // After an idle minute, burst 1 still means one at once.
+        assert_eq!(b.ready_at(&limit, 70_000), None);
+        b.take();
+        assert!(b.ready_at(&limit, 70_000).is_some());
     }
 
     #[test]

@@ -101,7 +101,8 @@ impl<T: Moment> Gates<T> {
         }
     }
 
-    fn gate(&mut self, host: &str, now: T) -> &mut Gate<T> {
+    /// The destination's gate, created on first use (no allocation when it exists).
+    fn gate(&mut self, host: &str, now: T) -> Option<&mut Gate<T>> {
         if !self.map.contains_key(host) {
             let gate = Gate {
                 breaker: self.policy.breaker.as_ref().map(Breaker::new),
@@ -109,7 +110,7 @@ impl<T: Moment> Gates<T> {
             };
             self.map.insert(host.into(), gate);
         }
-        self.map.get_mut(host).expect("inserted above")
+        self.map.get_mut(host)
     }
 
     /// May an attempt to `host` start at `now`? Consumes a token / marks the probe.
@@ -119,7 +120,9 @@ impl<T: Moment> Gates<T> {
         }
         let limit = self.policy.rate_for(host).copied();
         let breaker_cfg = self.policy.breaker.clone();
-        let gate = self.gate(host, now);
+        let Some(gate) = self.gate(host, now) else {
+            return Pass::Go;
+        };
         if let (Some(bucket), Some(limit)) = (&mut gate.bucket, &limit) {
             if let Some(at) = bucket.ready_at(limit, now) {
                 return Pass::Wait(at, true);
@@ -459,7 +462,10 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
     ) -> Option<Change> {
         let change = self.gates.record(host, failed, started, now)?;
         if let Some(slots) = self.hosts.get_mut(host) {
-            if change == Change::Closed && slots.blocked.is_some() {
+            // The probe's result: look at the host again now (closed: go; reopened:
+            // blocked again until the new open time ends).
+            let probe_result = matches!(change, Change::Closed | Change::Reopened);
+            if probe_result && slots.blocked.is_some() {
                 slots.blocked = None;
                 if let Some(next) = slots.waiting.pop_front() {
                     self.ready.push_front(next);

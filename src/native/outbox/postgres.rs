@@ -436,7 +436,7 @@ impl Store for PgStore {
             let mut tx = self.pool.begin().await.map_err(db("beginning a finish"))?;
             let changed = sqlx::query(
                 "UPDATE foreman_webhook.foreman_deliveries SET state = $1, next_attempt_at = $2, finished_at = $3, \
-                   lease_owner = NULL, lease_expires_at = NULL, manual = 0 \
+                   lease_owner = NULL, lease_expires_at = NULL, manual = 0, attempts = attempts - $6 \
                  WHERE id = $4 AND lease_token = $5 AND state = 'in_flight'",
             )
             .bind(state)
@@ -444,6 +444,7 @@ impl Store for PgStore {
             .bind(finished)
             .bind(done.delivery_id)
             .bind(done.token)
+            .bind(i64::from(done.uncount))
             .execute(&mut *tx)
             .await
             .map_err(db("recording an attempt"))?
