@@ -221,7 +221,158 @@ fn postgres_outbox() {
         let t = Instant::now();
         crash(&pg, &rt);
         println!("postgres crash: {:.1} s", t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        ordered_fleet(&pg, &rt);
+        println!("postgres ordered fleet: {:.1} s", t.elapsed().as_secs_f64());
     }
+}
+
+/// Per-job ordering across a fleet: events stored in order (`ordered_per_job`) by one
+/// dispatcher that does not deliver, then 3 `relay` processes deliver them (the order
+/// lives in the rows: only the oldest undelivered event of a (job, URL) pair can be
+/// claimed), one relay SIGKILLed mid-run. The receiver fails the first attempt of every
+/// `running` event. Per job, no request may be for a later state than the first one not
+/// yet accepted (a repeat of an accepted one after the kill is a duplicate, allowed).
+#[cfg(feature = "cli")]
+fn ordered_fleet(pg: &Pg, rt: &tokio::runtime::Runtime) {
+    const BIN: &str = env!("CARGO_BIN_EXE_foreman-webhook");
+    const JOBS: usize = 300;
+    const STATES: [&str; 3] = ["queued", "running", "succeeded"];
+    let url = pg.database(rt, "ordered");
+    type Log = Arc<Mutex<Vec<(String, String, u16)>>>;
+    let log: Log = Arc::default();
+    let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let l = log.clone();
+    let rx = Receiver::start(move |_, hit| {
+        let ev = Event::from_json(&hit.body).expect("an event body");
+        let status = if ev.state == "running" {
+            let mut seen = seen.lock().unwrap();
+            let n = seen.entry(ev.job_id.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                500
+            } else {
+                200
+            }
+        } else {
+            200
+        };
+        l.lock().unwrap().push((ev.job_id, ev.state, status));
+        Reply::status(status).delay(Duration::from_millis(2))
+    });
+    let target = rx.url("/ordered");
+    let store = local()
+        .outbox_postgres(&url)
+        .ordered_per_job()
+        .deliver(false)
+        .build()
+        .unwrap();
+    for j in 0..JOBS {
+        for s in STATES {
+            store.fire(
+                &target,
+                &Event::new(
+                    format!("job-{j}"),
+                    s,
+                    Timestamp::from_unix_seconds(1_764_338_400).unwrap(),
+                ),
+            );
+        }
+    }
+    let outbox = rt
+        .block_on(Outbox::open_postgres(PostgresOptions::new(&url).unwrap()))
+        .unwrap();
+    let n = (JOBS * STATES.len()) as u64;
+    let t = Instant::now();
+    while rt.block_on(outbox.status()).unwrap().pending < n {
+        assert!(t.elapsed() < Duration::from_secs(60), "events not stored");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    store.shutdown_blocking(Duration::from_secs(5));
+    let spawn = || {
+        Command::new(BIN)
+            .args([
+                "relay",
+                "--store",
+                &url,
+                "--allow-private",
+                "--concurrency",
+                "16",
+                "--base-delay-ms",
+                "50",
+                "--timeout",
+                "1",
+                "--lease-ms",
+                "2000",
+                "--poll-ms",
+                "100",
+                "--quiet",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let mut relays: Vec<_> = (0..3).map(|_| spawn()).collect();
+    loop {
+        let s = rt.block_on(outbox.status()).unwrap();
+        if s.delivered >= n / 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "stalled: {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    relays[0].kill().unwrap(); // SIGKILL mid-run
+    let status = loop {
+        let s = rt.block_on(outbox.status()).unwrap();
+        if s.delivered + s.dead == n {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "stalled: {s:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let elapsed = started.elapsed();
+    let mut killed = relays.remove(0);
+    killed.wait().unwrap();
+    for mut r in relays {
+        let _ = Command::new("kill")
+            .args(["-TERM", &r.id().to_string()])
+            .status();
+        assert!(r.wait().unwrap().success(), "a relay did not stop cleanly");
+    }
+    let log = log.lock().unwrap();
+    let mut accepted: HashMap<&str, usize> = HashMap::new();
+    let (mut violations, mut duplicates) = (0, 0);
+    for (job, state, status) in log.iter() {
+        let got = accepted.entry(job.as_str()).or_default();
+        let idx = STATES.iter().position(|s| s == state).unwrap();
+        if idx > *got {
+            violations += 1;
+        } else if idx < *got {
+            duplicates += 1;
+        } else if (200..300).contains(status) {
+            *got += 1;
+        }
+    }
+    println!(
+        "postgres ordered fleet: {JOBS} jobs × 3 events, 3 relays (one SIGKILLed at ~1/3), delivered {} dead {} \
+         in {:.1} s; requests {}, out of order 0 expected: {violations}, duplicates after the kill {duplicates}",
+        status.delivered,
+        status.dead,
+        elapsed.as_secs_f64(),
+        log.len()
+    );
+    assert_eq!(status.delivered, n, "all delivered");
+    assert_eq!(violations, 0, "a later state reached the receiver first");
+    assert!(accepted.values().all(|&k| k == STATES.len()));
+    assert!(log.len() >= JOBS * 4, "every running failed once first");
 }
 
 /// `v1,<base64>` in `webhook-signature`, computed independently with ring.
@@ -540,7 +691,7 @@ fn basics(pg: &Pg, rt: &tokio::runtime::Runtime) {
             .await
             .unwrap()
     });
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
     d.shutdown_blocking(Duration::from_secs(5));
 }
 

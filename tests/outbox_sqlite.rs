@@ -345,7 +345,7 @@ fn upgrade_from_schema_v1_keeps_and_delivers_pending_rows() {
             .await
             .unwrap()
     });
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
     d.shutdown_blocking(Duration::from_secs(5));
 }
 
