@@ -29,6 +29,11 @@ mod outbox;
     not(target_arch = "wasm32"),
     any(feature = "sqlite", feature = "postgres")
 ))]
+mod policy;
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    any(feature = "sqlite", feature = "postgres")
+))]
 mod relay;
 #[cfg(not(target_arch = "wasm32"))]
 mod send;

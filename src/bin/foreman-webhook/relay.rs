@@ -18,6 +18,8 @@ pub struct RelayArgs {
     store: StoreArg,
     #[command(flatten)]
     secrets: SecretArgs,
+    #[command(flatten)]
+    policy: crate::policy::PolicyArgs,
     /// Allow loopback and private destinations (127.0.0.0/8, ::1, 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).
     #[arg(long)]
     allow_private: bool,
@@ -151,6 +153,7 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
             builder = builder.otel(otel);
         }
         builder = store.configure(builder);
+        builder = a.policy.apply(builder)?;
         if let Some(s) = foreman.into_iter().next() {
             builder = builder.secret(s);
         }

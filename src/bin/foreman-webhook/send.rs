@@ -51,6 +51,10 @@ pub struct SendArgs {
     /// With --store: one event per input line (JSON Lines).
     #[arg(long, requires = "store")]
     jsonl: bool,
+    /// With --store: deliver these events in order per job (a job's next event to this
+    /// URL waits until the previous one is delivered or dead), whichever relay sends them.
+    #[arg(long, requires = "store")]
+    ordered: bool,
 }
 
 /// The JSON members an event must have (`job_id`, `state`), unless `--raw`.
@@ -65,9 +69,9 @@ pub fn run(a: SendArgs, color: ColorChoice) -> Result<u8, Failure> {
     let body = a.input.read("the event JSON")?;
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     if let Some(store) = &a.store {
-        return crate::store::send(store, &a.url, &body, a.jsonl, a.json);
+        return crate::store::send(store, &a.url, &body, a.jsonl, a.ordered, a.json);
     }
-    if a.store.is_some() || a.jsonl {
+    if a.store.is_some() || a.jsonl || a.ordered {
         return Err(Failure::usage(
             "--store needs a build with the `sqlite` or `postgres` feature",
         ));

@@ -101,7 +101,14 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 /// `send --store`: store the event(s) durably, no delivery here; exit 0 once committed.
-pub fn send(spec: &str, url: &str, body: &[u8], jsonl: bool, json: bool) -> Result<u8, Failure> {
+pub fn send(
+    spec: &str,
+    url: &str,
+    body: &[u8],
+    jsonl: bool,
+    ordered: bool,
+    json: bool,
+) -> Result<u8, Failure> {
     use foreman_webhook::native::Dispatcher;
     use foreman_webhook::Event;
     let store = Store::parse(spec)?;
@@ -123,11 +130,14 @@ pub fn send(spec: &str, url: &str, body: &[u8], jsonl: bool, json: bool) -> Resu
     rt.block_on(async move {
         // The relay that delivers applies its own address policy (and signs with its
         // secrets); storing accepts any http(s) URL.
-        let builder = Dispatcher::builder()
+        let mut builder = Dispatcher::builder()
             .deliver(false)
             .max_pending(events.len().max(1))
             .allow_cidr("0.0.0.0/0")
             .allow_cidr("::/0");
+        if ordered {
+            builder = builder.ordered_per_job();
+        }
         let dispatcher = store.configure(builder).build().map_err(|e| Failure {
             code: crate::shared::EXIT_NO,
             message: format!(
