@@ -92,7 +92,7 @@ impl RetryPolicy {
     /// ```
     /// use std::time::Duration;
     /// use foreman_webhook::native::RetryPolicy;
-    /// let min = |m| Duration::from_secs(60 * m);
+    /// let min = |m: u64| Duration::from_secs(60 * m);
     /// let svix = RetryPolicy::default().with_schedule(&[
     ///     Duration::from_secs(5), min(5), min(30), min(120), min(300), min(600), min(600),
     /// ]);
