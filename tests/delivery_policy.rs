@@ -625,3 +625,37 @@ mod sqlite {
         );
     }
 }
+
+#[test]
+fn ordered_events_waiting_at_shutdown_each_get_one_outcome() {
+    // A receiver that never answers in time: every job's first event is in flight or
+    // retrying, the other two wait behind it; shutdown abandons them all, once each.
+    let rx = Receiver::start(|_, _| Reply::status(503).delay(Duration::from_millis(300)));
+    let (cb, out) = support::outcomes();
+    let d = local()
+        .ordered_per_job()
+        .base_delay(Duration::from_secs(5))
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    fire_all(&d, &rx.url("/h"), 10);
+    std::thread::sleep(Duration::from_millis(100));
+    let report = d.shutdown_blocking(Duration::from_millis(50));
+    let outcomes = out.take(30, 10);
+    assert!(
+        out.none_within(Duration::from_millis(300)),
+        "a second outcome"
+    );
+    let mut ids: Vec<(String, String)> = outcomes
+        .iter()
+        .map(|o| (o.job_id.clone(), o.state.clone()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 30, "one outcome per event");
+    assert_eq!(report.stats.fired, 30);
+    assert_eq!(report.stats.terminal(), 30);
+    assert_eq!(report.stats.pending, 0);
+    // Only the heads were ever sent.
+    assert!(rx.hits().len() <= 10, "{}", rx.hits().len());
+}
