@@ -434,3 +434,47 @@ fn host_labels_stay_bounded_over_10000_destinations() {
         (HOSTS - LIMIT) as f64
     );
 }
+
+#[test]
+fn circuit_breaker_transitions_are_counted_per_destination() {
+    use foreman_webhook::native::CircuitBreaker;
+    let sdk = sdk();
+    let otel = Otel::new(&sdk.tracer, &sdk.meter);
+    // Fails 3 times (the trip), then answers 200 (the probe closes the circuit).
+    let rx = Receiver::start(|n, _| Reply::status(if n < 3 { 503 } else { 200 }));
+    let (cb, out) = outcomes();
+    let d = Dispatcher::builder()
+        .allow_cidr("127.0.0.1/32")
+        .base_delay(Duration::from_millis(10))
+        .max_concurrency(1)
+        .circuit_breaker(
+            CircuitBreaker::new()
+                .consecutive_failures(3)
+                .open_for(Duration::from_millis(100)),
+        )
+        .on_outcome(cb)
+        .otel(otel)
+        .build()
+        .unwrap();
+    d.fire(
+        &rx.url("/c"),
+        &Event::new("job-c", "running", Timestamp::UNIX_EPOCH),
+    );
+    let o = out.next(10);
+    assert!(matches!(o.kind, OutcomeKind::Delivered { status: 200 }));
+    d.shutdown_blocking(Duration::from_secs(5));
+    let p = points(&sdk);
+    let addr = ("server.address", "127.0.0.1");
+    for (state, n) in [
+        ("opened", 1.0),
+        ("half_open", 1.0),
+        ("closed", 1.0),
+        ("reopened", 0.0),
+    ] {
+        assert_eq!(
+            total(&p, "webhook.circuit.transitions", &[("state", state), addr]),
+            n,
+            "{state}"
+        );
+    }
+}

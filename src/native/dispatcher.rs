@@ -483,6 +483,7 @@ impl Inner {
     /// Logs and counts a destination's circuit state change.
     fn circuit_changed(&self, host: &str, change: super::breaker::Change) {
         use super::breaker::Change;
+        self.telemetry.circuit(host, change.as_str());
         match change {
             Change::Opened | Change::Reopened => {
                 Counters::bump(&self.counters.circuits_opened);

@@ -24,6 +24,9 @@
 //! - `webhook.attempts` (counter): by `status_class` (`2xx` … `5xx`, `error`) and
 //!   `server.address`;
 //! - `webhook.retries` (counter): retries scheduled;
+//! - `webhook.circuit.transitions` (counter): circuit-breaker state changes per
+//!   destination, by `state` (`opened`, `half_open`, `reopened`, `closed`) and
+//!   `server.address` (see docs/delivery-policy.md);
 //! - gauges `webhook.pending` and `webhook.in_flight`; with a durable store also
 //!   `webhook.dead_letters` and `webhook.oldest_due_age` (`s`), read from the store
 //!   every [`gauge_interval`](Otel::gauge_interval).
@@ -71,6 +74,7 @@ struct Inner {
     deliveries: Counter<u64>,
     attempts: Counter<u64>,
     retries: Counter<u64>,
+    circuit: Counter<u64>,
     hosts: HostLabels,
     propagate: AtomicBool,
     gauge_interval: Mutex<Duration>,
@@ -135,6 +139,11 @@ impl Otel {
             .with_unit("{retry}")
             .with_description("Webhook retries scheduled.")
             .build();
+        let circuit = meter
+            .u64_counter("webhook.circuit.transitions")
+            .with_unit("{transition}")
+            .with_description("Circuit-breaker state changes per destination.")
+            .build();
         Self {
             inner: Arc::new(Inner {
                 tracer,
@@ -143,6 +152,7 @@ impl Otel {
                 deliveries,
                 attempts,
                 retries,
+                circuit,
                 hosts: HostLabels::new(100),
                 propagate: AtomicBool::new(false),
                 gauge_interval: Mutex::new(Duration::from_secs(5)),
@@ -387,6 +397,17 @@ impl Otel {
     /// Counts a retry scheduled.
     pub(crate) fn retry(&self) {
         self.inner.retries.add(1, &[]);
+    }
+
+    /// Counts a circuit-breaker state change of the destination `host` (`host[:port]`).
+    pub(crate) fn circuit(&self, host: &str, state: &'static str) {
+        let address = match Dest::of(&format!("http://{host}/")) {
+            Some(dest) => self.inner.hosts.labels(&dest)[0].clone(),
+            None => KeyValue::new("server.address", OTHER),
+        };
+        self.inner
+            .circuit
+            .add(1, &[KeyValue::new("state", state), address]);
     }
 
     /// Counts a terminal outcome and ends the delivery span.

@@ -206,6 +206,15 @@ impl TelemetryConfig {
         }
     }
 
+    /// A destination's circuit changed state (`host` is `host[:port]`).
+    #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
+    pub(crate) fn circuit(&self, _host: &str, _state: &'static str) {
+        #[cfg(feature = "otel")]
+        if let Some(o) = &self.otel {
+            o.circuit(_host, _state);
+        }
+    }
+
     /// A terminal outcome: end the delivery span, count it.
     #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
     pub(crate) fn outcome(
