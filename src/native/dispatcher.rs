@@ -1199,7 +1199,10 @@ impl Dispatcher {
             max_per_host: cfg.max_per_host,
             jitter_seed: cfg.jitter_seed,
             addresses,
-            sched: Mutex::new(Sched::new(cfg.gates.clone(), durable.is_some())),
+            sched: Mutex::new(Sched::new(
+                cfg.gates.clone(),
+                durable.as_ref().map(|d| d.settings.lease / 4),
+            )),
             wake: Notify::new(),
             pending: AtomicUsize::new(0),
             idle: Notify::new(),

@@ -124,8 +124,11 @@ impl<T: Moment> Bucket<T> {
 
     /// A time to come back for a delivery that cannot wait here: the first free slot at
     /// or after the next token, one interval after the previous slot handed out.
-    pub(crate) fn defer_slot(&mut self, limit: &RateLimit, now: T) -> T {
-        let at = self.ready_at(limit, now).unwrap_or(now);
+    /// `ahead` deliveries waiting in memory take the next tokens before it.
+    pub(crate) fn defer_slot(&mut self, limit: &RateLimit, now: T, ahead: usize) -> T {
+        let first = self.ready_at(limit, now).unwrap_or(now);
+        let ahead = u32::try_from(ahead).unwrap_or(u32::MAX);
+        let at = first.after(limit.interval().saturating_mul(ahead));
         let slot = if self.next_slot > at {
             self.next_slot
         } else {
@@ -209,7 +212,7 @@ mod tests {
         let mut b: Bucket<u64> = Bucket::new(&limit, 0);
         assert_eq!(b.ready_at(&limit, 0), None);
         b.take();
-        let slots: Vec<u64> = (0..4).map(|_| b.defer_slot(&limit, 10)).collect();
+        let slots: Vec<u64> = (0..4).map(|_| b.defer_slot(&limit, 10, 0)).collect();
         assert_eq!(slots, [250, 500, 750, 1000]);
         assert!(!b.is_full(&limit, 900));
         assert!(b.is_full(&limit, 1250));

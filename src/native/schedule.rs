@@ -143,14 +143,15 @@ impl<T: Moment> Gates<T> {
         Pass::Go
     }
 
-    /// A slot for a delivery handed back to the store after a rate-limit wait.
-    fn defer_slot(&mut self, host: &str, now: T) -> T {
+    /// A slot for a delivery handed back to the store after a rate-limit wait;
+    /// `ahead`: deliveries kept in memory that take the next tokens first.
+    fn defer_slot(&mut self, host: &str, now: T, ahead: usize) -> T {
         let limit = self.policy.rate_for(host).copied();
         match (
             limit,
             self.map.get_mut(host).and_then(|g| g.bucket.as_mut()),
         ) {
-            (Some(limit), Some(bucket)) => bucket.defer_slot(&limit, now),
+            (Some(limit), Some(bucket)) => bucket.defer_slot(&limit, now, ahead),
             _ => now,
         }
     }
@@ -207,9 +208,11 @@ pub(crate) struct Sched<J, T> {
     /// Ordered deliveries waiting for the one ahead of them, by (job, URL) key. A key
     /// present with an empty queue: its head is out (ready, in flight or retrying).
     order: HashMap<Box<str>, VecDeque<J>>,
-    /// Give deliveries a gate refuses back to the caller (a durable store keeps them)
-    /// instead of holding them here.
-    defer: bool,
+    /// `Some(hold)`: give deliveries a gate refuses back to the caller (a durable store
+    /// keeps them) instead of holding them here; only a rate-limit wait shorter than
+    /// `hold`, for at most `max_per_host` deliveries per destination, is kept (so claims
+    /// are not held near their lease, nor one destination's backlog in the claim window).
+    defer: Option<Duration>,
 }
 
 struct HostSlots<J, T> {
@@ -231,7 +234,7 @@ impl<J, T> Default for HostSlots<J, T> {
 
 impl<J: Schedulable, T: Moment> Default for Sched<J, T> {
     fn default() -> Self {
-        Self::new(GatePolicy::default(), false)
+        Self::new(GatePolicy::default(), None)
     }
 }
 
@@ -278,7 +281,7 @@ impl<J: Schedulable, T: Ord> Ord for Timer<J, T> {
 impl<J: Schedulable, T: Moment> Sched<J, T> {
     /// A scheduler with these per-destination policies; `defer`: hand refused
     /// deliveries back (durable store) rather than keep them.
-    pub(crate) fn new(policy: GatePolicy, defer: bool) -> Self {
+    pub(crate) fn new(policy: GatePolicy, defer: Option<Duration>) -> Self {
         Self {
             timers: BinaryHeap::new(),
             ready: VecDeque::new(),
@@ -381,6 +384,16 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
                 Some(slots) => slots,
                 None => self.hosts.entry(job.host_key().into()).or_default(),
             };
+            if slots.blocked.is_some()
+                && self.defer.is_some()
+                && slots.waiting.len() >= max_per_host
+            {
+                // (In defer mode only a rate limit blocks a host.)
+                let ahead = slots.waiting.len();
+                let at = self.gates.defer_slot(job.host_key(), now, ahead);
+                out.deferred.push((job, at));
+                continue;
+            }
             if slots.active >= max_per_host || slots.blocked.is_some() {
                 slots.waiting.push_back(job);
                 continue;
@@ -396,9 +409,14 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
                     }
                     out.go.push(job);
                 }
-                Pass::Wait(at, rate) if self.defer => {
+                Pass::Wait(at, rate)
+                    if self.defer.is_some_and(|hold| {
+                        !rate || slots.waiting.len() >= max_per_host || at.since(now) > hold
+                    }) =>
+                {
                     let at = if rate {
-                        self.gates.defer_slot(job.host_key(), now)
+                        let ahead = slots.waiting.len();
+                        self.gates.defer_slot(job.host_key(), now, ahead)
                     } else {
                         at
                     };
@@ -410,7 +428,7 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
                     out.deferred.push((job, at));
                     for j in rest.drain(..) {
                         let at = if rate {
-                            self.gates.defer_slot(j.host_key(), now)
+                            self.gates.defer_slot(j.host_key(), now, 0)
                         } else {
                             at
                         };
@@ -613,7 +631,7 @@ mod tests {
 
     #[test]
     fn an_open_circuit_holds_its_host_and_lets_one_probe_through() {
-        let mut s: Sched<J, u64> = Sched::new(breaker_policy(), false);
+        let mut s: Sched<J, u64> = Sched::new(breaker_policy(), None);
         s.push_ready(J(1, "dead"));
         s.push_ready(J(2, "dead"));
         assert_eq!(ids(&s.start(0, 10, 10).go), [1, 2]);
@@ -659,7 +677,7 @@ mod tests {
             rate: Some(RateLimit::per_second(10.0)),
             ..GatePolicy::default()
         };
-        let mut s: Sched<J, u64> = Sched::new(policy, false);
+        let mut s: Sched<J, u64> = Sched::new(policy, None);
         for i in 0..5 {
             s.push_ready(J(i, "h"));
         }
@@ -689,7 +707,7 @@ mod tests {
             host_rates: [("slow".to_owned(), RateLimit::per_second(4.0))].into(),
             ..GatePolicy::default()
         };
-        let mut s: Sched<J, u64> = Sched::new(policy, true);
+        let mut s: Sched<J, u64> = Sched::new(policy, Some(Duration::ZERO));
         for i in 0..4 {
             s.push_ready(J(i, "slow"));
         }
@@ -699,6 +717,29 @@ mod tests {
         let back: Vec<(u64, u64)> = out.deferred.iter().map(|(j, t)| (j.0, *t)).collect();
         assert_eq!(back, [(1, 250), (2, 500), (3, 750)]);
         assert!(s.take_all().is_empty(), "nothing held");
+    }
+
+    #[test]
+    fn defer_mode_keeps_a_short_rate_limit_wait_for_a_few_and_defers_the_rest() {
+        let policy = GatePolicy {
+            rate: Some(RateLimit::per_second(4.0)),
+            ..GatePolicy::default()
+        };
+        let mut s: Sched<J, u64> = Sched::new(policy, Some(Duration::from_secs(1)));
+        for i in 0..5 {
+            s.push_ready(J(i, "h"));
+        }
+        let out = s.start(0, 10, 2);
+        assert_eq!(ids(&out.go), [0]);
+        // 1 and 2 wait here for tokens at 250 and 500 ms; 3 and 4 go back to the store,
+        // due after them.
+        let back: Vec<(u64, u64)> = out.deferred.iter().map(|(j, t)| (j.0, *t)).collect();
+        assert_eq!(back, [(3, 750), (4, 1000)]);
+        s.release("h");
+        assert_eq!(ids(&s.start(250, 10, 2).go), [1]);
+        s.release("h");
+        assert_eq!(ids(&s.start(500, 10, 2).go), [2]);
+        assert!(s.take_all().is_empty());
     }
 
     #[test]
