@@ -268,7 +268,8 @@ fn ordered_send_and_relay_policy_flags() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let store = format!("sqlite:{}", dir.join("o.db").display());
-    let log: Arc<Mutex<Vec<(String, String, u16, Instant)>>> = Arc::default();
+    type Log = Arc<Mutex<Vec<(String, String, u16, Instant)>>>;
+    let log: Log = Arc::default();
     let l = log.clone();
     let rx = Receiver::start(move |_, hit| {
         let v: serde_json::Value = serde_json::from_slice(&hit.body).unwrap();
