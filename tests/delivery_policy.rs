@@ -438,10 +438,8 @@ fn breaker_pauses_a_dead_destination_without_burning_attempts_and_probes_once_pe
     let stats = d.stats();
     d.shutdown_blocking(Duration::from_secs(5));
     // Recovery comes with the first probe after the 2 s outage (+ one open interval).
-    assert!(
-        recovered_in < Duration::from_millis(2900),
-        "{recovered_in:?}"
-    );
+    // Loose for a loaded machine: a lost wake-up would wait for the 11 s probe timeout.
+    assert!(recovered_in < Duration::from_secs(4), "{recovered_in:?}");
     // Not one event exhausted although each allows only 4 attempts and the destination
     // failed for 2 s: waiting events kept their attempts.
     assert!(
@@ -456,9 +454,17 @@ fn breaker_pauses_a_dead_destination_without_burning_attempts_and_probes_once_pe
         .map(|h| h.at)
         .filter(|at| *at - t0 < Duration::from_secs(2))
         .collect();
-    // After the trip (the first 8 requests were in flight together, max_per_host 8):
-    // at most one request per 300 ms interval while the destination fails.
-    let after_trip: Vec<Instant> = failing.iter().copied().skip(8).collect();
+    // The first wave (8 in flight, max_per_host 8, plus the ones started as the first
+    // failures freed slots before the third tripped the circuit) arrives within ~100 ms;
+    // the first probe cannot come before the trip + 300 ms. From then on: at most one
+    // request per 300 ms interval while the destination fails.
+    let first = failing[0];
+    let wave = failing
+        .iter()
+        .filter(|at| **at - first < Duration::from_millis(200))
+        .count();
+    assert!((8..=10).contains(&wave), "first wave {wave}");
+    let after_trip: Vec<Instant> = failing.iter().copied().skip(wave).collect();
     for w in after_trip.windows(2) {
         assert!(
             w[1] - w[0] >= Duration::from_millis(280),
@@ -673,10 +679,7 @@ mod sqlite {
         let outcomes = out.take(2 * N, 30);
         let recovered_in = t0.elapsed();
         let stats = d.stats();
-        assert!(
-            recovered_in < Duration::from_millis(2500),
-            "{recovered_in:?}"
-        );
+        assert!(recovered_in < Duration::from_secs(5), "{recovered_in:?}");
         d.shutdown_blocking(Duration::from_secs(5));
         assert!(
             undelivered(&outcomes).is_empty(),

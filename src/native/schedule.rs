@@ -23,6 +23,8 @@ pub(crate) trait Moment: Ord + Copy {
     fn after(self, d: Duration) -> Self;
     /// `self − earlier`, zero if `earlier` is later.
     fn since(self, earlier: Self) -> Duration;
+    /// `self − d`, or `self` if that is not representable.
+    fn before(self, d: Duration) -> Self;
 }
 
 impl Moment for Instant {
@@ -32,6 +34,9 @@ impl Moment for Instant {
     fn since(self, earlier: Self) -> Duration {
         self.saturating_duration_since(earlier)
     }
+    fn before(self, d: Duration) -> Self {
+        self.checked_sub(d).unwrap_or(self)
+    }
 }
 
 impl Moment for tokio::time::Instant {
@@ -40,6 +45,9 @@ impl Moment for tokio::time::Instant {
     }
     fn since(self, earlier: Self) -> Duration {
         self.saturating_duration_since(earlier)
+    }
+    fn before(self, d: Duration) -> Self {
+        self.checked_sub(d).unwrap_or(self)
     }
 }
 
@@ -53,7 +61,15 @@ impl Moment for u64 {
     fn since(self, earlier: Self) -> Duration {
         Duration::from_millis(self.saturating_sub(earlier))
     }
+    fn before(self, d: Duration) -> Self {
+        self.saturating_sub(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
 }
+
+/// With a durable store, how far ahead of its token a rate-limited delivery handed back to
+/// the store comes back (and how many tokens' worth are kept in memory): claims are
+/// database round trips that arrive late under load; a buffer this deep absorbs that.
+const RATE_LEAD: Duration = Duration::from_millis(500);
 
 /// The per-destination policies: circuit breaker and rate limits (none by default).
 #[derive(Debug, Clone, Default)]
@@ -143,6 +159,16 @@ impl<T: Moment> Gates<T> {
         Pass::Go
     }
 
+    /// How many deliveries to a rate-limited `host` a durable scheduler keeps in memory
+    /// waiting for tokens: `max_per_host`, or `RATE_LEAD` worth of tokens if more.
+    fn keep(&self, host: &str, max_per_host: usize) -> usize {
+        let lead = self
+            .policy
+            .rate_for(host)
+            .map_or(0.0, |l| (l.rate() * RATE_LEAD.as_secs_f64()).ceil());
+        max_per_host.max(lead as usize)
+    }
+
     /// A slot for a delivery handed back to the store after a rate-limit wait;
     /// `ahead`: deliveries kept in memory that take the next tokens first.
     fn defer_slot(&mut self, host: &str, now: T, ahead: usize) -> T {
@@ -151,7 +177,15 @@ impl<T: Moment> Gates<T> {
             limit,
             self.map.get_mut(host).and_then(|g| g.bucket.as_mut()),
         ) {
-            (Some(limit), Some(bucket)) => bucket.defer_slot(&limit, now, ahead),
+            // Back half a lead early: it then waits here, in the buffer, for its token.
+            (Some(limit), Some(bucket)) => {
+                let slot = bucket.defer_slot(&limit, now, ahead).before(RATE_LEAD / 2);
+                if slot > now {
+                    slot
+                } else {
+                    now
+                }
+            }
             _ => now,
         }
     }
@@ -386,7 +420,7 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
             };
             if slots.blocked.is_some()
                 && self.defer.is_some()
-                && slots.waiting.len() >= max_per_host
+                && slots.waiting.len() >= self.gates.keep(job.host_key(), max_per_host)
             {
                 // (In defer mode only a rate limit blocks a host.)
                 let ahead = slots.waiting.len();
@@ -411,7 +445,9 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
                 }
                 Pass::Wait(at, rate)
                     if self.defer.is_some_and(|hold| {
-                        !rate || slots.waiting.len() >= max_per_host || at.since(now) > hold
+                        !rate
+                            || slots.waiting.len() >= self.gates.keep(job.host_key(), max_per_host)
+                            || at.since(now) > hold
                     }) =>
                 {
                     let at = if rate {
@@ -715,7 +751,8 @@ mod tests {
         let out = s.start(0, 10, 10);
         assert_eq!(ids(&out.go), [0, 7]);
         let back: Vec<(u64, u64)> = out.deferred.iter().map(|(j, t)| (j.0, *t)).collect();
-        assert_eq!(back, [(1, 250), (2, 500), (3, 750)]);
+        // Tokens at 250, 500, 750 ms; each comes back half a lead (250 ms) before its own.
+        assert_eq!(back, [(1, 0), (2, 250), (3, 500)]);
         assert!(s.take_all().is_empty(), "nothing held");
     }
 
@@ -731,10 +768,10 @@ mod tests {
         }
         let out = s.start(0, 10, 2);
         assert_eq!(ids(&out.go), [0]);
-        // 1 and 2 wait here for tokens at 250 and 500 ms; 3 and 4 go back to the store,
-        // due after them.
+        // 1 and 2 wait here for tokens at 250 and 500 ms; 3 and 4 (tokens at 750 and
+        // 1000 ms) go back to the store, due 250 ms before their tokens.
         let back: Vec<(u64, u64)> = out.deferred.iter().map(|(j, t)| (j.0, *t)).collect();
-        assert_eq!(back, [(3, 750), (4, 1000)]);
+        assert_eq!(back, [(3, 500), (4, 750)]);
         s.release("h");
         assert_eq!(ids(&s.start(250, 10, 2).go), [1]);
         s.release("h");
