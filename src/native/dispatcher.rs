@@ -678,8 +678,14 @@ impl Inner {
         let claim = match &self.durable {
             Some(d) => match d.start(job.id) {
                 Some(claim) => Some(claim),
-                // The claim was given back meanwhile (shutdown): nothing to do.
-                None => return self.release_slot(job.host_key()),
+                // No claim for this id any more: this job is a second copy of a row
+                // this process claimed again after its lease ran out while it waited
+                // (the first copy finished and forgot the claim). Its claim counted it
+                // as pending: release that too (else shutdown waits for it forever).
+                None => {
+                    self.release_slot(job.host_key());
+                    return self.release_pending();
+                }
             },
             None => None,
         };
