@@ -346,7 +346,11 @@ struct Run {
 }
 
 fn breaker_run(n: usize, dead: Option<&Receiver>, breaker: bool) -> Run {
-    let healthy: Vec<Receiver> = (0..20).map(|_| Receiver::always(200)).collect();
+    // Healthy receivers answer in 20 ms, so the run is bound by the concurrency slots (the
+    // resource a dead destination takes from the others), not by this machine's CPU.
+    let healthy: Vec<Receiver> = (0..20)
+        .map(|_| Receiver::start(|_, _| Reply::status(200).delay(Duration::from_millis(20))))
+        .collect();
     let dead_host = dead.map(|r| r.url("/"));
     let fired: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let lat: Arc<Mutex<Vec<(f64, Instant)>>> = Arc::default();
@@ -490,7 +494,7 @@ fn breaker_pauses_a_dead_destination_without_burning_attempts_and_probes_once_pe
 #[test]
 fn breaker_keeps_healthy_destinations_near_their_normal_speed() {
     let _timed = timed();
-    const N: usize = 150;
+    const N: usize = 60;
     let dead = || Receiver::start(|_, _| Reply::status(503).delay(Duration::from_millis(200)));
     // Interleave runs and keep each configuration's best of two (a shared, loaded machine).
     let mut base = Vec::new();
@@ -513,18 +517,19 @@ fn breaker_keeps_healthy_destinations_near_their_normal_speed() {
     let (w_t, w_ms) = best(&with_breaker);
     let (n_t, n_ms) = best(&without);
     println!(
-        "breaker, 20 healthy × {N} events, concurrency 16 (4 per host): no dead host {b_t:?} (mean {b_ms:.1} ms); \
+        "breaker, 20 healthy × {N} events (20 ms each), concurrency 16 (4 per host): no dead host {b_t:?} (mean {b_ms:.1} ms); \
          + dead host with breaker {w_t:?} (mean {w_ms:.1} ms, {:+.1} %); + dead host without breaker {n_t:?} (mean {n_ms:.1} ms, {:+.1} %)",
         (w_t.as_secs_f64() / b_t.as_secs_f64() - 1.0) * 100.0,
         (n_t.as_secs_f64() / b_t.as_secs_f64() - 1.0) * 100.0,
     );
-    // The dead host costs the healthy ones little with the breaker: allowed 25 % here
-    // (the issue's target is 10 %; see docs/delivery-policy.md for measured numbers on a
-    // shared 2-core machine), and clearly less than without it.
+    // The dead host costs the healthy ones little with the breaker. The issue's target is
+    // 10 %; measured about +6 % (docs/delivery-policy.md); asserted at 15 % for a loaded
+    // machine. Without the breaker it costs about a third.
     assert!(
-        w_t.as_secs_f64() <= b_t.as_secs_f64() * 1.25 + 0.05,
+        w_t.as_secs_f64() <= b_t.as_secs_f64() * 1.15,
         "{w_t:?} vs {b_t:?}"
     );
+    assert!(w_ms <= b_ms * 1.15, "{w_ms} vs {b_ms}");
     assert!(w_t < n_t, "{w_t:?} vs {n_t:?}");
 }
 
