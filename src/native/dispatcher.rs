@@ -430,10 +430,15 @@ impl Inner {
         self.release_pending();
     }
 
-    fn abandon(self: &Arc<Self>, job: Job) {
+    /// Ends `job` at shutdown. With a durable store this is not an outcome: the claim
+    /// (`token`, or the one held on the job's row when `None`) is given back and the
+    /// delivery stays pending in the store for the next process.
+    fn abandon(self: &Arc<Self>, job: Job, token: Option<i64>) {
         if let Some(durable) = &self.durable {
-            // Not an outcome: the delivery stays pending in the store for the next process.
-            if let Some(claim) = durable.forget(job.id) {
+            let claim = token
+                .or_else(|| durable.token(job.id))
+                .and_then(|token| durable.forget(job.id, token));
+            if let Some(claim) = claim {
                 let store = Arc::clone(&durable.store);
                 let this = Arc::clone(self);
                 let release = (
@@ -506,7 +511,7 @@ impl Inner {
         let mut sched = self.sched();
         if self.phase.load(Ordering::Acquire) == CANCELLED {
             drop(sched);
-            return self.abandon(job);
+            return self.abandon(job, None);
         }
         let earliest = sched.push_timer(due, job);
         drop(sched);
@@ -642,7 +647,8 @@ impl Inner {
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.release_slot(job.host_key());
         let Some((outcome, err, response_head)) = result else {
-            return self.abandon(job);
+            let token = claim.as_ref().map(|c| c.token);
+            return self.abandon(job, token);
         };
         let (last_status, last_error) = match &outcome {
             AttemptOutcome::Status { code, .. } => (Some(*code), None),
@@ -773,7 +779,8 @@ impl Inner {
                 }
             }
         };
-        durable.forget(job.id);
+        // Only this attempt's claim: the row may be claimed again already (see `forget`).
+        durable.forget(job.id, claim.token);
         match (committed, kind) {
             (Some(true), Some(kind)) => self.finish(job, Some(&claim.event_id), kind),
             (Some(false), _) => {
@@ -844,7 +851,7 @@ impl Inner {
                             response_head: Vec::new(),
                         },
                     };
-                    durable.forget(id);
+                    durable.forget(id, c.token);
                     match durable.store.finish(&done, now_ms()).await {
                         Ok(true) => self.emit(
                             id,
@@ -1034,7 +1041,7 @@ async fn run_scheduler(inner: Arc<Inner>) {
             }
         };
         for job in abandon {
-            inner.abandon(job);
+            inner.abandon(job, None);
         }
         for job in start {
             tokio::spawn(Arc::clone(&inner).attempt(job));

@@ -35,8 +35,57 @@ pub(crate) struct Durable {
     rx: Mutex<Option<mpsc::Receiver<NewDelivery>>>,
     /// Fired, not yet committed.
     pub(crate) queued: AtomicUsize,
-    claims: Mutex<HashMap<u64, DurableJob>>,
+    claims: Claims,
     claimer: Arc<Notify>,
+}
+
+/// The claims this process holds, by delivery row id. Pure bookkeeping (no I/O), so
+/// the re-claim rule is unit-tested below.
+#[derive(Debug, Default)]
+pub(crate) struct Claims(Mutex<HashMap<u64, DurableJob>>);
+
+impl Claims {
+    fn map(&self) -> MutexGuard<'_, HashMap<u64, DurableJob>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a new claim on `id`. A claim already held on the same row is replaced:
+    /// the store hands a row out again only once that claim is over (its attempt
+    /// recorded, or its lease expired), so the newer token is the one that counts.
+    pub(crate) fn hold(&self, id: u64, job: DurableJob) {
+        self.map().insert(id, job);
+    }
+
+    /// The claim on `id`, marked started (the attempt is under way).
+    pub(crate) fn start(&self, id: u64) -> Option<DurableJob> {
+        let mut claims = self.map();
+        let job = claims.get_mut(&id)?;
+        job.started = true;
+        Some(job.clone())
+    }
+
+    /// Drops the claim on `id` (finished or given back) iff it is still the one with
+    /// `token`. The row may have been claimed again already: a retry due at once is
+    /// claimable the moment its attempt's record commits, before the recording task
+    /// runs again, and that newer claim must stay (dropping it stranded the delivery in
+    /// flight until its lease expired, with no outcome meanwhile).
+    pub(crate) fn forget(&self, id: u64, token: i64) -> Option<DurableJob> {
+        let mut claims = self.map();
+        if claims.get(&id)?.token != token {
+            return None;
+        }
+        claims.remove(&id)
+    }
+
+    /// The token of the claim held on `id` now.
+    pub(crate) fn token(&self, id: u64) -> Option<i64> {
+        self.map().get(&id).map(|c| c.token)
+    }
+
+    /// Claims held now.
+    pub(crate) fn len(&self) -> usize {
+        self.map().len()
+    }
 }
 
 impl Durable {
@@ -54,7 +103,7 @@ impl Durable {
             tx,
             rx: Mutex::new(Some(rx)),
             queued: AtomicUsize::new(0),
-            claims: Mutex::new(HashMap::new()),
+            claims: Claims::default(),
             claimer: Arc::new(Notify::new()),
         }
     }
@@ -77,30 +126,28 @@ impl Durable {
             .take()
     }
 
-    fn claims(&self) -> MutexGuard<'_, HashMap<u64, DurableJob>> {
-        self.claims.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     pub(crate) fn hold(&self, id: u64, job: DurableJob) {
-        self.claims().insert(id, job);
+        self.claims.hold(id, job);
     }
 
-    /// The claim on `id`, marked started (the attempt is under way).
+    /// See [`Claims::start`].
     pub(crate) fn start(&self, id: u64) -> Option<DurableJob> {
-        let mut claims = self.claims();
-        let job = claims.get_mut(&id)?;
-        job.started = true;
-        Some(job.clone())
+        self.claims.start(id)
     }
 
-    /// Drops the claim on `id` (finished or given back).
-    pub(crate) fn forget(&self, id: u64) -> Option<DurableJob> {
-        self.claims().remove(&id)
+    /// See [`Claims::forget`].
+    pub(crate) fn forget(&self, id: u64, token: i64) -> Option<DurableJob> {
+        self.claims.forget(id, token)
+    }
+
+    /// See [`Claims::token`].
+    pub(crate) fn token(&self, id: u64) -> Option<i64> {
+        self.claims.token(id)
     }
 
     /// Claims held now.
     pub(crate) fn held(&self) -> usize {
-        self.claims().len()
+        self.claims.len()
     }
 
     pub(crate) fn wake_claimer(&self) {
@@ -203,4 +250,40 @@ where
             "the thread opening the outbox panicked",
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(token: i64) -> DurableJob {
+        DurableJob {
+            event_id: EventId("msg_x".into()),
+            token,
+            manual: false,
+            started: false,
+        }
+    }
+
+    /// The order that lost outcomes on PostgreSQL: attempt 1 records a retry due at once,
+    /// the claim loop re-claims the row (token 2) before the recording task forgets its
+    /// claim (token 1). Forgetting token 1 must leave token 2 held.
+    #[test]
+    fn a_reclaim_outlives_the_forget_of_the_claim_before_it() {
+        let claims = Claims::default();
+        claims.hold(7, claim(1));
+        assert!(claims.start(7).is_some());
+        claims.hold(7, claim(2)); // re-claimed after attempt 1's record committed
+        assert!(
+            claims.forget(7, 1).is_none(),
+            "the old token removes nothing"
+        );
+        assert_eq!(claims.token(7), Some(2));
+        assert_eq!(claims.len(), 1);
+        let second = claims.start(7).expect("attempt 2 finds its claim");
+        assert_eq!(second.token, 2);
+        assert_eq!(claims.forget(7, 2).map(|c| c.token), Some(2));
+        assert_eq!(claims.len(), 0);
+        assert!(claims.forget(7, 2).is_none());
+    }
 }
