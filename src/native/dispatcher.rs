@@ -38,6 +38,8 @@ use super::telemetry::{log_span, redact_url, ErrorClass, TelemetryConfig, Trail}
 use crate::Event;
 
 pub(super) const OPEN: u8 = 0;
+/// The most finished attempts recorded in one transaction.
+const FINISH_BATCH: usize = 512;
 const DRAINING: u8 = 1;
 pub(super) const CANCELLED: u8 = 2;
 
@@ -764,7 +766,7 @@ impl Inner {
         }
         let mut wait = Duration::from_millis(50);
         let committed = loop {
-            match durable.store.finish(&done, now_ms()).await {
+            match durable.finish(done.clone()).await {
                 Ok(held) => break Some(held),
                 Err(e) => {
                     error!(error = %e, job_id = %job.job_id(), "webhook outbox write failed; retrying");
@@ -852,7 +854,7 @@ impl Inner {
                         },
                     };
                     durable.forget(id, c.token);
-                    match durable.store.finish(&done, now_ms()).await {
+                    match durable.finish(done).await {
                         Ok(true) => self.emit(
                             id,
                             &c.job_id,
@@ -968,6 +970,51 @@ impl Inner {
                 self.release_pending();
             }
             durable.wake_claimer();
+        }
+    }
+
+    /// The finisher: every attempt that finished while the last batch was being committed
+    /// goes in the next one (one transaction, one fsync; one statement on PostgreSQL).
+    async fn run_finisher(self: Arc<Self>) {
+        let Some(durable) = &self.durable else {
+            return;
+        };
+        let Some(mut rx) = durable.take_finish_receiver() else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(FINISH_BATCH);
+        let mut finishes = Vec::with_capacity(FINISH_BATCH);
+        loop {
+            let idle = self.idle.notified();
+            if self.detached.load(Ordering::Acquire) && self.pending.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            let n = tokio::select! {
+                n = rx.recv_many(&mut batch, FINISH_BATCH) => n,
+                () = idle => continue,
+            };
+            if n == 0 {
+                return;
+            }
+            let (done, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+            finishes.clear();
+            finishes.extend(done);
+            match durable.store.finish_batch(&finishes, now_ms()).await {
+                Ok(held) => {
+                    for (reply, held) in replies.into_iter().zip(held) {
+                        let _ = reply.send(Ok(held));
+                    }
+                }
+                Err(e) => {
+                    // Each waiter retries on its own (with backoff), so one bad batch
+                    // does not lose the others.
+                    let message = e.to_string();
+                    for reply in replies {
+                        let _ =
+                            reply.send(Err(OutboxError::db("recording attempts", message.clone())));
+                    }
+                }
+            }
         }
     }
 
@@ -1110,6 +1157,7 @@ impl Dispatcher {
             handle.spawn(Arc::clone(&inner).run_writer());
             handle.spawn(Arc::clone(&inner).run_pruner());
             if d.settings.deliver {
+                handle.spawn(Arc::clone(&inner).run_finisher());
                 handle.spawn(Arc::clone(&inner).run_claimer());
             }
         }

@@ -12,10 +12,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::error::{BuildError, BuildErrorKind};
-use super::outbox::{DurableSettings, EventId, NewDelivery, OutboxError, Store, StoreConfig};
+use super::outbox::{
+    DurableSettings, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Store, StoreConfig,
+};
+
+/// A finished attempt on its way to the finisher, with where its answer goes.
+pub(crate) type FinishRequest = (Finish, oneshot::Sender<Result<bool, OutboxError>>);
 
 /// What this process holds on one claimed delivery (keyed by the delivery's row id).
 #[derive(Debug, Clone)]
@@ -37,6 +42,8 @@ pub(crate) struct Durable {
     pub(crate) queued: AtomicUsize,
     claims: Claims,
     claimer: Arc<Notify>,
+    finish_tx: mpsc::UnboundedSender<FinishRequest>,
+    finish_rx: Mutex<Option<mpsc::UnboundedReceiver<FinishRequest>>>,
 }
 
 /// The claims this process holds, by delivery row id. Pure bookkeeping (no I/O), so
@@ -96,6 +103,7 @@ impl Durable {
         capacity: usize,
     ) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (finish_tx, finish_rx) = mpsc::unbounded_channel();
         Self {
             store,
             settings,
@@ -104,6 +112,8 @@ impl Durable {
             rx: Mutex::new(Some(rx)),
             queued: AtomicUsize::new(0),
             claims: Claims::default(),
+            finish_tx,
+            finish_rx: Mutex::new(Some(finish_rx)),
             claimer: Arc::new(Notify::new()),
         }
     }
@@ -116,6 +126,25 @@ impl Durable {
             self.queued.fetch_sub(1, Ordering::AcqRel);
         }
         sent
+    }
+
+    /// Records a finished attempt through the finisher task, which commits everything
+    /// that finished meanwhile in one batch; `Ok(false)` when the lease was lost.
+    pub(crate) async fn finish(&self, done: Finish) -> Result<bool, OutboxError> {
+        let (tx, rx) = oneshot::channel();
+        if self.finish_tx.send((done, tx)).is_err() {
+            return Err(OutboxError::simple(OutboxErrorKind::ShuttingDown));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)))
+    }
+
+    /// The finisher's receiving end (once).
+    pub(crate) fn take_finish_receiver(&self) -> Option<mpsc::UnboundedReceiver<FinishRequest>> {
+        self.finish_rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// The receiving end, for the writer task (once).

@@ -455,9 +455,15 @@ pub(crate) trait Store: Send + Sync + 'static {
         now: i64,
         lease: i64,
     ) -> BoxFut<'a, Result<Vec<Claimed>, OutboxError>>;
-    /// Records an attempt and moves the delivery on, iff the token still holds the lease.
-    /// `Ok(false)`: the lease was lost (expired and taken by another process).
-    fn finish<'a>(&'a self, done: &'a Finish, now: i64) -> BoxFut<'a, Result<bool, OutboxError>>;
+    /// Records finished attempts and moves their deliveries on, in one transaction (the
+    /// dispatcher batches what finished meanwhile: one commit, one fsync, per batch). Each
+    /// is applied iff its token still holds the lease; the answer says so per finish, in
+    /// order (`false`: the lease was lost, expired and taken by another process).
+    fn finish_batch<'a>(
+        &'a self,
+        done: &'a [Finish],
+        now: i64,
+    ) -> BoxFut<'a, Result<Vec<bool>, OutboxError>>;
     /// Gives leases back (shutdown); `started` says the attempt was counted and began.
     fn release<'a>(&'a self, claims: &'a [(i64, i64, bool)])
         -> BoxFut<'a, Result<(), OutboxError>>;

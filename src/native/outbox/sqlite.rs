@@ -365,50 +365,58 @@ impl Store for SqliteStore {
         })
     }
 
-    fn finish<'a>(&'a self, done: &'a Finish, now: i64) -> BoxFut<'a, Result<bool, OutboxError>> {
+    fn finish_batch<'a>(
+        &'a self,
+        batch: &'a [Finish],
+        now: i64,
+    ) -> BoxFut<'a, Result<Vec<bool>, OutboxError>> {
         Box::pin(async move {
-            let (state, next, finished) = match done.next {
-                Transition::Delivered => ("delivered", now, Some(now)),
-                Transition::Dead => ("dead", now, Some(now)),
-                Transition::RetryAt(at) => ("pending", at, None),
-            };
             let mut tx = self.pool.begin().await.map_err(db("beginning a finish"))?;
-            let changed = sqlx::query(
-                "UPDATE deliveries SET state = ?1, next_attempt_at = ?2, finished_at = ?3, \
-                   lease_owner = NULL, lease_expires_at = NULL, manual = 0 \
-                 WHERE id = ?4 AND lease_token = ?5 AND state = 'in_flight'",
-            )
-            .bind(state)
-            .bind(next)
-            .bind(finished)
-            .bind(done.delivery_id)
-            .bind(done.token)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("recording an attempt"))?
-            .rows_affected();
-            if changed == 0 {
-                return Ok(false);
+            let mut held = Vec::with_capacity(batch.len());
+            for done in batch {
+                let (state, next, finished) = match done.next {
+                    Transition::Delivered => ("delivered", now, Some(now)),
+                    Transition::Dead => ("dead", now, Some(now)),
+                    Transition::RetryAt(at) => ("pending", at, None),
+                };
+                let changed = sqlx::query(
+                    "UPDATE deliveries SET state = ?1, next_attempt_at = ?2, finished_at = ?3, \
+                       lease_owner = NULL, lease_expires_at = NULL, manual = 0 \
+                     WHERE id = ?4 AND lease_token = ?5 AND state = 'in_flight'",
+                )
+                .bind(state)
+                .bind(next)
+                .bind(finished)
+                .bind(done.delivery_id)
+                .bind(done.token)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("recording an attempt"))?
+                .rows_affected();
+                held.push(changed > 0);
+                if changed == 0 {
+                    continue;
+                }
+                let a = &done.attempt;
+                let head = &a.response_head[..a.response_head.len().min(RESPONSE_HEAD_CAP)];
+                sqlx::query(
+                    "INSERT INTO attempts (delivery_id, number, trigger, started_at, duration_ms, \
+                       status, error, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .bind(done.delivery_id)
+                .bind(i64::from(a.number))
+                .bind(a.trigger.as_str())
+                .bind(a.started_ms)
+                .bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
+                .bind(a.status.map(i64::from))
+                .bind(a.error.as_deref())
+                .bind(head)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("recording an attempt"))?;
             }
-            let a = &done.attempt;
-            let head = &a.response_head[..a.response_head.len().min(RESPONSE_HEAD_CAP)];
-            sqlx::query(
-                "INSERT INTO attempts (delivery_id, number, trigger, started_at, duration_ms, \
-                   status, error, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .bind(done.delivery_id)
-            .bind(i64::from(a.number))
-            .bind(a.trigger.as_str())
-            .bind(a.started_ms)
-            .bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
-            .bind(a.status.map(i64::from))
-            .bind(a.error.as_deref())
-            .bind(head)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("recording an attempt"))?;
-            tx.commit().await.map_err(db("committing an attempt"))?;
-            Ok(true)
+            tx.commit().await.map_err(db("committing attempts"))?;
+            Ok(held)
         })
     }
 
