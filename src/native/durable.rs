@@ -223,9 +223,9 @@ impl Durable {
             }
             #[cfg(feature = "postgres")]
             StoreConfig::Postgres(options) => {
-                let opts = options.clone();
+                let (opts, analyze) = (options.clone(), settings.deliver);
                 on_helper_thread(move || async move {
-                    super::outbox::postgres::open_and_migrate(&opts).await
+                    super::outbox::postgres::open_and_migrate(&opts, analyze).await
                 })?;
                 let _entered = handle.enter();
                 let pg = Arc::new(super::outbox::postgres::PgStore::lazy(options));

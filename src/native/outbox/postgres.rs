@@ -114,7 +114,11 @@ async fn migrate(conn: &mut PgConnection, upto: Option<i64>) -> Result<(), Outbo
 /// Connects once, creates the schema, applies the migrations (sqlx takes an advisory
 /// lock, so a fleet starting together migrates once) and checks the tables; the clear
 /// error for an unreachable database comes from here.
-pub(crate) async fn open_and_migrate(options: &PostgresOptions) -> Result<(), OutboxError> {
+/// With `analyze` (a process that will claim), also refreshes the planner's statistics.
+pub(crate) async fn open_and_migrate(
+    options: &PostgresOptions,
+    analyze: bool,
+) -> Result<(), OutboxError> {
     let what = "connecting to PostgreSQL";
     let mut conn = PgConnection::connect_with(&options.connect)
         .await
@@ -128,6 +132,17 @@ pub(crate) async fn open_and_migrate(options: &PostgresOptions) -> Result<(), Ou
         .await
         .map_err(|e| OutboxError::db("selecting the schema", e))?;
     migrate(&mut conn, options.migrate_to).await?;
+    // Fresh planner statistics for the backlog this process starts on (a table filled
+    // since the last autovacuum looks tiny, and the claim then sorts every due row
+    // instead of reading the index in order). Best effort: needs the table's owner.
+    if analyze {
+        if let Err(e) = sqlx::query(&format!("ANALYZE {SCHEMA}.foreman_deliveries"))
+            .execute(&mut conn)
+            .await
+        {
+            tracing::debug!(error = %e, "webhook outbox: ANALYZE skipped");
+        }
+    }
     sqlx::query(&format!("SELECT count(*) FROM {SCHEMA}.foreman_deliveries"))
         .fetch_one(&mut conn)
         .await
@@ -143,7 +158,7 @@ pub(crate) struct PgStore {
 impl PgStore {
     /// Opens, migrates and pools (needs a tokio runtime context).
     pub(crate) async fn open(options: &PostgresOptions) -> Result<Self, OutboxError> {
-        open_and_migrate(options).await?;
+        open_and_migrate(options, false).await?;
         Ok(Self::lazy(options))
     }
 
@@ -440,12 +455,20 @@ impl Store for PgStore {
             // One statement (one round trip, committed on its own): the claim, then the
             // claimed events' bodies joined to it.
             let rows = sqlx::query(
-                "WITH due AS ( \
+                // What may be claimed: expired leases first, then due pending rows, each
+                // read in its index's order (one `OR` over both made PostgreSQL sort
+                // every due row on every claim: 15 ms with 20,000 due).
+                "WITH expired AS ( \
                    SELECT id FROM foreman_webhook.foreman_deliveries \
-                   WHERE (state = 'pending' AND next_attempt_at <= $3) \
-                      OR (state = 'in_flight' AND lease_expires_at <= $3) \
+                   WHERE state = 'in_flight' AND lease_expires_at <= $3 \
+                   ORDER BY lease_expires_at LIMIT $4 \
+                   FOR UPDATE SKIP LOCKED), \
+                 pending AS ( \
+                   SELECT id FROM foreman_webhook.foreman_deliveries \
+                   WHERE state = 'pending' AND next_attempt_at <= $3 \
                    ORDER BY next_attempt_at LIMIT $4 \
                    FOR UPDATE SKIP LOCKED), \
+                 due AS (SELECT id FROM expired UNION ALL SELECT id FROM pending LIMIT $4), \
                  claimed AS ( \
                  UPDATE foreman_webhook.foreman_deliveries d SET state = 'in_flight', \
                    attempts = d.attempts + 1, lease_owner = $1, lease_expires_at = $2, \
