@@ -202,7 +202,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 #[test]
-#[ignore = "run by scripts/test.d/15-postgres, which retries it once and reports a flake"]
+#[ignore = "run by scripts/test.d/15-postgres (a PostgreSQL cluster of its own)"]
 fn postgres_outbox() {
     let pg = Pg::start();
     let rt = rt();
