@@ -279,22 +279,46 @@ fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
         Reply::status(200)
     });
     let target = rx.url("/crash");
-    rt.block_on(async {
-        Outbox::open_postgres(PostgresOptions::new(&url).unwrap())
-            .await
-            .unwrap();
-        let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
-        let mut tx = c.begin().await.unwrap();
-        for i in 0..N {
-            enqueue_postgres(&mut tx, &target, &event(&format!("crash-{i}")), None)
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-    });
     let outbox = rt
         .block_on(Outbox::open_postgres(PostgresOptions::new(&url).unwrap()))
         .unwrap();
+    // The enqueuer is a child process too (`send --jsonl`, group commits of up to 1,024
+    // events), SIGKILLed with the relay while events are missing, and restarted on what
+    // is not stored yet (read back by job id), as a resuming producer would.
+    let jsonl = std::env::temp_dir().join(format!("foreman-pg-crash-{}.jsonl", std::process::id()));
+    let missing = |rt: &tokio::runtime::Runtime| -> Vec<usize> {
+        let stored: std::collections::HashSet<String> = rt.block_on(async {
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar("SELECT job_id FROM foreman_webhook.foreman_events")
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect()
+        });
+        (0..N)
+            .filter(|i| !stored.contains(&format!("crash-{i}")))
+            .collect()
+    };
+    let enqueue = |which: &[usize]| {
+        let lines: String = which
+            .iter()
+            .map(|i| String::from_utf8(event(&format!("crash-{i}")).to_json()).unwrap() + "\n")
+            .collect();
+        std::fs::write(&jsonl, lines).unwrap();
+        Command::new(BIN)
+            .args([
+                "send", "--store", &url, "--url", &target, "--secret", "unused",
+            ])
+            .arg("--jsonl")
+            .arg("--file")
+            .arg(&jsonl)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut enqueuer_kills = 0;
     let spawn = |stderr: Stdio| {
         Command::new(BIN)
             .args([
@@ -329,11 +353,26 @@ fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
         z ^ (z >> 31)
     };
     for _ in 0..KILLS {
+        let todo = missing(rt);
+        let mut sender = (!todo.is_empty()).then(|| enqueue(&todo[..todo.len().min(1500)]));
         let mut child = spawn(Stdio::null());
         std::thread::sleep(Duration::from_millis(100 + next() % 700));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        if let Some(sender) = &mut sender {
+            if sender.try_wait().unwrap().is_none() {
+                enqueuer_kills += 1;
+            }
+            let _ = sender.kill(); // SIGKILL (if still running)
+            sender.wait().unwrap();
+        }
     }
+    let todo = missing(rt);
+    if !todo.is_empty() {
+        assert!(enqueue(&todo).wait().unwrap().success());
+    }
+    let _ = std::fs::remove_file(&jsonl);
+    assert!(missing(rt).is_empty());
     // The last relay must be up (its SIGTERM handler installed) before it is stopped: when
     // the killed relays already delivered everything, the loop below ends at once.
     let mut last = spawn(Stdio::piped());
@@ -400,8 +439,9 @@ fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
         }
     }
     println!(
-        "postgres crash test: {N} events, {KILLS} SIGKILLs of the relay, delivered {delivered}, \
-         dead {dead}, duplicates {duplicates}, bad signatures {}, {:.1} s",
+        "postgres crash test: {N} events, {KILLS} SIGKILLs of the relay, {enqueuer_kills} of \
+         the enqueuer mid-enqueue, delivered {delivered}, dead {dead}, duplicates {duplicates}, \
+         bad signatures {}, {:.1} s",
         books.1,
         started.elapsed().as_secs_f64()
     );

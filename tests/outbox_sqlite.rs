@@ -680,3 +680,32 @@ fn a_file_locked_mid_run_by_another_process_loses_nothing() {
     assert!(worst < Duration::from_secs(1), "fire blocked: {worst:?}");
     d.shutdown_blocking(Duration::from_secs(5));
 }
+
+/// `fire` a burst, then `flush`: once it resolves, every fired event is committed (another
+/// connection sees all of them), with one commit per writer batch instead of one per
+/// event as `fire_durable` would; on the in-memory store `flush` is a typed error.
+#[test]
+fn flush_resolves_once_everything_fired_before_it_is_committed() {
+    let dir = TempDir::new("flush");
+    let d = local()
+        .outbox_sqlite(dir.db())
+        .deliver(false)
+        .build()
+        .unwrap();
+    let rt = rt();
+    let n = 3_000;
+    for i in 0..n {
+        d.fire("http://127.0.0.1:1/flush", &event(&format!("job-{i}")));
+    }
+    rt.block_on(d.flush()).unwrap();
+    let other = rt
+        .block_on(Outbox::open_sqlite(SqliteOptions::new(dir.db())))
+        .unwrap();
+    let s = rt.block_on(other.status()).unwrap();
+    assert_eq!(s.pending, n);
+    // Nothing fired since: resolves at once.
+    rt.block_on(d.flush()).unwrap();
+    let memory = Dispatcher::builder().build().unwrap();
+    let e = rt.block_on(memory.flush()).unwrap_err();
+    assert_eq!(e.kind(), OutboxErrorKind::NotDurable);
+}

@@ -21,7 +21,7 @@ use tracing::{debug, error, warn};
 
 use super::address::AddressPolicy;
 use super::config::{Config, OutcomeFn};
-use super::durable::{Durable, DurableJob};
+use super::durable::{Durable, DurableJob, Write};
 use super::error::{BuildError, BuildErrorKind};
 use super::http::{loggable, vet_url, Chain, Http};
 use super::job::Job;
@@ -194,6 +194,25 @@ impl Dispatcher {
         ids.into_iter()
             .next()
             .ok_or_else(|| OutboxError::simple(OutboxErrorKind::Database))
+    }
+
+    /// Resolves once every event `fire` accepted before this call is committed to the
+    /// durable store (it then survives a crash and reaches exactly one terminal state).
+    /// `fire` + `flush` is the group-commit way to what [`fire_durable`](Self::fire_durable)
+    /// does per event: fire a burst, then await one commit for all of it.
+    ///
+    /// Waits while the database is unreachable (the writer keeps retrying); wrap it in a
+    /// timeout to bound that.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::NotDurable`] on the in-memory store;
+    /// [`OutboxErrorKind::ShuttingDown`] when shutdown abandoned events that were never
+    /// written (they end as [`OutcomeKind::AbandonedAtShutdown`]).
+    pub async fn flush(&self) -> Result<(), OutboxError> {
+        match &self.shared.inner.durable {
+            Some(durable) => durable.flush().await,
+            None => Err(OutboxError::simple(OutboxErrorKind::NotDurable)),
+        }
     }
 
     /// An admin handle on this dispatcher's durable outbox (status, list, attempts,
@@ -924,6 +943,17 @@ impl Inner {
             return;
         };
         let mut batch = Vec::with_capacity(1024);
+        let mut events = Vec::with_capacity(1024);
+        let mut flushes = Vec::new();
+        let split =
+            |batch: &mut Vec<Write>, events: &mut Vec<NewDelivery>, flushes: &mut Vec<_>| {
+                for w in batch.drain(..) {
+                    match w {
+                        Write::Event(d) => events.push(d),
+                        Write::Flush(reply) => flushes.push(reply),
+                    }
+                }
+            };
         loop {
             let idle = self.idle.notified();
             if self.detached.load(Ordering::Acquire) && durable.queued.load(Ordering::Acquire) == 0
@@ -935,24 +965,31 @@ impl Inner {
                 () = self.cancelled() => 0,
                 () = idle => continue,
             };
-            if n == 0 && batch.is_empty() {
+            split(&mut batch, &mut events, &mut flushes);
+            if n == 0 && events.is_empty() && flushes.is_empty() {
                 if self.phase.load(Ordering::Acquire) == CANCELLED {
                     rx.close();
-                    while let Ok(d) = rx.try_recv() {
-                        batch.push(d);
+                    while let Ok(w) = rx.try_recv() {
+                        batch.push(w);
                     }
-                    self.abandon_unwritten(durable, &mut batch);
+                    split(&mut batch, &mut events, &mut flushes);
+                    self.abandon_unwritten(durable, &mut events);
+                    for reply in flushes.drain(..) {
+                        let _ = reply.send(Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)));
+                    }
                 }
                 return;
             }
             let mut wait = Duration::from_millis(20);
-            loop {
-                match durable.store.insert(&batch).await {
+            let mut abandoned = false;
+            while !events.is_empty() {
+                match durable.store.insert(&events).await {
                     Ok(_) => break,
                     Err(e) => {
-                        error!(error = %e, events = batch.len(), "webhook outbox write failed; retrying");
+                        error!(error = %e, events = events.len(), "webhook outbox write failed; retrying");
                         if self.phase.load(Ordering::Acquire) == CANCELLED {
-                            self.abandon_unwritten(durable, &mut batch);
+                            self.abandon_unwritten(durable, &mut events);
+                            abandoned = true;
                             break;
                         }
                         tokio::select! {
@@ -963,8 +1000,16 @@ impl Inner {
                     }
                 }
             }
-            let done = batch.len();
-            batch.clear();
+            // Everything sent before each barrier was in this batch (or an earlier one).
+            for reply in flushes.drain(..) {
+                let _ = reply.send(if abandoned {
+                    Err(OutboxError::simple(OutboxErrorKind::ShuttingDown))
+                } else {
+                    Ok(())
+                });
+            }
+            let done = events.len();
+            events.clear();
             durable.queued.fetch_sub(done, Ordering::AcqRel);
             for _ in 0..done {
                 self.release_pending();

@@ -19,6 +19,13 @@ use super::outbox::{
     DurableSettings, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Store, StoreConfig,
 };
 
+/// What the group-commit writer receives: an event to store, or a flush barrier answered
+/// once everything sent before it is committed.
+pub(crate) enum Write {
+    Event(NewDelivery),
+    Flush(oneshot::Sender<Result<(), OutboxError>>),
+}
+
 /// A finished attempt on its way to the finisher, with where its answer goes.
 pub(crate) type FinishRequest = (Finish, oneshot::Sender<Result<bool, OutboxError>>);
 
@@ -36,8 +43,8 @@ pub(crate) struct Durable {
     pub(crate) settings: DurableSettings,
     /// This process's lease owner name.
     pub(crate) owner: String,
-    tx: mpsc::Sender<NewDelivery>,
-    rx: Mutex<Option<mpsc::Receiver<NewDelivery>>>,
+    tx: mpsc::Sender<Write>,
+    rx: Mutex<Option<mpsc::Receiver<Write>>>,
     /// Fired, not yet committed.
     pub(crate) queued: AtomicUsize,
     claims: Claims,
@@ -121,7 +128,7 @@ impl Durable {
     /// Hands a new delivery to the writer; `false` when the channel is full or closed.
     pub(crate) fn try_enqueue(&self, d: NewDelivery) -> bool {
         self.queued.fetch_add(1, Ordering::AcqRel);
-        let sent = self.tx.try_send(d).is_ok();
+        let sent = self.tx.try_send(Write::Event(d)).is_ok();
         if !sent {
             self.queued.fetch_sub(1, Ordering::AcqRel);
         }
@@ -147,8 +154,19 @@ impl Durable {
             .take()
     }
 
+    /// Resolves once every event handed to the writer before this call is committed
+    /// (a barrier through the writer's own channel, so nothing sent earlier overtakes it).
+    pub(crate) async fn flush(&self) -> Result<(), OutboxError> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Write::Flush(tx)).await.is_err() {
+            return Err(OutboxError::simple(OutboxErrorKind::ShuttingDown));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)))
+    }
+
     /// The receiving end, for the writer task (once).
-    pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<NewDelivery>> {
+    pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<Write>> {
         self.rx
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
