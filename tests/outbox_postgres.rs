@@ -356,18 +356,25 @@ fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
         let todo = missing(rt);
         let mut sender = (!todo.is_empty()).then(|| enqueue(&todo[..todo.len().min(1500)]));
         let mut child = spawn(Stdio::null());
-        std::thread::sleep(Duration::from_millis(100 + next() % 700));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        let (relay_at, sender_at) = (100 + next() % 700, 20 + next() % 150);
         if let Some(sender) = &mut sender {
+            // The enqueuer is killed within its own short life (start-up, connect,
+            // storing, committing), the relay later.
+            std::thread::sleep(Duration::from_millis(sender_at));
             if sender.try_wait().unwrap().is_none() {
                 enqueuer_kills += 1;
             }
             let _ = sender.kill(); // SIGKILL (if still running)
             sender.wait().unwrap();
         }
+        std::thread::sleep(Duration::from_millis(
+            relay_at.saturating_sub(if sender.is_some() { sender_at } else { 0 }),
+        ));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
     }
     let todo = missing(rt);
+    let stored_under_kills = N - todo.len();
     if !todo.is_empty() {
         assert!(enqueue(&todo).wait().unwrap().success());
     }
@@ -440,7 +447,8 @@ fn crash(pg: &Pg, rt: &tokio::runtime::Runtime) {
     }
     println!(
         "postgres crash test: {N} events, {KILLS} SIGKILLs of the relay, {enqueuer_kills} of \
-         the enqueuer mid-enqueue, delivered {delivered}, dead {dead}, duplicates {duplicates}, \
+         the enqueuer while it ran ({stored_under_kills} events committed by killed or \
+         finished enqueuers, the rest by the last), delivered {delivered}, dead {dead}, duplicates {duplicates}, \
          bad signatures {}, {:.1} s",
         books.1,
         started.elapsed().as_secs_f64()
