@@ -14,6 +14,10 @@ const ARTIFACTS_FIX = "artifacts must be an array of { name, contentType, size, 
 const LIMITS_FIX = "limits must be an object { perArtifact?, budget? } of byte counts";
 const INLINE_MAX = 256 * 1024; // src/artifacts.rs INLINE_MAX, INLINE_BUDGET
 const MAX_SAFE = 9007199254740991;
+// The wasm-bindgen bindings before read every property as an `Option`, so a property set to
+// `null` counted as absent (options.now, options.toleranceSeconds, limits.*, an artifact's
+// contentType and size): kept, so no caller's working call starts to throw.
+const orAbsent = (v) => (v === null ? undefined : v);
 
 function nonNegativeInteger(value) {
   return typeof value === "number" && value >= 0 && value <= MAX_SAFE && Math.floor(value) === value;
@@ -217,7 +221,7 @@ function readOptions(options) {
   if (typeof options !== "object") throw new TypeError(OPTIONS_FIX + ", got " + describe(options));
   let t, n;
   try {
-    t = options.toleranceSeconds;
+    t = orAbsent(options.toleranceSeconds);
   } catch (_) {
     throw new TypeError(OPTIONS_FIX);
   }
@@ -229,7 +233,7 @@ function readOptions(options) {
     tolerance = t;
   }
   try {
-    n = options.now;
+    n = orAbsent(options.now);
   } catch (_) {
     throw new TypeError(OPTIONS_FIX);
   }
@@ -405,7 +409,7 @@ function readArtifact(item, at) {
   };
   const name = field("name");
   if (typeof name !== "string") throw new TypeError("artifacts[" + at + '].name must be a string (the file name, e.g. "report.json")');
-  let contentType = field("contentType");
+  let contentType = orAbsent(field("contentType"));
   if (contentType === undefined) contentType = field("content_type");
   if (typeof contentType !== "string") {
     throw new TypeError("artifacts[" + at + '].contentType must be a string (a MIME type, e.g. "text/plain")');
@@ -421,7 +425,7 @@ function readArtifact(item, at) {
     // A copy: a later getter cannot change or detach what was read.
     data = typeof data === "string" ? bytes : bytes.slice();
   }
-  const size = field("size");
+  const size = orAbsent(field("size"));
   let bytesSize;
   if (nonNegativeInteger(size)) bytesSize = size;
   else if (data !== null && size === undefined) bytesSize = data.length;
@@ -439,7 +443,7 @@ function readLimits(limits) {
   for (let i = 0; i < 2; i++) {
     let value;
     try {
-      value = limits[keys[i]];
+      value = orAbsent(limits[keys[i]]);
     } catch (_) {
       throw new TypeError(LIMITS_FIX);
     }
