@@ -39,6 +39,7 @@ function internal(what) {
 }
 /** The module's last text answer, `len` bytes of UTF-8 (a negative length: failure). */
 function text(len, what) {
+  grew = true;
   if (len < 0) throw internal(what);
   return decoder.decode(new Uint8Array(wasm.memory.buffer, wasm.fw_out(), len));
 }
@@ -53,6 +54,18 @@ function place(parts) {
     region.set(parts[i], at);
     at += parts[i].length;
   }
+}
+/** Writes `s` as UTF-8 at `at` of the reserved region: its length, or -1 for null (absent).
+ * ASCII (every real header) without allocating. */
+function put(s, at) {
+  if (s === null) return -1;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127) return encoder.encodeInto(s, whole.subarray(at)).written;
+    whole[at + i] = c;
+  }
+  return n;
 }
 /** Wraps an export: the instance is replaced after a trap or a call that left it large. */
 function guarded(f) {
@@ -119,6 +132,7 @@ function stdSecrets(secret) {
 /** A Standard Webhooks slot holding `secrets` (parsed by the module): its number, or the
  * reason code of the first secret that does not parse. */
 function stdKey(secrets) {
+  grew = true;
   const slot = wasm.fw_std_slot_new();
   if (!slot) throw internal("keying");
   for (let i = 0; i < secrets.length; i++) {
@@ -158,31 +172,57 @@ function stdCachedSlot(secret) {
 function asciiLower(s) {
   return s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
 }
-/** One header's value from a Headers-like object (anything with a `get` method) or a plain
- * object (name matched ignoring ASCII case, the first own enumerable key); an array value
- * is several lines, joined by the core's rule (`receive::join_lines`). Absent: null. */
-function headerValue(headers, name) {
+const ID = "webhook-id", TS = "webhook-timestamp", SIG = "webhook-signature";
+/** The three Standard Webhooks headers [id, timestamp, signature] from a Headers-like object
+ * (anything with a `get` method) or a plain object (names matched ignoring ASCII case, the
+ * first own enumerable key for each); an array value is several lines, joined by the
+ * core's rule (`receive::join_lines`). An absent header: null. One pass over the keys
+ * (the bindings before looked each name up separately: only a proxy that counts its traps
+ * can tell the difference). Sets hId, hTs, hSig. */
+let hId = null, hTs = null, hSig = null; // stdHeaders' answer (no array per call)
+function stdHeaders(headers) {
   if (typeof headers !== "object" || headers === null) throw new TypeError(HEADERS_FIX + ", got " + describe(headers));
-  let value;
+  let id, ts, sig;
   try {
     const get = headers.get;
     // `typeof`, not `instanceof Function`: a Headers object from another realm (Next.js's
     // edge sandbox) has a `get` that is not an instance of this realm's Function.
     if (typeof get === "function") {
-      value = Reflect.apply(get, headers, [name]);
+      id = Reflect.apply(get, headers, [ID]);
+      ts = Reflect.apply(get, headers, [TS]);
+      sig = Reflect.apply(get, headers, [SIG]);
     } else {
       const keys = Object.keys(headers);
-      for (let i = 0; i < keys.length; i++) {
+      let found = 0;
+      for (let i = 0; i < keys.length && found !== 7; i++) {
         const k = keys[i];
-        if (typeof k === "string" && k.length === name.length && (k === name || asciiLower(k) === name)) {
-          value = headers[k];
-          break;
+        if (typeof k !== "string") continue;
+        if (k.length === 10) {
+          if (!(found & 1) && (k === ID || asciiLower(k) === ID)) {
+            found |= 1;
+            id = headers[k];
+          }
+        } else if (k.length === 17) {
+          const l = k === TS || k === SIG ? k : asciiLower(k);
+          if (!(found & 2) && l === TS) {
+            found |= 2;
+            ts = headers[k];
+          } else if (!(found & 4) && l === SIG) {
+            found |= 4;
+            sig = headers[k];
+          }
         }
       }
     }
   } catch (_) {
     throw new TypeError(HEADERS_FIX + " (reading it threw)");
   }
+  hId = lines(id, ", ");
+  hTs = lines(ts, ", ");
+  hSig = lines(sig, " ");
+}
+/** A header value: a string, or an array of lines joined by `sep`; anything else: null. */
+function lines(value, sep) {
   if (typeof value === "string") return value;
   if (!isArray(value)) return null;
   // Repeated lines (e.g. req.headersDistinct); an entry that cannot be read is
@@ -193,7 +233,6 @@ function headerValue(headers, name) {
   } catch (_) {}
   if (typeof n !== "number" || !(n >= 0 && n <= 4294967295) || Math.floor(n) !== n) n = 0;
   n = Math.min(n, MAX_HEADER_LINES);
-  const sep = name === "webhook-signature" ? " " : ", ";
   let out = null;
   for (let i = 0; i < n; i++) {
     let line;
@@ -215,9 +254,14 @@ function clock() {
   }
   return Math.floor((typeof ms === "number" ? ms : NaN) / 1000);
 }
-/** [tolerance (-1: the default), now] from `{ toleranceSeconds?, now? }`. */
+let optTolerance = -1, optNow = 0; // readOptions' answer (no array per call)
+/** Sets optTolerance (-1: the default) and optNow from `{ toleranceSeconds?, now? }`. */
 function readOptions(options) {
-  if (options === undefined || options === null) return [-1, clock()];
+  optTolerance = -1;
+  if (options === undefined || options === null) {
+    optNow = clock();
+    return;
+  }
   if (typeof options !== "object") throw new TypeError(OPTIONS_FIX + ", got " + describe(options));
   let t, n;
   try {
@@ -225,19 +269,21 @@ function readOptions(options) {
   } catch (_) {
     throw new TypeError(OPTIONS_FIX);
   }
-  let tolerance = -1;
   if (t !== undefined) {
     if (typeof t !== "number" || !(t >= 0 && t < 1e11) || Math.floor(t) !== t) {
       throw new TypeError(OPTIONS_FIX + ": toleranceSeconds must be a non-negative integer");
     }
-    tolerance = t;
+    optTolerance = t;
   }
   try {
     n = orAbsent(options.now);
   } catch (_) {
     throw new TypeError(OPTIONS_FIX);
   }
-  if (n === undefined) return [tolerance, clock()];
+  if (n === undefined) {
+    optNow = clock();
+    return;
+  }
   if (typeof n === "object" && n !== null) {
     // A Date, of any realm; getTime() throws for anything else (a proxy of a Date,
     // Object.create(Date.prototype)).
@@ -247,12 +293,16 @@ function readOptions(options) {
     } catch (_) {}
     if (typeof ms !== "number") throw new TypeError(OPTIONS_FIX + ": `now` is not a real Date");
     if (ms !== ms) throw new TypeError(OPTIONS_FIX + ": `now` is an invalid Date");
-    return [tolerance, Math.floor(ms / 1000)];
+    optNow = Math.floor(ms / 1000);
+    return;
   }
   if (typeof n === "number" && Number.isFinite(n)) {
     // Seconds since 1970 stay below 1e11 until the year 5138; a larger number is almost
     // certainly Date.now() in milliseconds.
-    if (Math.abs(n) < 1e11) return [tolerance, Math.floor(n)];
+    if (Math.abs(n) < 1e11) {
+      optNow = Math.floor(n);
+      return;
+    }
     throw new TypeError(OPTIONS_FIX + ": `now` looks like milliseconds; divide Date.now() by 1000");
   }
   throw new TypeError(OPTIONS_FIX);
@@ -261,6 +311,8 @@ function readOptions(options) {
  * kept as a string (written with encodeInto) when its UTF-8 cannot pass the 64 MiB limit. */
 function stdBody(body) {
   if (typeof body === "string" && body.length <= MAX_INPUT_BYTES / 3) return body;
+  const n = typeof body === "object" && body !== null ? u8Length(body) : 0;
+  if (n > 0 && n <= MAX_INPUT_BYTES) return body;
   const bytes = bytesOf(body);
   if (bytes === null) throw bodyError(body);
   return bytes;
@@ -269,10 +321,10 @@ function stdBody(body) {
 function stdReason(headers, body, secret, options, held) {
   // Every JavaScript input is read before the body is copied in (a getter cannot detach
   // the body's buffer after it was measured).
-  const id = headerValue(headers, "webhook-id");
-  const ts = headerValue(headers, "webhook-timestamp");
-  const sig = headerValue(headers, "webhook-signature");
-  const [tolerance, now] = readOptions(options);
+  stdHeaders(headers);
+  const id = hId, ts = hTs, sig = hSig;
+  readOptions(options);
+  const tolerance = optTolerance, now = optNow;
   let secrets = null;
   if (held === null && !(typeof secret === "string" && secret.length > 0 && secret.length <= 4096)) {
     secrets = stdSecrets(secret);
@@ -292,27 +344,20 @@ function stdReason(headers, body, secret, options, held) {
   }
   if (typeof slot === "string") return slot;
   try {
-    const parts = [];
-    const len = (s) => {
-      if (s === null) return -1;
-      const bytes = encoder.encode(s);
-      parts.push(bytes);
-      return bytes.length;
-    };
-    const a = len(id);
-    const c = len(ts);
-    const d = len(sig);
-    let at = 0;
-    for (let i = 0; i < parts.length; i++) at += parts[i].length;
+    const room = 3 * ((id === null ? 0 : id.length) + (ts === null ? 0 : ts.length) + (sig === null ? 0 : sig.length));
+    // A Uint8Array's length through the intrinsic getter (a subclass cannot lie about it).
+    const bodyLength = typeof b === "string" ? b.length * 3 : Reflect.apply(TYPED_ARRAY[2], b, []);
+    reserve(room + bodyLength);
+    const a = put(id, 0);
+    const c = put(ts, Math.max(a, 0));
+    const d = put(sig, Math.max(a, 0) + Math.max(c, 0));
+    const at = Math.max(a, 0) + Math.max(c, 0) + Math.max(d, 0);
     let n;
     if (typeof b === "string") {
-      reserve(at + b.length * 3);
-      place(parts);
-      n = encoder.encodeInto(b, new Uint8Array(wasm.memory.buffer, head.byteOffset + at, b.length * 3)).written;
+      n = encoder.encodeInto(b, whole.subarray(at)).written;
     } else {
-      parts.push(b);
-      place(parts);
-      n = b.length;
+      Reflect.apply(U8_SET, whole, [b, at]);
+      n = bodyLength;
     }
     const code = wasm.fw_std_verify(slot, a, c, d, n, now, tolerance);
     if (code >= STD_REASONS.length) throw new TypeError("foreman-webhook: unexpected answer " + code);
@@ -508,8 +553,20 @@ function planArtifactsRaw(artifacts, limits) {
 }
 
 const signPayload = guarded(signPayloadRaw);
-const verifyStandardWebhookReason = guarded((headers, body, secret, options) => stdReason(headers, body, secret, options, null));
-const verifyStandardWebhook = (headers, body, secret, options) => verifyStandardWebhookReason(headers, body, secret, options) === "ok";
+function verifyStandardWebhookReason(headers, body, secret, options) {
+  let error = null;
+  try {
+    return stdReason(headers, body, secret, options, null);
+  } catch (e) {
+    error = e;
+    throw e;
+  } finally {
+    settle(error);
+  }
+}
+function verifyStandardWebhook(headers, body, secret, options) {
+  return verifyStandardWebhookReason(headers, body, secret, options) === "ok";
+}
 const signStandardWebhook = guarded(signStandardWebhookRaw);
 const createStandardVerifier = guarded(createStandardVerifierRaw);
 const formatArtifacts = guarded(formatArtifactsRaw);
