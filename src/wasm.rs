@@ -52,7 +52,8 @@ const ABSENT: usize = usize::MAX;
 
 /// The answer codes of [`fw_verify`], in the order the entry maps them to reason strings.
 const OK: u32 = 0;
-/// The entry must take the general path (the header was not valid UTF-8).
+/// An answer the entry never asks for: an unknown slot, lengths past the scratch region,
+/// a header that is not UTF-8 (the entry writes UTF-8 with `TextEncoder`).
 const FALLBACK: u32 = 255;
 
 struct Fast {
@@ -166,7 +167,7 @@ pub extern "C" fn fw_slot_free(slot: u32) {
 /// Verifies the header in `scratch[..header_len]` against the body in
 /// `scratch[HEADER_AREA..HEADER_AREA + body_len]` under every key of `slot`: 0 for a
 /// match, otherwise 1 `missing_prefix`, 2 `wrong_length`, 3 `malformed_hex`, 4
-/// `mismatch`, 5 `empty_secret`; 255 when the entry must take the general path.
+/// `mismatch`, 5 `empty_secret`; 255 (`FALLBACK`) for input the entry never writes.
 #[no_mangle]
 pub extern "C" fn fw_verify(slot: u32, header_len: usize, body_len: usize) -> u32 {
     FAST.with(|fast| {
@@ -269,8 +270,8 @@ pub extern "C" fn fw_std_slot_free(slot: u32) {
 /// which takes no room); `now` in Unix seconds (an integer), `tolerance` in seconds or
 /// negative for the default. 0 for a match, otherwise 1 `missing_header`,
 /// 2 `malformed_timestamp`, 3 `too_old`, 4 `too_new`, 5 `malformed_signature`,
-/// 6 `no_matching_signature`, 7 `empty_secret`; 255 for an unknown slot or lengths
-/// past the scratch region.
+/// 6 `no_matching_signature`, 7 `empty_secret` (also for an unknown slot); 255 for
+/// lengths past the scratch region or a header that is not UTF-8.
 #[cfg(feature = "wasm")]
 #[no_mangle]
 pub extern "C" fn fw_std_verify(
