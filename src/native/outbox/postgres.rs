@@ -289,6 +289,7 @@ async fn insert_batch(
     let mut bodies = Vec::with_capacity(n);
     let mut created = Vec::with_capacity(n);
     let mut urls = Vec::with_capacity(n);
+    let mut order_keys = Vec::with_capacity(n);
     for d in batch {
         ids.push(d.event_id.as_str());
         keys.push(d.idempotency_key.as_deref());
@@ -297,19 +298,25 @@ async fn insert_batch(
         bodies.push(d.body.as_slice());
         created.push(d.created_ms);
         urls.push(d.url.as_str());
+        order_keys.push(d.order_key());
     }
+    // The deliveries get their ids in the batch's order (`ORDER BY n.ord`): per-job
+    // ordering compares ids.
     let inserted: Vec<String> = sqlx::query_scalar(
         "WITH n AS ( \
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], \
-             $6::int8[], $7::text[]) AS n(id, key, job_id, state, body, created_at, url)), \
+             $6::int8[], $7::text[], $8::text[]) WITH ORDINALITY \
+             AS n(id, key, job_id, state, body, created_at, url, order_key, ord)), \
          ins AS ( \
            INSERT INTO foreman_webhook.foreman_events (id, idempotency_key, job_id, state, body, \
              created_at) \
            SELECT id, key, job_id, state, body, created_at FROM n ON CONFLICT DO NOTHING \
            RETURNING id), \
          dl AS ( \
-           INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at) \
-           SELECT n.id, n.url, 'pending', n.created_at FROM n JOIN ins ON ins.id = n.id \
+           INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at, \
+             order_key) \
+           SELECT n.id, n.url, 'pending', n.created_at, n.order_key FROM n \
+           JOIN ins ON ins.id = n.id ORDER BY n.ord \
            ON CONFLICT DO NOTHING) \
          SELECT id FROM ins",
     )
@@ -320,6 +327,7 @@ async fn insert_batch(
     .bind(&bodies)
     .bind(&created)
     .bind(&urls)
+    .bind(&order_keys)
     .fetch_all(&mut *conn)
     .await
     .map_err(db("storing events"))?;

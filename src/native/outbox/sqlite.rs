@@ -241,13 +241,15 @@ async fn insert_chunk(
         .collect();
     if !fresh.is_empty() {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO deliveries (event_id, url, state, next_attempt_at) ",
+            "INSERT INTO deliveries (event_id, url, state, next_attempt_at, order_key) ",
         );
+        // Rows get their ids in the batch's order: per-job ordering compares ids.
         q.push_values(&fresh, |mut b, d| {
             b.push_bind(d.event_id.as_str())
                 .push_bind(d.url.as_str())
                 .push_bind("pending")
-                .push_bind(d.created_ms);
+                .push_bind(d.created_ms)
+                .push_bind(d.order_key());
         });
         q.push(" ON CONFLICT DO NOTHING");
         q.build()
