@@ -107,7 +107,18 @@ pub(super) struct Inner {
     max_per_host: usize,
     jitter_seed: u64,
     addresses: Arc<AddressPolicy>,
-    sched: Mutex<Sched<Job, Instant>>,
+    /// Scheduler state, touched only by the runtime's side (the scheduler task and the
+    /// attempts), never by `fire`. Deadlines are nanoseconds since `epoch` (8 bytes per
+    /// waiting retry instead of a 16-byte `Instant`).
+    sched: Mutex<Sched<Job, u64>>,
+    epoch: Instant,
+    /// `fire` → the scheduler: a lock-free unbounded MPSC channel (a linked list of
+    /// 32-slot blocks that the receiver recycles), so `fire` never waits for the
+    /// scheduler; `max_pending` bounds it through `pending`.
+    fresh: tokio::sync::mpsc::UnboundedSender<Job>,
+    /// Keep each job's attempt trail (timings, last result): only when someone reads it
+    /// (an `on_outcome` callback, the `otel` layer, a durable store).
+    keep_trail: bool,
     pub(super) wake: Notify,
     pub(super) pending: AtomicUsize,
     pub(super) idle: Notify,
@@ -253,8 +264,25 @@ impl fmt::Debug for Dispatcher {
 }
 
 impl Inner {
-    fn sched(&self) -> MutexGuard<'_, Sched<Job, Instant>> {
+    fn sched(&self) -> MutexGuard<'_, Sched<Job, u64>> {
         self.sched.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// `t` as the scheduler's clock (nanoseconds since `epoch`, saturating).
+    fn tick(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant of a scheduler tick (at most the far-future horizon from now).
+    fn instant(&self, tick: u64) -> Instant {
+        self.epoch
+            .checked_add(Duration::from_nanos(tick))
+            .unwrap_or_else(|| {
+                Instant::from_std(deadline(
+                    Instant::now().into_std(),
+                    super::schedule::FAR_FUTURE,
+                ))
+            })
     }
 
     pub(super) fn stats(&self) -> Stats {
@@ -356,8 +384,11 @@ impl Inner {
             return early(OutcomeKind::Rejected(RejectReason::InvalidUrl));
         };
         self.telemetry.fired(&mut job, &webhook_id);
-        self.sched().push_ready(job);
-        self.wake.notify_one();
+        // No lock: the channel wakes the scheduler only when it waits for fresh events.
+        if let Err(back) = self.fresh.send(job) {
+            // The scheduler task is gone (its runtime was shut down): nothing will run it.
+            return self.finish_after(back.0, OutcomeKind::AbandonedAtShutdown, DeliveryId(id));
+        }
         DeliveryId(id)
     }
 
@@ -405,6 +436,13 @@ impl Inner {
                 error!(job_id = %job_id, "webhook outcome callback panicked");
             }
         }
+    }
+
+    fn finish_after(&self, job: Job, kind: OutcomeKind, id: DeliveryId) -> DeliveryId {
+        warn!(job_id = %job.job_id(), url = %loggable(job.url()), state = %job.state(),
+            "webhook abandoned: the dispatcher's runtime is gone");
+        self.finish(job, None, kind);
+        id
     }
 
     fn finish(&self, job: Job, webhook_id: Option<&EventId>, kind: OutcomeKind) {
@@ -502,7 +540,7 @@ impl Inner {
     fn schedule(self: &Arc<Self>, job: Job, wait: Duration) {
         Counters::bump(&self.counters.retries);
         self.telemetry.retry();
-        let due = Instant::from_std(deadline(Instant::now().into_std(), wait));
+        let due = self.tick(Instant::from_std(deadline(Instant::now().into_std(), wait)));
         let mut sched = self.sched();
         if self.phase.load(Ordering::Acquire) == CANCELLED {
             drop(sched);
@@ -611,7 +649,7 @@ impl Inner {
         let job_number = job.id;
         let span = self
             .telemetry
-            .attempt_started(&mut job, || match webhook_id {
+            .attempt_started(&mut job, claim.is_some(), || match webhook_id {
                 Some(w) => w.to_owned(),
                 None => self.http.memory_webhook_id(job_number),
             });
@@ -651,8 +689,10 @@ impl Inner {
             _ => (None, Some(ErrorClass::Transport)),
         };
         let took = started.elapsed();
-        job.trail_mut()
-            .record(started_at, took, last_status, last_error);
+        if self.keep_trail || claim.is_some() {
+            job.trail_mut()
+                .record(started_at, took, last_status, last_error);
+        }
         self.telemetry
             .attempt_finished(span, &mut job, took, last_status, last_error);
         let mut sample = self.jitter_seed ^ job.id.rotate_left(16) ^ u64::from(attempt);
@@ -1018,19 +1058,30 @@ fn trigger_of(manual: bool) -> Trigger {
     }
 }
 
-/// The scheduler: due retries → ready queue → attempts, within the concurrency limits.
-async fn run_scheduler(inner: Arc<Inner>) {
+/// The scheduler: due retries, then the ready queue, then fresh events from `fire`'s
+/// channel → attempts, within the concurrency limits.
+async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::UnboundedReceiver<Job>) {
     loop {
         let mut start = Vec::new();
         let mut abandon = Vec::new();
-        let next_due = {
+        let (next_due, room) = {
             let mut sched = inner.sched();
             if inner.phase.load(Ordering::Acquire) == CANCELLED {
                 abandon = sched.take_all();
-                None
+                while let Ok(job) = fresh.try_recv() {
+                    abandon.push(job);
+                }
+                // Keep listening: a `fire` that passed its phase check just before the
+                // cancel still sends, and must be abandoned too.
+                (None, true)
             } else {
-                start = sched.start(Instant::now(), inner.max_concurrency, inner.max_per_host);
-                sched.next_due()
+                start = sched.start_with(
+                    inner.tick(Instant::now()),
+                    inner.max_concurrency,
+                    inner.max_per_host,
+                    || fresh.try_recv().ok(),
+                );
+                (sched.next_due(), sched.has_room(inner.max_concurrency))
             }
         };
         for job in abandon {
@@ -1043,14 +1094,17 @@ async fn run_scheduler(inner: Arc<Inner>) {
             return;
         }
         let woken = inner.wake.notified();
-        match next_due {
-            Some(due) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(due) => {}
-                    () = woken => {}
+        let due = next_due.map(|t| inner.instant(t));
+        tokio::select! {
+            () = async { if let Some(due) = due { tokio::time::sleep_until(due).await } }, if due.is_some() => {}
+            () = woken => {}
+            // Only while a slot is free: with every slot busy, fresh events wait in the
+            // channel and `fire` wakes nobody.
+            job = fresh.recv(), if room => {
+                if let Some(job) = job {
+                    inner.sched().push_ready(job);
                 }
             }
-            None => woken.await,
         }
     }
 }
@@ -1074,6 +1128,8 @@ impl Dispatcher {
             }
         };
         let durable = Durable::open(&cfg.store, &cfg.durable, cfg.max_pending, &handle)?;
+        let (fresh, fresh_rx) = tokio::sync::mpsc::unbounded_channel();
+        let keep_trail = cfg.on_outcome.is_some() || cfg.telemetry.wants_trail();
         let inner = Arc::new(Inner {
             http,
             policy: cfg.policy,
@@ -1083,6 +1139,9 @@ impl Dispatcher {
             jitter_seed: cfg.jitter_seed,
             addresses,
             sched: Mutex::new(Sched::default()),
+            epoch: Instant::now(),
+            fresh,
+            keep_trail,
             wake: Notify::new(),
             pending: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -1098,7 +1157,7 @@ impl Dispatcher {
             telemetry: cfg.telemetry,
         });
         super::telemetry::start(&inner, &handle);
-        handle.spawn(run_scheduler(Arc::clone(&inner)));
+        handle.spawn(run_scheduler(Arc::clone(&inner), fresh_rx));
         if let Some(d) = &inner.durable {
             handle.spawn(Arc::clone(&inner).run_writer());
             handle.spawn(Arc::clone(&inner).run_pruner());

@@ -84,7 +84,8 @@ impl Http {
             .client
             .post(job.url())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let req = self.signing.apply(req, job, webhook_id).body(job.body());
+        let body = job.body_bytes();
+        let req = self.signing.apply(req, job, &body, webhook_id).body(body);
         match req.send().await {
             Ok(resp) => {
                 let code = resp.status().as_u16();
@@ -167,9 +168,9 @@ impl Signing {
         &self,
         mut req: reqwest::RequestBuilder,
         job: &Job,
+        body: &[u8],
         webhook_id: Option<&str>,
     ) -> reqwest::RequestBuilder {
-        let body = job.body();
         #[cfg(feature = "otel")]
         if let Some((parent, state)) = job.trail.as_ref().and_then(|t| t.trace_headers.as_ref()) {
             req = req.header("traceparent", parent.as_str());
@@ -178,7 +179,7 @@ impl Signing {
             }
         }
         if let Some(signer) = &self.foreman {
-            if let Some(v) = sensitive(&signer.sign(&body).header_value()) {
+            if let Some(v) = sensitive(&signer.sign(body).header_value()) {
                 req = req.header(SIGNATURE_HEADER, v);
             }
         }
@@ -191,7 +192,7 @@ impl Signing {
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-            let sig = standard.sign(&id, now, &body);
+            let sig = standard.sign(&id, now, body);
             req = req
                 .header(crate::standard::ID_HEADER, id)
                 .header(crate::standard::TIMESTAMP_HEADER, now.to_string());

@@ -5,6 +5,12 @@
 //! A delivery whose host is at its limit waits in that host's queue (so one slow
 //! receiver cannot hold the global slots) and moves to the front of the ready queue when
 //! one of that host's attempts ends.
+//!
+//! Order of service when a slot is free: due retries first (earliest due first), then the
+//! ready queue (deliveries a host released, claimed durable rows), then fresh events from
+//! the caller's `fresh` source (the dispatcher's lock-free channel from `fire`). So a
+//! burst of fresh events can delay a due retry by at most the attempts already in flight,
+//! never by the length of the burst.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -36,6 +42,8 @@ pub(crate) trait Schedulable {
 /// Ready deliveries, scheduled retries and the slots in use. `T` is the clock's instant.
 pub(crate) struct Sched<J, T> {
     timers: BinaryHeap<Timer<J, T>>,
+    /// Retries whose time has come, earliest first: served before anything else.
+    due: VecDeque<J>,
     ready: VecDeque<J>,
     hosts: HashMap<Box<str>, HostSlots<J>>,
     active: usize,
@@ -59,6 +67,7 @@ impl<J: Schedulable, T: Ord> Default for Sched<J, T> {
     fn default() -> Self {
         Self {
             timers: BinaryHeap::new(),
+            due: VecDeque::new(),
             ready: VecDeque::new(),
             hosts: HashMap::new(),
             active: 0,
@@ -110,18 +119,38 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
         earliest
     }
 
-    /// Moves every retry due at or before `now` to the ready queue, then picks what may
-    /// start: at most `max_concurrency` in all and `max_per_host` per host. The picked
-    /// deliveries hold their slots until [`release`](Self::release).
+    /// [`start_with`](Self::start_with) without a source of fresh events.
+    #[cfg(test)]
     pub(crate) fn start(&mut self, now: T, max_concurrency: usize, max_per_host: usize) -> Vec<J> {
+        self.start_with(now, max_concurrency, max_per_host, || None)
+    }
+
+    /// Moves every retry due at or before `now` to the due queue, then picks what may
+    /// start: at most `max_concurrency` in all and `max_per_host` per host, due retries
+    /// first, then the ready queue, then what `fresh` yields (called only while a global
+    /// slot is free, so fresh events stay in the caller's queue until they can start or
+    /// must wait for their host). The picked deliveries hold their slots until
+    /// [`release`](Self::release).
+    pub(crate) fn start_with(
+        &mut self,
+        now: T,
+        max_concurrency: usize,
+        max_per_host: usize,
+        mut fresh: impl FnMut() -> Option<J>,
+    ) -> Vec<J> {
         while self.timers.peek().is_some_and(|t| t.due <= now) {
             if let Some(t) = self.timers.pop() {
-                self.ready.push_back(t.job);
+                self.due.push_back(t.job);
             }
         }
         let mut start = Vec::new();
         while self.active < max_concurrency {
-            let Some(job) = self.ready.pop_front() else {
+            let Some(job) = self
+                .due
+                .pop_front()
+                .or_else(|| self.ready.pop_front())
+                .or_else(&mut fresh)
+            else {
                 break;
             };
             let slots = match self.hosts.get_mut(job.host_key()) {
@@ -140,8 +169,10 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
         if self.timers.is_empty() && self.timers.capacity() > 1024 {
             self.timers.shrink_to_fit();
         }
-        if self.ready.is_empty() && self.ready.capacity() > 1024 {
-            self.ready.shrink_to_fit();
+        for queue in [&mut self.due, &mut self.ready] {
+            if queue.is_empty() && queue.capacity() > 1024 {
+                queue.shrink_to_fit();
+            }
         }
         start
     }
@@ -168,12 +199,18 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
 
     /// Takes every delivery not started (ready, waiting for a host, scheduled).
     pub(crate) fn take_all(&mut self) -> Vec<J> {
-        let mut all: Vec<J> = self.ready.drain(..).collect();
+        let mut all: Vec<J> = self.due.drain(..).collect();
+        all.extend(self.ready.drain(..));
         all.extend(self.timers.drain().map(|t| t.job));
         for slots in self.hosts.values_mut() {
             all.extend(slots.waiting.drain(..));
         }
         all
+    }
+
+    /// Whether a global slot is free.
+    pub(crate) fn has_room(&self, max_concurrency: usize) -> bool {
+        self.active < max_concurrency
     }
 
     /// Requests in flight.
@@ -246,6 +283,48 @@ mod tests {
         s.release("slow");
         s.release("slow");
         assert_eq!(ids(&s.start(0, 10, 2)), [3]);
+    }
+
+    #[test]
+    fn due_retries_start_before_ready_and_fresh_deliveries() {
+        let mut s: Sched<J, u32> = Sched::default();
+        let mut fresh: VecDeque<J> = (100..110).map(|i| J(i, "h")).collect();
+        s.push_ready(J(50, "h"));
+        s.push_timer(5, J(2, "h"));
+        s.push_timer(3, J(1, "h"));
+        s.push_timer(9, J(3, "h"));
+        // Two slots: the two due retries win over the ready one and the fresh burst.
+        let got = s.start_with(6, 2, 8, || fresh.pop_front());
+        assert_eq!(ids(&got), [1, 2]);
+        assert_eq!(fresh.len(), 10, "no fresh event taken without a free slot");
+        s.release("h");
+        assert_eq!(ids(&s.start_with(6, 2, 8, || fresh.pop_front())), [50]);
+        s.release("h");
+        // The third retry comes due while the fresh burst waits: it still goes first.
+        assert_eq!(ids(&s.start_with(9, 2, 8, || fresh.pop_front())), [3]);
+        s.release("h");
+        s.release("h");
+        assert_eq!(
+            ids(&s.start_with(9, 2, 8, || fresh.pop_front())),
+            [100, 101]
+        );
+        assert_eq!(fresh.len(), 8);
+        assert!(!s.has_room(2));
+    }
+
+    #[test]
+    fn fresh_events_for_a_busy_host_wait_there_and_others_still_start() {
+        let mut s: Sched<J, u32> = Sched::default();
+        let mut fresh: VecDeque<J> = [J(1, "slow"), J(2, "slow"), J(3, "slow"), J(4, "fast")]
+            .into_iter()
+            .collect();
+        assert_eq!(ids(&s.start_with(0, 10, 1, || fresh.pop_front())), [1, 4]);
+        assert!(fresh.is_empty());
+        s.release("slow");
+        assert_eq!(ids(&s.start_with(0, 10, 1, || fresh.pop_front())), [2]);
+        let mut rest = ids(&s.take_all());
+        rest.sort_unstable();
+        assert_eq!(rest, [3]);
     }
 
     #[test]

@@ -128,17 +128,27 @@ impl TelemetryConfig {
         }
     }
 
+    /// Whether a job must keep its trail: an OpenTelemetry layer reads it (the
+    /// dispatcher also keeps it when an `on_outcome` callback will read it).
+    pub(crate) fn wants_trail(&self) -> bool {
+        #[cfg(feature = "otel")]
+        return self.otel.is_some();
+        #[cfg(not(feature = "otel"))]
+        false
+    }
+
     /// An attempt starts: open its span (and the delivery span, for a job claimed from a
     /// durable store); set the headers to propagate.
     pub(crate) fn attempt_started(
         &self,
         _job: &mut Job,
+        durable: bool,
         _webhook_id: impl FnOnce() -> String,
     ) -> AttemptSpan {
         // A durable retry claimed again (a fresh job past its first attempt): take back
-        // the trail it left when it went back to the store. In-memory jobs past their
-        // first attempt always have a trail, so they never take the lock.
-        if _job.trail.is_none() && _job.attempts > 1 {
+        // the trail it left when it went back to the store. In-memory jobs never take the
+        // lock.
+        if durable && _job.trail.is_none() && _job.attempts > 1 {
             _job.trail = self
                 .parked
                 .lock()
