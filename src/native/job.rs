@@ -1,5 +1,6 @@
 //! One pending delivery, packed small: the body and the strings the logs need share one
-//! exact-size allocation (48 bytes of `Job` + the bytes themselves). A scheduled retry is
+//! exact-size allocation, the destination URL is shared between the jobs fired to it
+//! (48 bytes of `Job` + the bytes themselves). A scheduled retry is
 //! this plus an 8-byte deadline in the scheduler's binary heap: no task, no timer object
 //! per retry.
 //!
@@ -8,18 +9,40 @@
 //! bytes in the `Job` and a 32-byte shared header allocated at the first attempt, i.e.
 //! ≈ 48 B per waiting delivery, while the copy costs ≈ 50 ns per KiB per attempt.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
-/// `buf` = body ‖ url ‖ job_id ‖ state. The url is the normalized (parsed and
-/// re-serialized) URL; `host` is the `host[:port]` span inside it, the per-destination key.
+/// A vetted destination: the normalized (parsed and re-serialized) URL and the span of
+/// `host[:port]` in it, the per-destination key. Shared by every job `fire` makes for
+/// the same URL from the same thread (see `dispatcher::vetted_dest`), so a burst to one
+/// endpoint stores the URL once instead of once per event.
+pub(crate) struct Dest {
+    url: Box<str>,
+    host_start: u16,
+    host_end: u16,
+}
+
+impl Dest {
+    /// `None` when the URL is too long to index (over 64 KiB; the dispatcher refuses
+    /// URLs over 8 KiB before this).
+    pub(crate) fn new(url: &str, host: (usize, usize)) -> Option<Arc<Self>> {
+        u16::try_from(url.len()).ok()?;
+        Some(Arc::new(Self {
+            url: url.into(),
+            host_start: u16::try_from(host.0).ok()?,
+            host_end: u16::try_from(host.1).ok()?,
+        }))
+    }
+}
+
+/// `buf` = body ‖ job_id ‖ state, one exact-size allocation; `dest` is shared.
 pub(crate) struct Job {
     pub(crate) id: u64,
     buf: Box<[u8]>,
+    dest: Arc<Dest>,
     body_len: u32,
-    url_len: u16,
     job_id_len: u16,
-    host_start: u16,
-    host_end: u16,
     pub(crate) attempts: u16,
     /// What the attempts so far left for the outcome (none before the first attempt,
     /// unless the `otel` feature opened a delivery span at `fire`).
@@ -32,31 +55,24 @@ impl Job {
     pub(crate) fn new(
         id: u64,
         mut body: Vec<u8>,
-        url: &str,
-        host: (usize, usize),
+        dest: Arc<Dest>,
         job_id: &str,
         state: &str,
     ) -> Option<Self> {
         let body_len = u32::try_from(body.len()).ok()?;
-        let url_len = u16::try_from(url.len()).ok()?;
-        let host_start = u16::try_from(host.0).ok()?;
-        let host_end = u16::try_from(host.1).ok()?;
         // Keep only a bounded prefix of absurdly long ids/states: they are for logs.
         let job_id = clip(job_id, 1024);
         let state = clip(state, 256);
         let job_id_len = u16::try_from(job_id.len()).ok()?;
-        body.reserve_exact(url.len() + job_id.len() + state.len());
-        body.extend_from_slice(url.as_bytes());
+        body.reserve_exact(job_id.len() + state.len());
         body.extend_from_slice(job_id.as_bytes());
         body.extend_from_slice(state.as_bytes());
         Some(Self {
             id,
             buf: body.into_boxed_slice(),
+            dest,
             body_len,
-            url_len,
             job_id_len,
-            host_start,
-            host_end,
             attempts: 0,
             trail: None,
         })
@@ -80,18 +96,17 @@ impl Job {
     }
 
     pub(crate) fn url(&self) -> &str {
-        self.part(self.body_len as usize, self.url_len as usize)
+        &self.dest.url
     }
 
     pub(crate) fn host_key(&self) -> &str {
         let url = self.url();
-        url.get(self.host_start as usize..self.host_end as usize)
+        url.get(self.dest.host_start as usize..self.dest.host_end as usize)
             .unwrap_or(url)
     }
 
     pub(crate) fn job_id(&self) -> &str {
-        let from = self.body_len as usize + self.url_len as usize;
-        self.part(from, self.job_id_len as usize)
+        self.part(self.body_len as usize, self.job_id_len as usize)
     }
 
     /// The trail, allocated on first use.
@@ -100,7 +115,7 @@ impl Job {
     }
 
     pub(crate) fn state(&self) -> &str {
-        let from = self.body_len as usize + self.url_len as usize + self.job_id_len as usize;
+        let from = self.body_len as usize + self.job_id_len as usize;
         self.part(from, self.buf.len().saturating_sub(from))
     }
 }
@@ -133,7 +148,8 @@ mod tests {
     #[test]
     fn parts_round_trip() {
         let url = "http://127.0.0.1:8080/hook";
-        let job = Job::new(7, b"{\"a\":1}".to_vec(), url, (7, 21), "job-1", "done").unwrap();
+        let dest = Dest::new(url, (7, 21)).unwrap();
+        let job = Job::new(7, b"{\"a\":1}".to_vec(), dest, "job-1", "done").unwrap();
         assert_eq!(job.body(), b"{\"a\":1}");
         assert_eq!(&job.body_bytes()[..], b"{\"a\":1}");
         assert_eq!(job.url(), url);
