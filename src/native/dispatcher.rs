@@ -1052,12 +1052,16 @@ impl Inner {
 /// How many vetted destinations each firing thread remembers.
 const DEST_CACHE: usize = 8;
 
+/// One remembered destination: the URL as given, the address policy that vetted it, the
+/// result.
+type CachedDest = (Box<str>, std::sync::Weak<AddressPolicy>, Arc<Dest>);
+
 thread_local! {
     /// The destinations this thread fired to last: (URL as given, the address policy
     /// that vetted it, the result). A hit skips parsing and vetting the URL again and
     /// shares the stored URL between the jobs (no lock: per thread). The `Weak` keeps
     /// the policy's allocation, so its address identifies that policy.
-    static DESTS: std::cell::RefCell<Vec<(Box<str>, std::sync::Weak<AddressPolicy>, Arc<Dest>)>> =
+    static DESTS: std::cell::RefCell<Vec<CachedDest>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
