@@ -447,22 +447,27 @@ mod native {
                     .unwrap_or(d)
             };
             let (c, n) = (num("C", 64) as usize, num("N", 200_000));
+            let mut lat = Vec::with_capacity(n as usize);
             let run = if only == "reqwest" {
                 reqwest_loop(&url, &body, c, n)
             } else {
-                dispatcher_run(
-                    &url,
-                    &event,
-                    c,
-                    n,
-                    &mut Vec::with_capacity(n as usize),
-                    None,
-                )
+                dispatcher_run(&url, &event, c, n, &mut lat, None)
             };
             println!(
                 "{only} c={c} n={n}: {:.0} ev/s, CPU {:?} per delivery",
                 run.per_sec, run.cpu_per
             );
+            if !lat.is_empty() {
+                lat.sort_unstable();
+                println!(
+                    "fire() over {} calls: p50 {} p99 {} p99.9 {} max {}",
+                    lat.len(),
+                    fmt_ns(quantile(&lat, 0.5) as f64),
+                    fmt_ns(quantile(&lat, 0.99) as f64),
+                    fmt_ns(quantile(&lat, 0.999) as f64),
+                    fmt_ns(*lat.last().unwrap() as f64)
+                );
+            }
             return;
         }
         println!("receiver: 127.0.0.1:{} (child process, one thread); body {} B; {rounds} interleaved round(s)", receiver.port, body.len());

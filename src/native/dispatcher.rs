@@ -70,14 +70,22 @@ impl Drop for Shared {
 }
 
 /// The runtime the dispatcher made for itself: a current-thread tokio runtime driven by
-/// one background thread named `foreman-webhook`.
+/// one background thread named `foreman-webhook` (or, with `worker_threads(n ≥ 2)`, a
+/// multi-thread runtime with n workers of that name).
 struct OwnedRuntime {
     stop: Option<tokio::sync::oneshot::Sender<Arc<Inner>>>,
 }
 
 impl OwnedRuntime {
-    fn start() -> Result<(Handle, Self), BuildError> {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    fn start(workers: usize) -> Result<(Handle, Self), BuildError> {
+        let mut builder = if workers > 1 {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(workers);
+            b
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        let rt = builder
             .enable_all()
             .thread_name("foreman-webhook")
             .build()
@@ -1170,7 +1178,7 @@ impl Dispatcher {
         {
             Ok(handle) => (handle, None),
             Err(_) => {
-                let (handle, owned) = OwnedRuntime::start()?;
+                let (handle, owned) = OwnedRuntime::start(cfg.worker_threads.max(1))?;
                 (handle, Some(owned))
             }
         };
