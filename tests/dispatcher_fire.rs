@@ -60,7 +60,7 @@ fn race_fire_and_shutdown(workers: usize) {
     for _ in 0..ids.len() {
         let o = out.next(20);
         assert!(
-            seen.insert(o.id, o.kind.clone()).is_none(),
+            seen.insert(o.id, o.kind).is_none(),
             "two outcomes for {:?}",
             o.id
         );
