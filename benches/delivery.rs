@@ -291,6 +291,13 @@ mod native {
             .max_concurrency(c)
             .max_per_host(c)
             .max_pending(n as usize + c + 16)
+            // `WORKERS=2`: the dispatcher's own runtime on 2 threads (default 1).
+            .worker_threads(
+                std::env::var("WORKERS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
+            )
             .on_outcome(move |o| {
                 if matches!(o.kind, OutcomeKind::Delivered { .. }) {
                     let k = count.fetch_add(1, Ordering::AcqRel) + 1;
