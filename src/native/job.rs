@@ -21,6 +21,11 @@ pub(crate) struct Dest {
     url: Box<str>,
     host_start: u16,
     host_end: u16,
+    /// The span attributes and metric labels of this destination, made at first use
+    /// (`otel` feature). A `Dest` belongs to one dispatcher (its cache is keyed by the
+    /// dispatcher's address policy), so one `Otel` and one redaction setting apply.
+    #[cfg(feature = "otel")]
+    pub(crate) otel: std::sync::OnceLock<Arc<super::otel::DestTrace>>,
 }
 
 impl Dest {
@@ -32,6 +37,8 @@ impl Dest {
             url: url.into(),
             host_start: u16::try_from(host.0).ok()?,
             host_end: u16::try_from(host.1).ok()?,
+            #[cfg(feature = "otel")]
+            otel: std::sync::OnceLock::new(),
         }))
     }
 }
@@ -97,6 +104,12 @@ impl Job {
 
     pub(crate) fn url(&self) -> &str {
         &self.dest.url
+    }
+
+    /// The shared destination.
+    #[cfg(feature = "otel")]
+    pub(crate) fn dest(&self) -> &Dest {
+        &self.dest
     }
 
     pub(crate) fn host_key(&self) -> &str {

@@ -122,10 +122,20 @@ impl TelemetryConfig {
     pub(crate) fn fired(&self, _job: &mut Job, _webhook_id: &str) {
         #[cfg(feature = "otel")]
         if let Some(o) = &self.otel {
-            let url = redact_url(_job.url(), self.keep_query);
-            let trace = o.delivery(&url, _webhook_id, _job.id);
+            let dest = self.dest_trace(o, _job);
+            let trace = o.delivery(dest, _webhook_id, _job.id);
             _job.trail_mut().otel = Some(trace);
         }
+    }
+
+    /// The job's destination attributes, made once per destination.
+    #[cfg(feature = "otel")]
+    fn dest_trace(&self, o: &super::otel::Otel, job: &Job) -> Arc<super::otel::DestTrace> {
+        Arc::clone(
+            job.dest()
+                .otel
+                .get_or_init(|| o.dest(&redact_url(job.url(), self.keep_query))),
+        )
     }
 
     /// Whether a job must keep its trail: an OpenTelemetry layer reads it (the
@@ -160,8 +170,8 @@ impl TelemetryConfig {
             let o = self.otel.as_ref()?;
             let (id, attempt) = (_job.id, u32::from(_job.attempts));
             if _job.trail.as_ref().is_none_or(|t| t.otel.is_none()) {
-                let url = redact_url(_job.url(), self.keep_query);
-                _job.trail_mut().otel = Some(o.delivery(&url, &_webhook_id(), id));
+                let dest = self.dest_trace(o, _job);
+                _job.trail_mut().otel = Some(o.delivery(dest, &_webhook_id(), id));
             }
             let trail = _job.trail_mut();
             let delivery = trail.otel.as_ref()?;
