@@ -862,7 +862,7 @@ impl Inner {
                 },
             );
             let job = vet_url(&c.url, &self.addresses).and_then(|(parsed, host)| {
-                Dest::new(parsed.as_str(), host)
+                Dest::new(parsed, host)
                     .and_then(|dest| Job::new(id, c.body, dest, &c.job_id, &c.state))
                     .ok_or(RejectReason::InvalidUrl)
             });
@@ -1088,7 +1088,7 @@ fn vetted_dest(url: &str, policy: &Arc<AddressPolicy>) -> Result<Arc<Dest>, Reje
         return Ok(dest);
     }
     let (parsed, host) = vet_url(url, policy)?;
-    let dest = Dest::new(parsed.as_str(), host).ok_or(RejectReason::InvalidUrl)?;
+    let dest = Dest::new(parsed, host).ok_or(RejectReason::InvalidUrl)?;
     DESTS.with(|cache| {
         let mut cache = cache.borrow_mut();
         if cache.len() >= DEST_CACHE {

@@ -82,7 +82,7 @@ impl Http {
     ) -> Result<Sent, (AttemptOutcome, reqwest::Error)> {
         let req = self
             .client
-            .post(job.url())
+            .post(job.parsed_url().clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let body = job.body_bytes();
         let req = self.signing.apply(req, job, &body, webhook_id).body(body);
