@@ -1,10 +1,11 @@
 //! The I/O half: `fire`, the scheduler task, attempts over reqwest, shutdown.
 //!
-//! Shape: `fire` vets the URL, serializes the event once and pushes a [`Job`] onto the
-//! ready queue under one short lock; a single scheduler task moves due retries from a
-//! binary heap to the ready queue and starts attempts while the global and per-host
-//! concurrency limits allow (a job whose host is busy waits in that host's queue, so one
-//! slow receiver cannot hold the global slots). Each attempt is one task that sends,
+//! Shape: `fire` vets the URL (once per destination and thread, cached), serializes the
+//! event once and sends a [`Job`] over a lock-free channel to a single scheduler task,
+//! which starts attempts while the global and per-host concurrency limits allow: due
+//! retries (a binary heap of deadlines) first, then the ready queue, then fresh events
+//! (a job whose host is busy waits in that host's queue, so one slow receiver cannot
+//! hold the global slots). Each attempt is one task that sends,
 //! classifies with the pure [`RetryPolicy`], and either finishes the job or puts it back
 //! in the heap. A job value is owned by exactly one place at a time, so it reaches
 //! exactly one terminal outcome.
@@ -318,20 +319,25 @@ impl Inner {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         Counters::bump(&self.counters.fired);
         // Correlation: every line logged below carries `delivery_id` and `webhook_id`.
+        // The in-memory id is formatted only where it is read (no allocation per fire).
         let event_id = self.durable.as_ref().map(|_| EventId::random());
-        let webhook_id = match &event_id {
-            Some(e) => e.as_str().to_owned(),
-            None => self.http.memory_webhook_id(id),
-        };
-        let _log = log_span(id, Some(&webhook_id)).entered();
+        let memory_id = self.http.memory_id(id);
+        let _log = match &event_id {
+            Some(e) => log_span(id, &e.as_str()),
+            None => log_span(id, &memory_id),
+        }
+        .entered();
         let early = |kind| {
-            let wid = event_id.as_ref().map(|e| e.as_str()).unwrap_or(&webhook_id);
+            let wid = match &event_id {
+                Some(e) => e.as_str().to_owned(),
+                None => memory_id.to_string(),
+            };
             self.emit(
                 id,
                 &event.job_id,
                 &event.state,
                 0,
-                Some(wid),
+                Some(&wid),
                 url,
                 None,
                 kind,
@@ -389,7 +395,7 @@ impl Inner {
                 "webhook request creation failed");
             return early(OutcomeKind::Rejected(RejectReason::InvalidUrl));
         };
-        self.telemetry.fired(&mut job, &webhook_id);
+        self.telemetry.fired(&mut job, || memory_id.to_string());
         // No lock: the channel wakes the scheduler only when it waits for fresh events.
         if let Err(back) = self.fresh.send(job) {
             // The scheduler task is gone (its runtime was shut down): nothing will run it.
@@ -636,8 +642,8 @@ impl Inner {
             None => None,
         };
         let span = match &claim {
-            Some(c) => log_span(job.id, Some(c.event_id.as_str())),
-            None => log_span(job.id, Some(&self.http.memory_webhook_id(job.id))),
+            Some(c) => log_span(job.id, &c.event_id.as_str()),
+            None => log_span(job.id, &self.http.memory_id(job.id)),
         };
         self.attempt_claimed(job, claim).instrument(span).await;
     }

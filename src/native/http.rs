@@ -120,6 +120,14 @@ impl Http {
         self.signing.memory_webhook_id(id)
     }
 
+    /// The same id, formatted only when displayed.
+    pub(super) fn memory_id(&self, id: u64) -> MemoryId {
+        MemoryId {
+            instance: self.signing.instance,
+            id,
+        }
+    }
+
     /// Reads at most `body_cap` bytes of the body (lets a small response's connection be
     /// reused), then drops the rest unread. Ends early on an error or the request timeout.
     /// Keeps the first `keep` bytes (for the attempt history).
@@ -159,9 +167,27 @@ struct Signing {
     instance: u64,
 }
 
+/// The `webhook-id` of an in-memory delivery: `msg_` + 16 hex of the dispatcher's random
+/// instance + 16 hex of the delivery number.
+#[derive(Clone, Copy)]
+pub(super) struct MemoryId {
+    instance: u64,
+    id: u64,
+}
+
+impl fmt::Display for MemoryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "msg_{:016x}{:016x}", self.instance, self.id)
+    }
+}
+
 impl Signing {
     fn memory_webhook_id(&self, id: u64) -> String {
-        format!("msg_{:016x}{:016x}", self.instance, id)
+        MemoryId {
+            instance: self.instance,
+            id,
+        }
+        .to_string()
     }
 
     fn apply(

@@ -119,11 +119,11 @@ pub(crate) struct AttemptSpan;
 impl TelemetryConfig {
     /// `fire` accepted an in-memory job: open its delivery span (linked to the caller's).
     #[cfg_attr(not(feature = "otel"), allow(clippy::unused_self))]
-    pub(crate) fn fired(&self, _job: &mut Job, _webhook_id: &str) {
+    pub(crate) fn fired(&self, _job: &mut Job, _webhook_id: impl FnOnce() -> String) {
         #[cfg(feature = "otel")]
         if let Some(o) = &self.otel {
             let dest = self.dest_trace(o, _job);
-            let trace = o.delivery(dest, _webhook_id, _job.id);
+            let trace = o.delivery(dest, &_webhook_id(), _job.id);
             _job.trail_mut().otel = Some(trace);
         }
     }
@@ -382,12 +382,8 @@ pub(crate) fn redact_url(url: &str, keep_query: bool) -> String {
 
 /// The span every log line about one delivery is emitted in. At ERROR level so that any
 /// subscriber that shows a dispatcher line also shows these fields.
-pub(crate) fn log_span(delivery_id: u64, webhook_id: Option<&str>) -> tracing::Span {
-    tracing::error_span!(
-        "webhook",
-        delivery_id,
-        webhook_id = %webhook_id.unwrap_or("")
-    )
+pub(crate) fn log_span(delivery_id: u64, webhook_id: &dyn fmt::Display) -> tracing::Span {
+    tracing::error_span!("webhook", delivery_id, webhook_id = %webhook_id)
 }
 
 #[cfg(test)]
