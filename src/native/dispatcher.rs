@@ -34,7 +34,7 @@ use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
 };
 use super::retry::{splitmix64, AttemptOutcome, Next, RetryPolicy};
-use super::schedule::{deadline, Sched};
+use super::schedule::{deadline, Sched, Tick};
 use super::telemetry::{log_span, redact_url, ErrorClass, TelemetryConfig, Trail};
 use crate::Event;
 
@@ -119,7 +119,7 @@ pub(super) struct Inner {
     /// Scheduler state, touched only by the runtime's side (the scheduler task and the
     /// attempts), never by `fire`. Deadlines are nanoseconds since `epoch` (8 bytes per
     /// waiting retry instead of a 16-byte `Instant`).
-    sched: Mutex<Sched<Job, u64>>,
+    sched: Mutex<Sched<Job, Tick>>,
     epoch: Instant,
     /// `fire` → the scheduler: a lock-free unbounded MPSC channel (a linked list of
     /// 32-slot blocks that the receiver recycles), so `fire` never waits for the
@@ -273,19 +273,19 @@ impl fmt::Debug for Dispatcher {
 }
 
 impl Inner {
-    fn sched(&self) -> MutexGuard<'_, Sched<Job, u64>> {
+    fn sched(&self) -> MutexGuard<'_, Sched<Job, Tick>> {
         self.sched.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// `t` as the scheduler's clock (nanoseconds since `epoch`, saturating).
-    fn tick(&self, t: Instant) -> u64 {
-        u64::try_from(t.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    fn tick(&self, t: Instant) -> Tick {
+        Tick(0).after(t.saturating_duration_since(self.epoch))
     }
 
     /// The instant of a scheduler tick (at most the far-future horizon from now).
-    fn instant(&self, tick: u64) -> Instant {
+    fn instant(&self, tick: Tick) -> Instant {
         self.epoch
-            .checked_add(Duration::from_nanos(tick))
+            .checked_add(tick.since(Tick(0)))
             .unwrap_or_else(|| {
                 Instant::from_std(deadline(
                     Instant::now().into_std(),

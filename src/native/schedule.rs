@@ -31,6 +31,27 @@ pub(crate) fn deadline(now: Instant, wait: Duration) -> Instant {
         .unwrap_or(now)
 }
 
+/// The dispatcher's scheduler clock: nanoseconds since the dispatcher's start, 8 bytes
+/// per waiting retry (a `tokio::time::Instant` is 16). A type of its own, not a bare
+/// `u64`, so it cannot be mixed up with another unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Tick(pub(crate) u64);
+
+impl Tick {
+    /// `self + d`, saturating.
+    pub(crate) fn after(self, d: Duration) -> Self {
+        Self(
+            self.0
+                .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        )
+    }
+
+    /// `self − earlier`, zero if `earlier` is later.
+    pub(crate) fn since(self, earlier: Self) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
 /// What the scheduler needs to know about a delivery.
 pub(crate) trait Schedulable {
     /// The per-destination key (`host[:port]`).
@@ -325,6 +346,16 @@ mod tests {
         let mut rest = ids(&s.take_all());
         rest.sort_unstable();
         assert_eq!(rest, [3]);
+    }
+
+    #[test]
+    fn ticks_saturate_and_order_like_the_durations() {
+        let t = Tick(5).after(Duration::from_millis(2));
+        assert_eq!(t, Tick(2_000_005));
+        assert_eq!(t.since(Tick(5)), Duration::from_millis(2));
+        assert_eq!(Tick(5).since(t), Duration::ZERO);
+        assert_eq!(Tick(1).after(Duration::MAX), Tick(u64::MAX));
+        assert!(Tick(1) < Tick(2));
     }
 
     #[test]
