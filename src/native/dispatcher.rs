@@ -1116,39 +1116,34 @@ fn trigger_of(manual: bool) -> Trigger {
 /// The scheduler: due retries, then the ready queue, then fresh events from `fire`'s
 /// channel → attempts, within the concurrency limits.
 async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::UnboundedReceiver<Job>) {
-    // Fresh events move from the channel to this task-owned queue at every pass, so the
-    // channel's small blocks are recycled at once and a burst's backlog sits in one
-    // contiguous buffer that is given back whole when it drains (measured: leaving the
-    // backlog in the channel's 32-slot blocks left ≈ 45 B of fragmented heap per
-    // delivery after a 100,000-event burst, examples/pending_memory.rs).
-    let mut backlog: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
     loop {
-        while let Ok(job) = fresh.try_recv() {
-            backlog.push_back(job);
-        }
         let mut start = Vec::new();
         let mut abandon = Vec::new();
         let (next_due, room) = {
             let mut sched = inner.sched();
+            // Fresh events move from the channel into the scheduler at every pass, so the
+            // channel's small blocks are recycled at once and a burst's backlog sits in
+            // one contiguous queue that is given back whole when it drains (measured:
+            // leaving the backlog in the channel's 32-slot blocks left ≈ 45 B of
+            // fragmented heap per delivery after a 100,000-event burst,
+            // examples/pending_memory.rs).
+            while let Ok(job) = fresh.try_recv() {
+                sched.push_fresh(job);
+            }
             if inner.phase.load(Ordering::Acquire) == CANCELLED {
                 abandon = sched.take_all();
-                abandon.extend(backlog.drain(..));
                 // Keep listening: a `fire` that passed its phase check just before the
                 // cancel still sends, and must be abandoned too.
                 (None, true)
             } else {
-                start = sched.start_with(
+                start = sched.start(
                     inner.tick(Instant::now()),
                     inner.max_concurrency,
                     inner.max_per_host,
-                    || backlog.pop_front(),
                 );
                 (sched.next_due(), sched.has_room(inner.max_concurrency))
             }
         };
-        if backlog.is_empty() && backlog.capacity() > 1024 {
-            backlog = std::collections::VecDeque::new();
-        }
         for job in abandon {
             inner.abandon(job);
         }
@@ -1165,7 +1160,11 @@ async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::Unbounde
             () = woken => {}
             // Only while a slot is free: with every slot busy, fresh events wait in the
             // channel and `fire` wakes nobody.
-            job = fresh.recv(), if room => backlog.extend(job),
+            job = fresh.recv(), if room => {
+                if let Some(job) = job {
+                    inner.sched().push_fresh(job);
+                }
+            }
         }
     }
 }

@@ -7,10 +7,10 @@
 //! one of that host's attempts ends.
 //!
 //! Order of service when a slot is free: due retries first (earliest due first), then the
-//! ready queue (deliveries a host released, claimed durable rows), then fresh events from
-//! the caller's `fresh` source (the dispatcher's lock-free channel from `fire`). So a
-//! burst of fresh events can delay a due retry by at most the attempts already in flight,
-//! never by the length of the burst.
+//! ready queue (deliveries a host released, claimed durable rows), then fresh events
+//! ([`Sched::push_fresh`]: what `fire` sent over the dispatcher's lock-free channel). So
+//! a burst of fresh events can delay a due retry by at most the attempts already in
+//! flight, never by the length of the burst.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -66,6 +66,8 @@ pub(crate) struct Sched<J, T> {
     /// Retries whose time has come, earliest first: served before anything else.
     due: VecDeque<J>,
     ready: VecDeque<J>,
+    /// Fresh events, in the order `fire` sent them: served last.
+    fresh: VecDeque<J>,
     hosts: HashMap<Box<str>, HostSlots<J>>,
     active: usize,
 }
@@ -90,6 +92,7 @@ impl<J: Schedulable, T: Ord> Default for Sched<J, T> {
             timers: BinaryHeap::new(),
             due: VecDeque::new(),
             ready: VecDeque::new(),
+            fresh: VecDeque::new(),
             hosts: HashMap::new(),
             active: 0,
         }
@@ -140,25 +143,16 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
         earliest
     }
 
-    /// [`start_with`](Self::start_with) without a source of fresh events.
-    #[cfg(test)]
-    pub(crate) fn start(&mut self, now: T, max_concurrency: usize, max_per_host: usize) -> Vec<J> {
-        self.start_with(now, max_concurrency, max_per_host, || None)
+    /// Queues a fresh event, behind the due retries and the ready queue.
+    pub(crate) fn push_fresh(&mut self, job: J) {
+        self.fresh.push_back(job);
     }
 
     /// Moves every retry due at or before `now` to the due queue, then picks what may
     /// start: at most `max_concurrency` in all and `max_per_host` per host, due retries
-    /// first, then the ready queue, then what `fresh` yields (called only while a global
-    /// slot is free, so fresh events stay in the caller's queue until they can start or
-    /// must wait for their host). The picked deliveries hold their slots until
-    /// [`release`](Self::release).
-    pub(crate) fn start_with(
-        &mut self,
-        now: T,
-        max_concurrency: usize,
-        max_per_host: usize,
-        mut fresh: impl FnMut() -> Option<J>,
-    ) -> Vec<J> {
+    /// first, then the ready queue, then fresh events. The picked deliveries hold their
+    /// slots until [`release`](Self::release).
+    pub(crate) fn start(&mut self, now: T, max_concurrency: usize, max_per_host: usize) -> Vec<J> {
         while self.timers.peek().is_some_and(|t| t.due <= now) {
             if let Some(t) = self.timers.pop() {
                 self.due.push_back(t.job);
@@ -170,7 +164,7 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
                 .due
                 .pop_front()
                 .or_else(|| self.ready.pop_front())
-                .or_else(&mut fresh)
+                .or_else(|| self.fresh.pop_front())
             else {
                 break;
             };
@@ -190,7 +184,7 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
         if self.timers.is_empty() && self.timers.capacity() > 1024 {
             self.timers.shrink_to_fit();
         }
-        for queue in [&mut self.due, &mut self.ready] {
+        for queue in [&mut self.due, &mut self.ready, &mut self.fresh] {
             if queue.is_empty() && queue.capacity() > 1024 {
                 queue.shrink_to_fit();
             }
@@ -222,6 +216,7 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
     pub(crate) fn take_all(&mut self) -> Vec<J> {
         let mut all: Vec<J> = self.due.drain(..).collect();
         all.extend(self.ready.drain(..));
+        all.extend(self.fresh.drain(..));
         all.extend(self.timers.drain().map(|t| t.job));
         for slots in self.hosts.values_mut() {
             all.extend(slots.waiting.drain(..));
@@ -309,40 +304,36 @@ mod tests {
     #[test]
     fn due_retries_start_before_ready_and_fresh_deliveries() {
         let mut s: Sched<J, u32> = Sched::default();
-        let mut fresh: VecDeque<J> = (100..110).map(|i| J(i, "h")).collect();
+        for i in 100..110 {
+            s.push_fresh(J(i, "h"));
+        }
         s.push_ready(J(50, "h"));
         s.push_timer(5, J(2, "h"));
         s.push_timer(3, J(1, "h"));
         s.push_timer(9, J(3, "h"));
         // Two slots: the two due retries win over the ready one and the fresh burst.
-        let got = s.start_with(6, 2, 8, || fresh.pop_front());
-        assert_eq!(ids(&got), [1, 2]);
-        assert_eq!(fresh.len(), 10, "no fresh event taken without a free slot");
+        assert_eq!(ids(&s.start(6, 2, 8)), [1, 2]);
         s.release("h");
-        assert_eq!(ids(&s.start_with(6, 2, 8, || fresh.pop_front())), [50]);
+        assert_eq!(ids(&s.start(6, 2, 8)), [50]);
         s.release("h");
         // The third retry comes due while the fresh burst waits: it still goes first.
-        assert_eq!(ids(&s.start_with(9, 2, 8, || fresh.pop_front())), [3]);
+        assert_eq!(ids(&s.start(9, 2, 8)), [3]);
         s.release("h");
         s.release("h");
-        assert_eq!(
-            ids(&s.start_with(9, 2, 8, || fresh.pop_front())),
-            [100, 101]
-        );
-        assert_eq!(fresh.len(), 8);
+        assert_eq!(ids(&s.start(9, 2, 8)), [100, 101]);
         assert!(!s.has_room(2));
+        assert_eq!(s.take_all().len(), 8);
     }
 
     #[test]
     fn fresh_events_for_a_busy_host_wait_there_and_others_still_start() {
         let mut s: Sched<J, u32> = Sched::default();
-        let mut fresh: VecDeque<J> = [J(1, "slow"), J(2, "slow"), J(3, "slow"), J(4, "fast")]
-            .into_iter()
-            .collect();
-        assert_eq!(ids(&s.start_with(0, 10, 1, || fresh.pop_front())), [1, 4]);
-        assert!(fresh.is_empty());
+        for j in [J(1, "slow"), J(2, "slow"), J(3, "slow"), J(4, "fast")] {
+            s.push_fresh(j);
+        }
+        assert_eq!(ids(&s.start(0, 10, 1)), [1, 4]);
         s.release("slow");
-        assert_eq!(ids(&s.start_with(0, 10, 1, || fresh.pop_front())), [2]);
+        assert_eq!(ids(&s.start(0, 10, 1)), [2]);
         let mut rest = ids(&s.take_all());
         rest.sort_unstable();
         assert_eq!(rest, [3]);
