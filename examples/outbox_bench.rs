@@ -1,10 +1,17 @@
 //! Benchmark (not a test): deliveries per second end to end (first `fire` → last 2xx
 //! recorded) and `fire()` latency, for the in-memory store, SQLite FULL, SQLite NORMAL and,
 //! when `FOREMAN_BENCH_POSTGRES_URL` is set (and feature `postgres` is on), PostgreSQL with
-//! one in-process dispatcher. Same receiver (hyper on 127.0.0.1, answers 200) for all rows.
+//! one in-process dispatcher. Every row fires the same 1 KiB events (the Go seed driver's
+//! body, `perf/seed/driver.go`) at the same receiver.
 //!
 //! ```sh
+//! # its own receiver (hyper on 127.0.0.1, answers 200):
 //! cargo run --release --features sqlite,postgres --example outbox_bench -- 20000
+//! # the shared receiver of perf/seed-vs-ours.sh (what perf/outbox-bench.sh does, with the
+//! # Go seed and the relays in the same run):
+//! FOREMAN_BENCH_RECEIVER=http://127.0.0.1:PORT cargo run ... --example outbox_bench -- 20000
+//! # an SQLite outbox with N pending retries (due in an hour), for the RSS row:
+//! cargo run ... --example outbox_bench -- --fill PATH 1000000
 //! ```
 
 #[cfg(target_arch = "wasm32")]
@@ -18,19 +25,22 @@ fn main() {
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::convert::Infallible;
+    use std::io::{Read, Write};
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
     use bytes::Bytes;
-    use foreman_webhook::native::outbox::{SqliteOptions, Synchronous};
-    use foreman_webhook::native::{DispatcherBuilder, OutcomeKind};
-    use foreman_webhook::{Dispatcher, Event, Secret, Timestamp};
+    use foreman_webhook::native::outbox::{enqueue_sqlite, SqliteOptions, Synchronous};
+    use foreman_webhook::native::{DispatcherBuilder, Outbox, OutcomeKind};
+    use foreman_webhook::{Dispatcher, Event, RawJson, Secret, Timestamp};
     use http_body_util::{BodyExt, Full};
     use hyper::server::conn::http1;
     use hyper::service::service_fn;
     use hyper_util::rt::TokioIo;
+    use sqlx::Connection;
 
+    /// Our own receiver (when no shared one is given): answers 200 to everything.
     fn receiver() -> String {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -61,13 +71,35 @@ mod native {
                 }
             });
         });
-        format!("http://{}/bench", rx.recv().unwrap())
+        format!("http://{}", rx.recv().unwrap())
+    }
+
+    /// `GET base + path` on the shared receiver's control endpoints (plain HTTP/1.0).
+    fn control(base: &str, path: &str) -> String {
+        let addr = base.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).expect("receiver control");
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out.split("\r\n\r\n").nth(1).unwrap_or("").trim().to_owned()
+    }
+
+    /// The Go seed driver's 1 KiB event (job ids of the same width).
+    fn template() -> Event {
+        let mut e = Event::new("job-000000", "running", Timestamp::UNIX_EPOCH);
+        e.previous_state = "queued".into();
+        e.model = "llama-3-8b".into();
+        let pad = 1024 - e.to_json().len() - r#"{"log":""}"#.len() + "null".len();
+        e.result = Some(RawJson::new(format!(r#"{{"log":"{}"}}"#, "x".repeat(pad))).unwrap());
+        assert_eq!(e.to_json().len(), 1024);
+        e
     }
 
     fn run(
         name: &str,
         n: usize,
-        url: &str,
+        base: &str,
+        shared: bool,
         store: impl FnOnce(DispatcherBuilder) -> DispatcherBuilder,
     ) {
         let delivered = Arc::new(AtomicU64::new(0));
@@ -75,7 +107,9 @@ mod native {
         let builder = Dispatcher::builder()
             .secret(Secret::new("bench-secret").unwrap())
             .allow_cidr("127.0.0.1/32")
-            .max_pending(n + 1)
+            .max_concurrency(64)
+            .max_per_host(64)
+            .max_pending(n + 16)
             .poll_interval(Duration::from_millis(100))
             .on_outcome(move |o| {
                 if matches!(o.kind, OutcomeKind::Delivered { .. }) {
@@ -83,20 +117,21 @@ mod native {
                 }
             });
         let d = store(builder).build().unwrap();
-        let events: Vec<Event> = (0..n)
-            .map(|i| {
-                Event::new(
-                    format!("bench-{i}"),
-                    "succeeded",
-                    Timestamp::from_unix_seconds(1_764_338_400).unwrap(),
-                )
-            })
-            .collect();
+        if shared {
+            control(base, "/reset?fail=0");
+        }
+        let url = format!("{base}/hook");
+        let mut event = template();
         let mut lat = Vec::with_capacity(n);
+        let t0_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let start = Instant::now();
-        for e in &events {
+        for i in 0..n {
+            event.job_id = format!("job-{i:06}");
             let t = Instant::now();
-            d.fire(url, e);
+            d.fire(&url, &event);
             lat.push(t.elapsed());
         }
         while delivered.load(Ordering::Relaxed) < n as u64 {
@@ -104,13 +139,27 @@ mod native {
                 start.elapsed() < Duration::from_secs(600),
                 "{name}: stalled"
             );
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(1));
         }
         let secs = start.elapsed().as_secs_f64();
+        let received = if shared {
+            // `ok=… last_ns=…`: the receiver's wall clock at its last 2xx, so this is the
+            // Go seed driver's measure (first fire → last 2xx received).
+            let got = control(base, &format!("/wait?n={n}"));
+            let last_ns = got
+                .split_whitespace()
+                .find_map(|kv| kv.strip_prefix("last_ns="))
+                .and_then(|v| v.parse::<u128>().ok())
+                .unwrap_or(0);
+            let secs = last_ns.saturating_sub(t0_ns) as f64 / 1e9;
+            format!(" {:.0} |", n as f64 / secs)
+        } else {
+            String::new()
+        };
         lat.sort();
         let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
         println!(
-            "| {name} | {n} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            "| {name} | {n} | {:.0} | {:.2} | {:.2} | {:.0} |{received}",
             n as f64 / secs,
             p(0.5).as_secs_f64() * 1e6,
             p(0.99).as_secs_f64() * 1e6,
@@ -119,28 +168,84 @@ mod native {
         d.shutdown_blocking(Duration::from_secs(10));
     }
 
+    /// `--fill PATH N`: N events stored through the transactional enqueue (transactions
+    /// of 10,000), then made pending retries due in an hour (attempts = 1), as a failed
+    /// first attempt leaves them.
+    fn fill(path: &str, n: usize) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            Outbox::open_sqlite(SqliteOptions::new(path).synchronous(Synchronous::Normal))
+                .await
+                .unwrap();
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{path}"))
+                .await
+                .unwrap();
+            // A small event (the RSS row is about rows not held in memory, not bytes).
+            let mut event = Event::new("job-0000000", "running", Timestamp::UNIX_EPOCH);
+            let t = Instant::now();
+            for chunk in 0..n.div_ceil(10_000) {
+                let mut tx = c.begin().await.unwrap();
+                for i in chunk * 10_000..((chunk + 1) * 10_000).min(n) {
+                    event.job_id = format!("job-{i:07}");
+                    enqueue_sqlite(&mut tx, "http://127.0.0.1:9/hook", &event, None)
+                        .await
+                        .unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+            let due = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64
+                + 3_600_000;
+            sqlx::query("UPDATE deliveries SET attempts = 1, next_attempt_at = ?1")
+                .bind(due)
+                .execute(&mut c)
+                .await
+                .unwrap();
+            eprintln!(
+                "filled {path}: {n} pending retries in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+        });
+    }
+
     pub fn main() {
-        let n: usize = std::env::args()
-            .nth(1)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(20_000);
-        let url = receiver();
+        let args: Vec<String> = std::env::args().collect();
+        if args.get(1).map(String::as_str) == Some("--fill") {
+            return fill(&args[2], args[3].parse().expect("N"));
+        }
+        let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
+        let shared = std::env::var("FOREMAN_BENCH_RECEIVER").ok();
+        let base = shared.clone().unwrap_or_else(receiver);
+        let shared = shared.is_some();
         let dir = std::env::temp_dir().join(format!("foreman-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         println!(
-        "| store | events | deliveries/s (fire → 2xx recorded) | fire() p50 µs | p99 µs | max µs |"
-    );
-        println!("|---|---|---|---|---|---|");
-        run("memory", n, &url, |b| b);
+            "| store | events | deliveries/s (first fire → last 2xx recorded) | fire() p50 µs | p99 µs | max µs |{}",
+            if shared {
+                " deliveries/s (first fire → last 2xx received) |"
+            } else {
+                ""
+            }
+        );
+        println!(
+            "|---|---|---|---|---|---|{}",
+            if shared { "---|" } else { "" }
+        );
+        run("memory", n, &base, shared, |b| b);
         let full = dir.join("full.db");
-        run("SQLite FULL", n, &url, |b| b.outbox_sqlite(&full));
+        run("SQLite FULL", n, &base, shared, |b| b.outbox_sqlite(&full));
         let normal = dir.join("normal.db");
-        run("SQLite NORMAL", n, &url, |b| {
+        run("SQLite NORMAL", n, &base, shared, |b| {
             b.outbox_sqlite_with(SqliteOptions::new(&normal).synchronous(Synchronous::Normal))
         });
         #[cfg(feature = "postgres")]
         if let Ok(pg) = std::env::var("FOREMAN_BENCH_POSTGRES_URL") {
-            run("PostgreSQL, 1 dispatcher", n, &url, |b| {
+            run("PostgreSQL, 1 dispatcher", n, &base, shared, |b| {
                 b.outbox_postgres(&pg)
             });
         }

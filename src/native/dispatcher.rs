@@ -22,7 +22,7 @@ use tracing::{debug, error, warn};
 
 use super::address::AddressPolicy;
 use super::config::{Config, OutcomeFn};
-use super::durable::{Durable, DurableJob};
+use super::durable::{Durable, DurableJob, Write};
 use super::error::{BuildError, BuildErrorKind};
 use super::http::{loggable, vet_url, Chain, Http};
 use super::job::{Dest, Job};
@@ -39,6 +39,8 @@ use super::telemetry::{log_span, redact_url, ErrorClass, TelemetryConfig, Trail}
 use crate::Event;
 
 pub(super) const OPEN: u8 = 0;
+/// The most finished attempts recorded in one transaction.
+const FINISH_BATCH: usize = 512;
 const DRAINING: u8 = 1;
 pub(super) const CANCELLED: u8 = 2;
 
@@ -212,6 +214,25 @@ impl Dispatcher {
         ids.into_iter()
             .next()
             .ok_or_else(|| OutboxError::simple(OutboxErrorKind::Database))
+    }
+
+    /// Resolves once every event `fire` accepted before this call is committed to the
+    /// durable store (it then survives a crash and reaches exactly one terminal state).
+    /// `fire` + `flush` is the group-commit way to what [`fire_durable`](Self::fire_durable)
+    /// does per event: fire a burst, then await one commit for all of it.
+    ///
+    /// Waits while the database is unreachable (the writer keeps retrying); wrap it in a
+    /// timeout to bound that.
+    ///
+    /// # Errors
+    /// [`OutboxErrorKind::NotDurable`] on the in-memory store;
+    /// [`OutboxErrorKind::ShuttingDown`] when shutdown abandoned events that were never
+    /// written (they end as [`OutcomeKind::AbandonedAtShutdown`]).
+    pub async fn flush(&self) -> Result<(), OutboxError> {
+        match &self.shared.inner.durable {
+            Some(durable) => durable.flush().await,
+            None => Err(OutboxError::simple(OutboxErrorKind::NotDurable)),
+        }
     }
 
     /// An admin handle on this dispatcher's durable outbox (status, list, attempts,
@@ -480,10 +501,15 @@ impl Inner {
         self.release_pending();
     }
 
-    fn abandon(self: &Arc<Self>, job: Job) {
+    /// Ends `job` at shutdown. With a durable store this is not an outcome: the claim
+    /// (`token`, or the one held on the job's row when `None`) is given back and the
+    /// delivery stays pending in the store for the next process.
+    fn abandon(self: &Arc<Self>, job: Job, token: Option<i64>) {
         if let Some(durable) = &self.durable {
-            // Not an outcome: the delivery stays pending in the store for the next process.
-            if let Some(claim) = durable.forget(job.id) {
+            let claim = token
+                .or_else(|| durable.token(job.id))
+                .and_then(|token| durable.forget(job.id, token));
+            if let Some(claim) = claim {
                 let store = Arc::clone(&durable.store);
                 let this = Arc::clone(self);
                 let release = (
@@ -556,7 +582,7 @@ impl Inner {
         let mut sched = self.sched();
         if self.phase.load(Ordering::Acquire) == CANCELLED {
             drop(sched);
-            return self.abandon(job);
+            return self.abandon(job, None);
         }
         let earliest = sched.push_timer(due, job);
         drop(sched);
@@ -692,7 +718,8 @@ impl Inner {
         self.counters.in_flight.fetch_sub(1, Ordering::Relaxed);
         self.release_slot(job.host_key());
         let Some((outcome, err, response_head)) = result else {
-            return self.abandon(job);
+            let token = claim.as_ref().map(|c| c.token);
+            return self.abandon(job, token);
         };
         let (last_status, last_error) = match &outcome {
             AttemptOutcome::Status { code, .. } => (Some(*code), None),
@@ -810,7 +837,7 @@ impl Inner {
         }
         let mut wait = Duration::from_millis(50);
         let committed = loop {
-            match durable.store.finish(&done, now_ms()).await {
+            match durable.finish(done.clone()).await {
                 Ok(held) => break Some(held),
                 Err(e) => {
                     error!(error = %e, job_id = %job.job_id(), "webhook outbox write failed; retrying");
@@ -825,7 +852,8 @@ impl Inner {
                 }
             }
         };
-        durable.forget(job.id);
+        // Only this attempt's claim: the row may be claimed again already (see `forget`).
+        durable.forget(job.id, claim.token);
         match (committed, kind) {
             (Some(true), Some(kind)) => self.finish(job, Some(&claim.event_id), kind),
             (Some(false), _) => {
@@ -897,8 +925,8 @@ impl Inner {
                             response_head: Vec::new(),
                         },
                     };
-                    durable.forget(id);
-                    match durable.store.finish(&done, now_ms()).await {
+                    durable.forget(id, c.token);
+                    match durable.finish(done).await {
                         Ok(true) => self.emit(
                             id,
                             &c.job_id,
@@ -968,6 +996,17 @@ impl Inner {
             return;
         };
         let mut batch = Vec::with_capacity(1024);
+        let mut events = Vec::with_capacity(1024);
+        let mut flushes = Vec::new();
+        let split =
+            |batch: &mut Vec<Write>, events: &mut Vec<NewDelivery>, flushes: &mut Vec<_>| {
+                for w in batch.drain(..) {
+                    match w {
+                        Write::Event(d) => events.push(d),
+                        Write::Flush(reply) => flushes.push(reply),
+                    }
+                }
+            };
         loop {
             let idle = self.idle.notified();
             if self.detached.load(Ordering::Acquire) && durable.queued.load(Ordering::Acquire) == 0
@@ -979,24 +1018,31 @@ impl Inner {
                 () = self.cancelled() => 0,
                 () = idle => continue,
             };
-            if n == 0 && batch.is_empty() {
+            split(&mut batch, &mut events, &mut flushes);
+            if n == 0 && events.is_empty() && flushes.is_empty() {
                 if self.phase.load(Ordering::Acquire) == CANCELLED {
                     rx.close();
-                    while let Ok(d) = rx.try_recv() {
-                        batch.push(d);
+                    while let Ok(w) = rx.try_recv() {
+                        batch.push(w);
                     }
-                    self.abandon_unwritten(durable, &mut batch);
+                    split(&mut batch, &mut events, &mut flushes);
+                    self.abandon_unwritten(durable, &mut events);
+                    for reply in flushes.drain(..) {
+                        let _ = reply.send(Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)));
+                    }
                 }
                 return;
             }
             let mut wait = Duration::from_millis(20);
-            loop {
-                match durable.store.insert(&batch).await {
+            let mut abandoned = false;
+            while !events.is_empty() {
+                match durable.store.insert(&events).await {
                     Ok(_) => break,
                     Err(e) => {
-                        error!(error = %e, events = batch.len(), "webhook outbox write failed; retrying");
+                        error!(error = %e, events = events.len(), "webhook outbox write failed; retrying");
                         if self.phase.load(Ordering::Acquire) == CANCELLED {
-                            self.abandon_unwritten(durable, &mut batch);
+                            self.abandon_unwritten(durable, &mut events);
+                            abandoned = true;
                             break;
                         }
                         tokio::select! {
@@ -1007,13 +1053,66 @@ impl Inner {
                     }
                 }
             }
-            let done = batch.len();
-            batch.clear();
+            // Everything sent before each barrier was in this batch (or an earlier one).
+            for reply in flushes.drain(..) {
+                let _ = reply.send(if abandoned {
+                    Err(OutboxError::simple(OutboxErrorKind::ShuttingDown))
+                } else {
+                    Ok(())
+                });
+            }
+            let done = events.len();
+            events.clear();
             durable.queued.fetch_sub(done, Ordering::AcqRel);
             for _ in 0..done {
                 self.release_pending();
             }
             durable.wake_claimer();
+        }
+    }
+
+    /// The finisher: every attempt that finished while the last batch was being committed
+    /// goes in the next one (one transaction, one fsync; one statement on PostgreSQL).
+    async fn run_finisher(self: Arc<Self>) {
+        let Some(durable) = &self.durable else {
+            return;
+        };
+        let Some(mut rx) = durable.take_finish_receiver() else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(FINISH_BATCH);
+        let mut finishes = Vec::with_capacity(FINISH_BATCH);
+        loop {
+            let idle = self.idle.notified();
+            if self.detached.load(Ordering::Acquire) && self.pending.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            let n = tokio::select! {
+                n = rx.recv_many(&mut batch, FINISH_BATCH) => n,
+                () = idle => continue,
+            };
+            if n == 0 {
+                return;
+            }
+            let (done, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+            finishes.clear();
+            finishes.extend(done);
+            match durable.store.finish_batch(&finishes, now_ms()).await {
+                Ok(held) => {
+                    for (reply, held) in replies.into_iter().zip(held) {
+                        let _ = reply.send(Ok(held));
+                    }
+                }
+                Err(e) => {
+                    // Each waiter retries on its own (with backoff), so one bad batch
+                    // does not lose the others.
+                    let message = e.to_string();
+                    for reply in replies {
+                        let _ =
+                            reply.send(Err(OutboxError::db("recording attempts", message.clone())));
+                    }
+                }
+            }
         }
     }
 
@@ -1145,7 +1244,7 @@ async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::Unbounde
             }
         };
         for job in abandon {
-            inner.abandon(job);
+            inner.abandon(job, None);
         }
         for job in start {
             tokio::spawn(Arc::clone(&inner).attempt(job));
@@ -1222,6 +1321,7 @@ impl Dispatcher {
             handle.spawn(Arc::clone(&inner).run_writer());
             handle.spawn(Arc::clone(&inner).run_pruner());
             if d.settings.deliver {
+                handle.spawn(Arc::clone(&inner).run_finisher());
                 handle.spawn(Arc::clone(&inner).run_claimer());
             }
         }

@@ -12,10 +12,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::error::{BuildError, BuildErrorKind};
-use super::outbox::{DurableSettings, EventId, NewDelivery, OutboxError, Store, StoreConfig};
+use super::outbox::{
+    DurableSettings, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Store, StoreConfig,
+};
+
+/// What the group-commit writer receives: an event to store, or a flush barrier answered
+/// once everything sent before it is committed.
+pub(crate) enum Write {
+    Event(NewDelivery),
+    Flush(oneshot::Sender<Result<(), OutboxError>>),
+}
+
+/// A finished attempt on its way to the finisher, with where its answer goes.
+pub(crate) type FinishRequest = (Finish, oneshot::Sender<Result<bool, OutboxError>>);
 
 /// What this process holds on one claimed delivery (keyed by the delivery's row id).
 #[derive(Debug, Clone)]
@@ -31,12 +43,63 @@ pub(crate) struct Durable {
     pub(crate) settings: DurableSettings,
     /// This process's lease owner name.
     pub(crate) owner: String,
-    tx: mpsc::Sender<NewDelivery>,
-    rx: Mutex<Option<mpsc::Receiver<NewDelivery>>>,
+    tx: mpsc::Sender<Write>,
+    rx: Mutex<Option<mpsc::Receiver<Write>>>,
     /// Fired, not yet committed.
     pub(crate) queued: AtomicUsize,
-    claims: Mutex<HashMap<u64, DurableJob>>,
+    claims: Claims,
     claimer: Arc<Notify>,
+    finish_tx: mpsc::UnboundedSender<FinishRequest>,
+    finish_rx: Mutex<Option<mpsc::UnboundedReceiver<FinishRequest>>>,
+}
+
+/// The claims this process holds, by delivery row id. Pure bookkeeping (no I/O), so
+/// the re-claim rule is unit-tested below.
+#[derive(Debug, Default)]
+pub(crate) struct Claims(Mutex<HashMap<u64, DurableJob>>);
+
+impl Claims {
+    fn map(&self) -> MutexGuard<'_, HashMap<u64, DurableJob>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a new claim on `id`. A claim already held on the same row is replaced:
+    /// the store hands a row out again only once that claim is over (its attempt
+    /// recorded, or its lease expired), so the newer token is the one that counts.
+    pub(crate) fn hold(&self, id: u64, job: DurableJob) {
+        self.map().insert(id, job);
+    }
+
+    /// The claim on `id`, marked started (the attempt is under way).
+    pub(crate) fn start(&self, id: u64) -> Option<DurableJob> {
+        let mut claims = self.map();
+        let job = claims.get_mut(&id)?;
+        job.started = true;
+        Some(job.clone())
+    }
+
+    /// Drops the claim on `id` (finished or given back) iff it is still the one with
+    /// `token`. The row may have been claimed again already: a retry due at once is
+    /// claimable the moment its attempt's record commits, before the recording task
+    /// runs again, and that newer claim must stay (dropping it stranded the delivery in
+    /// flight until its lease expired, with no outcome meanwhile).
+    pub(crate) fn forget(&self, id: u64, token: i64) -> Option<DurableJob> {
+        let mut claims = self.map();
+        if claims.get(&id)?.token != token {
+            return None;
+        }
+        claims.remove(&id)
+    }
+
+    /// The token of the claim held on `id` now.
+    pub(crate) fn token(&self, id: u64) -> Option<i64> {
+        self.map().get(&id).map(|c| c.token)
+    }
+
+    /// Claims held now.
+    pub(crate) fn len(&self) -> usize {
+        self.map().len()
+    }
 }
 
 impl Durable {
@@ -47,6 +110,7 @@ impl Durable {
         capacity: usize,
     ) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (finish_tx, finish_rx) = mpsc::unbounded_channel();
         Self {
             store,
             settings,
@@ -54,7 +118,9 @@ impl Durable {
             tx,
             rx: Mutex::new(Some(rx)),
             queued: AtomicUsize::new(0),
-            claims: Mutex::new(HashMap::new()),
+            claims: Claims::default(),
+            finish_tx,
+            finish_rx: Mutex::new(Some(finish_rx)),
             claimer: Arc::new(Notify::new()),
         }
     }
@@ -62,45 +128,73 @@ impl Durable {
     /// Hands a new delivery to the writer; `false` when the channel is full or closed.
     pub(crate) fn try_enqueue(&self, d: NewDelivery) -> bool {
         self.queued.fetch_add(1, Ordering::AcqRel);
-        let sent = self.tx.try_send(d).is_ok();
+        let sent = self.tx.try_send(Write::Event(d)).is_ok();
         if !sent {
             self.queued.fetch_sub(1, Ordering::AcqRel);
         }
         sent
     }
 
+    /// Records a finished attempt through the finisher task, which commits everything
+    /// that finished meanwhile in one batch; `Ok(false)` when the lease was lost.
+    pub(crate) async fn finish(&self, done: Finish) -> Result<bool, OutboxError> {
+        let (tx, rx) = oneshot::channel();
+        if self.finish_tx.send((done, tx)).is_err() {
+            return Err(OutboxError::simple(OutboxErrorKind::ShuttingDown));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)))
+    }
+
+    /// The finisher's receiving end (once).
+    pub(crate) fn take_finish_receiver(&self) -> Option<mpsc::UnboundedReceiver<FinishRequest>> {
+        self.finish_rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Resolves once every event handed to the writer before this call is committed
+    /// (a barrier through the writer's own channel, so nothing sent earlier overtakes it).
+    pub(crate) async fn flush(&self) -> Result<(), OutboxError> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Write::Flush(tx)).await.is_err() {
+            return Err(OutboxError::simple(OutboxErrorKind::ShuttingDown));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)))
+    }
+
     /// The receiving end, for the writer task (once).
-    pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<NewDelivery>> {
+    pub(crate) fn take_receiver(&self) -> Option<mpsc::Receiver<Write>> {
         self.rx
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take()
     }
 
-    fn claims(&self) -> MutexGuard<'_, HashMap<u64, DurableJob>> {
-        self.claims.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     pub(crate) fn hold(&self, id: u64, job: DurableJob) {
-        self.claims().insert(id, job);
+        self.claims.hold(id, job);
     }
 
-    /// The claim on `id`, marked started (the attempt is under way).
+    /// See [`Claims::start`].
     pub(crate) fn start(&self, id: u64) -> Option<DurableJob> {
-        let mut claims = self.claims();
-        let job = claims.get_mut(&id)?;
-        job.started = true;
-        Some(job.clone())
+        self.claims.start(id)
     }
 
-    /// Drops the claim on `id` (finished or given back).
-    pub(crate) fn forget(&self, id: u64) -> Option<DurableJob> {
-        self.claims().remove(&id)
+    /// See [`Claims::forget`].
+    pub(crate) fn forget(&self, id: u64, token: i64) -> Option<DurableJob> {
+        self.claims.forget(id, token)
+    }
+
+    /// See [`Claims::token`].
+    pub(crate) fn token(&self, id: u64) -> Option<i64> {
+        self.claims.token(id)
     }
 
     /// Claims held now.
     pub(crate) fn held(&self) -> usize {
-        self.claims().len()
+        self.claims.len()
     }
 
     pub(crate) fn wake_claimer(&self) {
@@ -147,9 +241,9 @@ impl Durable {
             }
             #[cfg(feature = "postgres")]
             StoreConfig::Postgres(options) => {
-                let opts = options.clone();
+                let (opts, analyze) = (options.clone(), settings.deliver);
                 on_helper_thread(move || async move {
-                    super::outbox::postgres::open_and_migrate(&opts).await
+                    super::outbox::postgres::open_and_migrate(&opts, analyze).await
                 })?;
                 let _entered = handle.enter();
                 let pg = Arc::new(super::outbox::postgres::PgStore::lazy(options));
@@ -203,4 +297,40 @@ where
             "the thread opening the outbox panicked",
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim(token: i64) -> DurableJob {
+        DurableJob {
+            event_id: EventId("msg_x".into()),
+            token,
+            manual: false,
+            started: false,
+        }
+    }
+
+    /// The order that lost outcomes on PostgreSQL: attempt 1 records a retry due at once,
+    /// the claim loop re-claims the row (token 2) before the recording task forgets its
+    /// claim (token 1). Forgetting token 1 must leave token 2 held.
+    #[test]
+    fn a_reclaim_outlives_the_forget_of_the_claim_before_it() {
+        let claims = Claims::default();
+        claims.hold(7, claim(1));
+        assert!(claims.start(7).is_some());
+        claims.hold(7, claim(2)); // re-claimed after attempt 1's record committed
+        assert!(
+            claims.forget(7, 1).is_none(),
+            "the old token removes nothing"
+        );
+        assert_eq!(claims.token(7), Some(2));
+        assert_eq!(claims.len(), 1);
+        let second = claims.start(7).expect("attempt 2 finds its claim");
+        assert_eq!(second.token, 2);
+        assert_eq!(claims.forget(7, 2).map(|c| c.token), Some(2));
+        assert_eq!(claims.len(), 0);
+        assert!(claims.forget(7, 2).is_none());
+    }
 }

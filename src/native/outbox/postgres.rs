@@ -114,7 +114,11 @@ async fn migrate(conn: &mut PgConnection, upto: Option<i64>) -> Result<(), Outbo
 /// Connects once, creates the schema, applies the migrations (sqlx takes an advisory
 /// lock, so a fleet starting together migrates once) and checks the tables; the clear
 /// error for an unreachable database comes from here.
-pub(crate) async fn open_and_migrate(options: &PostgresOptions) -> Result<(), OutboxError> {
+/// With `analyze` (a process that will claim), also refreshes the planner's statistics.
+pub(crate) async fn open_and_migrate(
+    options: &PostgresOptions,
+    analyze: bool,
+) -> Result<(), OutboxError> {
     let what = "connecting to PostgreSQL";
     let mut conn = PgConnection::connect_with(&options.connect)
         .await
@@ -128,6 +132,17 @@ pub(crate) async fn open_and_migrate(options: &PostgresOptions) -> Result<(), Ou
         .await
         .map_err(|e| OutboxError::db("selecting the schema", e))?;
     migrate(&mut conn, options.migrate_to).await?;
+    // Fresh planner statistics for the backlog this process starts on (a table filled
+    // since the last autovacuum looks tiny, and the claim then sorts every due row
+    // instead of reading the index in order). Best effort: needs the table's owner.
+    if analyze {
+        if let Err(e) = sqlx::query(&format!("ANALYZE {SCHEMA}.foreman_deliveries"))
+            .execute(&mut conn)
+            .await
+        {
+            tracing::debug!(error = %e, "webhook outbox: ANALYZE skipped");
+        }
+    }
     sqlx::query(&format!("SELECT count(*) FROM {SCHEMA}.foreman_deliveries"))
         .fetch_one(&mut conn)
         .await
@@ -143,7 +158,7 @@ pub(crate) struct PgStore {
 impl PgStore {
     /// Opens, migrates and pools (needs a tokio runtime context).
     pub(crate) async fn open(options: &PostgresOptions) -> Result<Self, OutboxError> {
-        open_and_migrate(options).await?;
+        open_and_migrate(options, false).await?;
         Ok(Self::lazy(options))
     }
 
@@ -154,6 +169,9 @@ impl PgStore {
                 .max_connections(options.max_connections)
                 .min_connections(0)
                 .acquire_timeout(Duration::from_secs(10))
+                // No ping before each use: a broken connection fails its statement, which
+                // every caller retries; the ping was one more round trip per statement.
+                .test_before_acquire(false)
                 .connect_lazy_with(options.connect.clone())
         });
         Self { pool }
@@ -250,6 +268,88 @@ async fn insert_one(conn: &mut PgConnection, d: &NewDelivery) -> Result<EventId,
     Ok(d.event_id.clone())
 }
 
+/// Inserts a batch of events and their deliveries with one statement (the rows go in as
+/// parallel arrays); returns the stored ids in order (the existing one where an
+/// idempotency key was taken, looked up with one more statement only then).
+async fn insert_batch(
+    conn: &mut PgConnection,
+    batch: &[NewDelivery],
+) -> Result<Vec<EventId>, OutboxError> {
+    let n = batch.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut keys = Vec::with_capacity(n);
+    let mut jobs = Vec::with_capacity(n);
+    let mut states = Vec::with_capacity(n);
+    let mut bodies = Vec::with_capacity(n);
+    let mut created = Vec::with_capacity(n);
+    let mut urls = Vec::with_capacity(n);
+    for d in batch {
+        ids.push(d.event_id.as_str());
+        keys.push(d.idempotency_key.as_deref());
+        jobs.push(d.job_id.as_str());
+        states.push(d.state.as_str());
+        bodies.push(d.body.as_slice());
+        created.push(d.created_ms);
+        urls.push(d.url.as_str());
+    }
+    let inserted: Vec<String> = sqlx::query_scalar(
+        "WITH n AS ( \
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], \
+             $6::int8[], $7::text[]) AS n(id, key, job_id, state, body, created_at, url)), \
+         ins AS ( \
+           INSERT INTO foreman_webhook.foreman_events (id, idempotency_key, job_id, state, body, \
+             created_at) \
+           SELECT id, key, job_id, state, body, created_at FROM n ON CONFLICT DO NOTHING \
+           RETURNING id), \
+         dl AS ( \
+           INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at) \
+           SELECT n.id, n.url, 'pending', n.created_at FROM n JOIN ins ON ins.id = n.id \
+           ON CONFLICT DO NOTHING) \
+         SELECT id FROM ins",
+    )
+    .bind(&ids)
+    .bind(&keys)
+    .bind(&jobs)
+    .bind(&states)
+    .bind(&bodies)
+    .bind(&created)
+    .bind(&urls)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("storing events"))?;
+    if inserted.len() == n {
+        return Ok(batch.iter().map(|d| d.event_id.clone()).collect());
+    }
+    let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
+    let taken: Vec<&str> = batch
+        .iter()
+        .filter(|d| !inserted.contains(d.event_id.as_str()))
+        .filter_map(|d| d.idempotency_key.as_deref())
+        .collect();
+    let existing: std::collections::HashMap<String, String> = sqlx::query_as(
+        "SELECT idempotency_key, id FROM foreman_webhook.foreman_events \
+         WHERE idempotency_key = ANY($1)",
+    )
+    .bind(&taken)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("looking up idempotency keys"))?
+    .into_iter()
+    .collect();
+    Ok(batch
+        .iter()
+        .map(|d| {
+            if inserted.contains(d.event_id.as_str()) {
+                return d.event_id.clone();
+            }
+            d.idempotency_key
+                .as_ref()
+                .and_then(|k| existing.get(k))
+                .map_or_else(|| d.event_id.clone(), |id| EventId(id.clone()))
+        })
+        .collect())
+}
+
 /// Enqueues `event` for `url` inside the caller's own transaction (or connection) on the
 /// outbox database: the webhook commits or rolls back with the caller's other writes.
 /// The relays hear of it through `NOTIFY` at commit (or their next poll).
@@ -336,10 +436,7 @@ impl Store for PgStore {
     ) -> BoxFut<'a, Result<Vec<EventId>, OutboxError>> {
         Box::pin(async move {
             let mut tx = self.pool.begin().await.map_err(db("beginning a batch"))?;
-            let mut ids = Vec::with_capacity(batch.len());
-            for d in batch {
-                ids.push(insert_one(&mut tx, d).await?);
-            }
+            let ids = insert_batch(&mut tx, batch).await?;
             notify(&mut tx).await?;
             tx.commit().await.map_err(db("committing a batch"))?;
             Ok(ids)
@@ -355,111 +452,147 @@ impl Store for PgStore {
     ) -> BoxFut<'a, Result<Vec<Claimed>, OutboxError>> {
         Box::pin(async move {
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let mut tx = self.pool.begin().await.map_err(db("beginning a claim"))?;
+            // One statement (one round trip, committed on its own): the claim, then the
+            // claimed events' bodies joined to it.
             let rows = sqlx::query(
-                "WITH due AS ( \
+                // What may be claimed: expired leases first, then due pending rows, each
+                // read in its index's order (one `OR` over both made PostgreSQL sort
+                // every due row on every claim: 15 ms with 20,000 due).
+                "WITH expired AS ( \
                    SELECT id FROM foreman_webhook.foreman_deliveries \
-                   WHERE (state = 'pending' AND next_attempt_at <= $3) \
-                      OR (state = 'in_flight' AND lease_expires_at <= $3) \
+                   WHERE state = 'in_flight' AND lease_expires_at <= $3 \
+                   ORDER BY lease_expires_at LIMIT $4 \
+                   FOR UPDATE SKIP LOCKED), \
+                 pending AS ( \
+                   SELECT id FROM foreman_webhook.foreman_deliveries \
+                   WHERE state = 'pending' AND next_attempt_at <= $3 \
                    ORDER BY next_attempt_at LIMIT $4 \
-                   FOR UPDATE SKIP LOCKED) \
+                   FOR UPDATE SKIP LOCKED), \
+                 due AS (SELECT id FROM expired UNION ALL SELECT id FROM pending LIMIT $4), \
+                 claimed AS ( \
                  UPDATE foreman_webhook.foreman_deliveries d SET state = 'in_flight', \
                    attempts = d.attempts + 1, lease_owner = $1, lease_expires_at = $2, \
                    lease_token = d.lease_token + 1 \
                  FROM due WHERE d.id = due.id \
-                 RETURNING d.id, d.event_id, d.url, d.attempts, d.lease_token, d.manual",
+                 RETURNING d.id, d.event_id, d.url, d.attempts, d.lease_token, d.manual) \
+                 SELECT c.id, c.event_id, c.url, c.attempts, c.lease_token, c.manual, \
+                   e.body, e.job_id, e.state \
+                 FROM claimed c JOIN foreman_webhook.foreman_events e ON e.id = c.event_id",
             )
             .bind(owner)
             .bind(now.saturating_add(lease))
             .bind(now)
             .bind(limit)
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.pool)
             .await
             .map_err(db("claiming deliveries"))?;
+            let read = db("reading a claim");
             let mut claimed = Vec::with_capacity(rows.len());
             for r in &rows {
-                let attempts: i64 = r.try_get("attempts").map_err(db("reading a claim"))?;
-                let manual: i64 = r.try_get("manual").map_err(db("reading a claim"))?;
+                let attempts: i64 = r.try_get("attempts").map_err(&read)?;
+                let manual: i64 = r.try_get("manual").map_err(&read)?;
                 claimed.push(Claimed {
-                    delivery_id: r.try_get("id").map_err(db("reading a claim"))?,
-                    event_id: EventId(r.try_get("event_id").map_err(db("reading a claim"))?),
-                    token: r.try_get("lease_token").map_err(db("reading a claim"))?,
+                    delivery_id: r.try_get("id").map_err(&read)?,
+                    event_id: EventId(r.try_get("event_id").map_err(&read)?),
+                    token: r.try_get("lease_token").map_err(&read)?,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                     manual: manual != 0,
-                    url: r.try_get("url").map_err(db("reading a claim"))?,
-                    body: Vec::new(),
-                    job_id: String::new(),
-                    state: String::new(),
+                    url: r.try_get("url").map_err(&read)?,
+                    body: r.try_get("body").map_err(&read)?,
+                    job_id: r.try_get("job_id").map_err(&read)?,
+                    state: r.try_get("state").map_err(&read)?,
                 });
             }
-            for chunk in claimed.chunks_mut(500) {
-                let ids: Vec<&str> = chunk.iter().map(|c| c.event_id.as_str()).collect();
-                let events = sqlx::query(
-                    "SELECT id, body, job_id, state FROM foreman_webhook.foreman_events \
-                     WHERE id = ANY($1)",
-                )
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db("reading claimed events"))?;
-                for e in &events {
-                    let id: String = e.try_get("id").map_err(db("reading an event"))?;
-                    for c in chunk.iter_mut().filter(|c| c.event_id.0 == id) {
-                        c.body = e.try_get("body").map_err(db("reading an event"))?;
-                        c.job_id = e.try_get("job_id").map_err(db("reading an event"))?;
-                        c.state = e.try_get("state").map_err(db("reading an event"))?;
-                    }
-                }
-            }
-            tx.commit().await.map_err(db("committing a claim"))?;
             Ok(claimed)
         })
     }
 
-    fn finish<'a>(&'a self, done: &'a Finish, now: i64) -> BoxFut<'a, Result<bool, OutboxError>> {
+    fn finish_batch<'a>(
+        &'a self,
+        batch: &'a [Finish],
+        now: i64,
+    ) -> BoxFut<'a, Result<Vec<bool>, OutboxError>> {
         Box::pin(async move {
-            let (state, next, finished) = match done.next {
-                Transition::Delivered => ("delivered", now, Some(now)),
-                Transition::Dead => ("dead", now, Some(now)),
-                Transition::RetryAt(at) => ("pending", at, None),
-            };
-            let mut tx = self.pool.begin().await.map_err(db("beginning a finish"))?;
-            let changed = sqlx::query(
-                "UPDATE foreman_webhook.foreman_deliveries SET state = $1, next_attempt_at = $2, finished_at = $3, \
-                   lease_owner = NULL, lease_expires_at = NULL, manual = 0 \
-                 WHERE id = $4 AND lease_token = $5 AND state = 'in_flight'",
-            )
-            .bind(state)
-            .bind(next)
-            .bind(finished)
-            .bind(done.delivery_id)
-            .bind(done.token)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("recording an attempt"))?
-            .rows_affected();
-            if changed == 0 {
-                return Ok(false);
+            if batch.is_empty() {
+                return Ok(Vec::new());
             }
-            let a = &done.attempt;
-            let head = &a.response_head[..a.response_head.len().min(RESPONSE_HEAD_CAP)];
-            sqlx::query(
-                "INSERT INTO foreman_webhook.foreman_attempts (delivery_id, number, trigger, started_at, duration_ms, \
-                   status, error, response) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            // One statement (one round trip, one commit) for the whole batch: the rows go
+            // in as parallel arrays; the attempts are recorded for exactly the deliveries
+            // whose token still held the lease, and those come back.
+            let n = batch.len();
+            let mut ids = Vec::with_capacity(n);
+            let mut tokens = Vec::with_capacity(n);
+            let mut states = Vec::with_capacity(n);
+            let mut next_at = Vec::with_capacity(n);
+            let mut finished_at: Vec<Option<i64>> = Vec::with_capacity(n);
+            let mut numbers = Vec::with_capacity(n);
+            let mut triggers = Vec::with_capacity(n);
+            let mut started_at = Vec::with_capacity(n);
+            let mut durations = Vec::with_capacity(n);
+            let mut statuses: Vec<Option<i64>> = Vec::with_capacity(n);
+            let mut errors: Vec<Option<&str>> = Vec::with_capacity(n);
+            let mut heads: Vec<&[u8]> = Vec::with_capacity(n);
+            for done in batch {
+                let (state, next, finished) = match done.next {
+                    Transition::Delivered => ("delivered", now, Some(now)),
+                    Transition::Dead => ("dead", now, Some(now)),
+                    Transition::RetryAt(at) => ("pending", at, None),
+                };
+                let a = &done.attempt;
+                ids.push(done.delivery_id);
+                tokens.push(done.token);
+                states.push(state);
+                next_at.push(next);
+                finished_at.push(finished);
+                numbers.push(i64::from(a.number));
+                triggers.push(a.trigger.as_str());
+                started_at.push(a.started_ms);
+                durations.push(i64::try_from(a.duration_ms).unwrap_or(i64::MAX));
+                statuses.push(a.status.map(i64::from));
+                errors.push(a.error.as_deref());
+                heads.push(&a.response_head[..a.response_head.len().min(RESPONSE_HEAD_CAP)]);
+            }
+            let rows: Vec<(i64, i64)> = sqlx::query_as(
+                "WITH f AS ( \
+                   SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::int8[], \
+                     $5::int8[], $6::int8[], $7::text[], $8::int8[], $9::int8[], $10::int8[], \
+                     $11::text[], $12::bytea[]) \
+                   AS f(id, token, state, next_at, finished_at, number, trigger, started_at, \
+                     duration_ms, status, error, response)), \
+                 done AS ( \
+                   UPDATE foreman_webhook.foreman_deliveries d SET state = f.state, \
+                     next_attempt_at = f.next_at, finished_at = f.finished_at, \
+                     lease_owner = NULL, lease_expires_at = NULL, manual = 0 \
+                   FROM f WHERE d.id = f.id AND d.lease_token = f.token AND d.state = 'in_flight' \
+                   RETURNING d.id, d.lease_token), \
+                 recorded AS ( \
+                   INSERT INTO foreman_webhook.foreman_attempts (delivery_id, number, trigger, \
+                     started_at, duration_ms, status, error, response) \
+                   SELECT f.id, f.number, f.trigger, f.started_at, f.duration_ms, f.status, \
+                     f.error, f.response \
+                   FROM f JOIN done ON done.id = f.id AND done.lease_token = f.token) \
+                 SELECT id, lease_token FROM done",
             )
-            .bind(done.delivery_id)
-            .bind(i64::from(a.number))
-            .bind(a.trigger.as_str())
-            .bind(a.started_ms)
-            .bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
-            .bind(a.status.map(i64::from))
-            .bind(a.error.as_deref())
-            .bind(head)
-            .execute(&mut *tx)
+            .bind(&ids)
+            .bind(&tokens)
+            .bind(&states)
+            .bind(&next_at)
+            .bind(&finished_at)
+            .bind(&numbers)
+            .bind(&triggers)
+            .bind(&started_at)
+            .bind(&durations)
+            .bind(&statuses)
+            .bind(&errors)
+            .bind(&heads)
+            .fetch_all(&self.pool)
             .await
-            .map_err(db("recording an attempt"))?;
-            tx.commit().await.map_err(db("committing an attempt"))?;
-            Ok(true)
+            .map_err(db("recording attempts"))?;
+            let held: std::collections::HashSet<(i64, i64)> = rows.into_iter().collect();
+            Ok(batch
+                .iter()
+                .map(|d| held.contains(&(d.delivery_id, d.token)))
+                .collect())
         })
     }
 
