@@ -1330,3 +1330,44 @@ impl Dispatcher {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `fire` takes no lock the scheduler holds: with the scheduler's mutex held by this
+    /// test (so the scheduler task and every attempt's end are stuck), 1 000 fires from
+    /// another thread still return; once it is released, shutdown ends every event.
+    /// (With the old `fire`, which pushed onto the ready queue under this mutex, the
+    /// firing thread blocks and the test fails at its timeout.)
+    #[test]
+    fn fire_never_waits_for_the_scheduler_lock() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let d = Dispatcher::builder()
+            .allow_cidr("127.0.0.1/32")
+            .build()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}/hook");
+        let inner = Arc::clone(&d.shared.inner);
+        let guard = inner.sched();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let firing = d.clone();
+        std::thread::spawn(move || {
+            let ev = Event::new("job-lock", "succeeded", crate::Timestamp::UNIX_EPOCH);
+            for _ in 0..1000 {
+                firing.fire(&url, &ev);
+            }
+            let _ = tx.send(());
+        });
+        let done = rx.recv_timeout(Duration::from_secs(20));
+        drop(guard);
+        assert!(done.is_ok(), "fire waited for the scheduler's lock");
+        let report = d.shutdown_blocking(Duration::from_millis(200));
+        let s = report.stats;
+        assert_eq!((s.fired, s.pending), (1000, 0), "{s:?}");
+        assert_eq!(s.fired, s.terminal(), "{s:?}");
+    }
+}
