@@ -251,6 +251,72 @@ mod native {
         })
     }
 
+    /// The reqwest loop's shape over hyper-util's pooled client directly (no reqwest
+    /// layer): c tasks on one current-thread runtime, sign, POST, read; n in all. Tells
+    /// whether reqwest's own layer is a large part of the cost (`ONLY=hyper`).
+    fn hyper_loop(url: &str, body: &Bytes, c: usize, n: u64) -> Run {
+        use http_body_util::Full;
+        use hyper_util::client::legacy::Client;
+        use hyper_util::rt::TokioExecutor;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let signer = Arc::new(Signer::new(&Secret::new(SECRET).unwrap()));
+        let uri: hyper::Uri = url.parse().expect("uri");
+        rt.block_on(async move {
+            let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+            let post = move |client: Client<_, Full<Bytes>>, body: Bytes| {
+                let (uri, signer) = (uri.clone(), signer.clone());
+                async move {
+                    let req = Request::post(uri)
+                        .header("content-type", "application/json")
+                        .header(
+                            foreman_webhook::SIGNATURE_HEADER,
+                            signer.sign(&body).header_value(),
+                        )
+                        .body(Full::new(body))
+                        .expect("request");
+                    let resp = client.request(req).await.expect("receiver answers");
+                    assert!(resp.status().is_success());
+                    let _ = resp.into_body().collect().await;
+                }
+            };
+            let warm: Vec<_> = (0..c)
+                .map(|_| tokio::spawn(post(client.clone(), body.clone())))
+                .collect();
+            for w in warm {
+                w.await.unwrap();
+            }
+            let left = Arc::new(AtomicU64::new(n));
+            let (t0, cpu0) = (Instant::now(), process_cpu());
+            let cpu0_proc = process_cpu_proc();
+            let tasks: Vec<_> = (0..c)
+                .map(|_| {
+                    let (client, body, left) = (client.clone(), body.clone(), left.clone());
+                    let post = post.clone();
+                    tokio::spawn(async move {
+                        while left
+                            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1))
+                            .is_ok()
+                        {
+                            post(client.clone(), body.clone()).await;
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.unwrap();
+            }
+            let (el, cpu) = (t0.elapsed(), process_cpu() - cpu0);
+            Run {
+                per_sec: n as f64 / el.as_secs_f64(),
+                cpu_per: cpu / n as u32,
+                cpu_per_proc: (process_cpu_proc() - cpu0_proc) / n as u32,
+            }
+        })
+    }
+
     /// One signed POST of `body`; panics unless the answer is a 2xx.
     async fn post(client: reqwest::Client, url: Arc<str>, signer: Arc<Signer>, body: Bytes) {
         let resp = client
@@ -291,6 +357,13 @@ mod native {
             .max_concurrency(c)
             .max_per_host(c)
             .max_pending(n as usize + c + 16)
+            // `WORKERS=2`: the dispatcher's own runtime on 2 threads (default 1).
+            .worker_threads(
+                std::env::var("WORKERS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
+            )
             .on_outcome(move |o| {
                 if matches!(o.kind, OutcomeKind::Delivered { .. }) {
                     let k = count.fetch_add(1, Ordering::AcqRel) + 1;
@@ -437,7 +510,7 @@ mod native {
         )
         .expect("write the wrk script");
 
-        // Profiling aid: `ONLY=dispatcher|reqwest C=64 N=200000` runs just that sender
+        // Profiling aid: `ONLY=dispatcher|reqwest|hyper C=64 N=200000` runs just that sender
         // (e.g. under `perf record`), no wrk, no table.
         if let Ok(only) = std::env::var("ONLY") {
             let num = |k: &str, d: u64| {
@@ -447,22 +520,29 @@ mod native {
                     .unwrap_or(d)
             };
             let (c, n) = (num("C", 64) as usize, num("N", 200_000));
+            let mut lat = Vec::with_capacity(n as usize);
             let run = if only == "reqwest" {
                 reqwest_loop(&url, &body, c, n)
+            } else if only == "hyper" {
+                hyper_loop(&url, &body, c, n)
             } else {
-                dispatcher_run(
-                    &url,
-                    &event,
-                    c,
-                    n,
-                    &mut Vec::with_capacity(n as usize),
-                    None,
-                )
+                dispatcher_run(&url, &event, c, n, &mut lat, None)
             };
             println!(
                 "{only} c={c} n={n}: {:.0} ev/s, CPU {:?} per delivery",
                 run.per_sec, run.cpu_per
             );
+            if !lat.is_empty() {
+                lat.sort_unstable();
+                println!(
+                    "fire() over {} calls: p50 {} p99 {} p99.9 {} max {}",
+                    lat.len(),
+                    fmt_ns(quantile(&lat, 0.5) as f64),
+                    fmt_ns(quantile(&lat, 0.99) as f64),
+                    fmt_ns(quantile(&lat, 0.999) as f64),
+                    fmt_ns(*lat.last().unwrap() as f64)
+                );
+            }
             return;
         }
         println!("receiver: 127.0.0.1:{} (child process, one thread); body {} B; {rounds} interleaved round(s)", receiver.port, body.len());

@@ -7,8 +7,10 @@
 //! into a dispatcher without [`DispatcherBuilder::otel`] (what a build without the
 //! feature runs, plus one `None` check per hook) and into one with it, the SDK recording
 //! every span (batch processor into an in-memory exporter) and every metric, and one with
-//! metrics only (a no-op tracer provider); each round reports delivered events/s; the
-//! medians are compared.
+//! metrics only (a no-op tracer provider); each round reports delivered events/s and the
+//! process CPU time per delivery (all threads, the in-process receiver included: the
+//! same work in every variant, so the difference is the telemetry's, and unlike the rate
+//! it does not move with the machine's load); the medians are compared.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -19,7 +21,12 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(unsafe_code)] // clock_gettime for CPU-time clocks
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod bench {
+    use super::common::process_cpu;
     use std::convert::Infallible;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
@@ -69,7 +76,8 @@ mod bench {
         rx.recv().expect("port")
     }
 
-    fn round(url: &str, n: usize, otel: Option<Otel>) -> f64 {
+    /// Delivered events/s and process CPU µs per delivery.
+    fn round(url: &str, n: usize, otel: Option<Otel>) -> (f64, f64) {
         let (tx, rx) = mpsc::channel();
         let mut b = Dispatcher::builder()
             .secret(Secret::new("bench-secret").expect("secret"))
@@ -85,7 +93,7 @@ mod bench {
         }
         let d = b.build().expect("dispatcher");
         let ev = Event::new("job-bench", "succeeded", Timestamp::UNIX_EPOCH);
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), process_cpu());
         for _ in 0..n {
             d.fire(url, &ev);
         }
@@ -93,8 +101,9 @@ mod bench {
             rx.recv_timeout(Duration::from_secs(60)).expect("outcome");
         }
         let rate = n as f64 / t.elapsed().as_secs_f64();
+        let cpu = (process_cpu() - cpu).as_secs_f64() * 1e6 / n as f64;
         let _ = d.shutdown_blocking(Duration::from_secs(5));
-        rate
+        (rate, cpu)
     }
 
     fn median(mut v: Vec<f64>) -> f64 {
@@ -116,16 +125,23 @@ mod bench {
         round(&url, n / 10, None); // warm-up
         let noop = opentelemetry::trace::noop::NoopTracerProvider::new();
         let (mut off, mut on, mut metrics) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut off_cpu, mut on_cpu, mut metrics_cpu) = (Vec::new(), Vec::new(), Vec::new());
         for r in 0..rounds {
-            off.push(round(&url, n, None));
-            on.push(round(&url, n, Some(Otel::new(&tracer, &meter))));
-            metrics.push(round(&url, n, Some(Otel::new(&noop, &meter))));
+            let runs = [
+                round(&url, n, None),
+                round(&url, n, Some(Otel::new(&tracer, &meter))),
+                round(&url, n, Some(Otel::new(&noop, &meter))),
+            ];
             spans.reset();
+            off.push(runs[0].0);
+            on.push(runs[1].0);
+            metrics.push(runs[2].0);
+            off_cpu.push(runs[0].1);
+            on_cpu.push(runs[1].1);
+            metrics_cpu.push(runs[2].1);
             println!(
-                "round {r}: off {:.0}/s, on {:.0}/s, metrics only {:.0}/s",
-                off[off.len() - 1],
-                on[on.len() - 1],
-                metrics[metrics.len() - 1]
+                "round {r}: off {:.0}/s {:.1} µs CPU, on {:.0}/s {:.1} µs, metrics only {:.0}/s {:.1} µs",
+                runs[0].0, runs[0].1, runs[1].0, runs[1].1, runs[2].0, runs[2].1
             );
         }
         let (off, on, metrics) = (median(off), median(on), median(metrics));
@@ -135,6 +151,13 @@ mod bench {
             (metrics / off - 1.0) * 100.0,
             n,
             rounds
+        );
+        let (off_cpu, on_cpu, metrics_cpu) = (median(off_cpu), median(on_cpu), median(metrics_cpu));
+        println!(
+            "median process CPU per delivery: otel off {off_cpu:.2} µs, on {on_cpu:.2} µs ({:+.1} % CPU, i.e. {:+.1} % throughput when CPU-bound), metrics only {metrics_cpu:.2} µs ({:+.1} % CPU)",
+            (on_cpu / off_cpu - 1.0) * 100.0,
+            (off_cpu / on_cpu - 1.0) * 100.0,
+            (metrics_cpu / off_cpu - 1.0) * 100.0,
         );
     }
 }

@@ -222,6 +222,8 @@ mod native {
             .max_per_host(64)
             .max_retries(1)
             .base_delay(delay)
+            // `WORKERS=2`: the dispatcher's own runtime on 2 threads (default 1).
+            .worker_threads(env_num("WORKERS").unwrap_or(1) as usize)
             .on_outcome(move |o| {
                 if o.kind == OutcomeKind::Exhausted {
                     let mut d = Digits::default();

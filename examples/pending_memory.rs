@@ -29,8 +29,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .max_pending(n + 1)
         .max_concurrency(64)
         .max_per_host(64)
-        .base_delay(Duration::from_secs(600)) // everyone waits in the retry queue
-        .build()?;
+        .base_delay(Duration::from_secs(600)); // everyone waits in the retry queue
+                                               // `OUTCOME=1`: with an (empty) outcome callback, each job also keeps its attempt
+                                               // trail (timings, last result) for the `Outcome`.
+    let dispatcher = if std::env::var_os("OUTCOME").is_some() {
+        dispatcher.on_outcome(|_| {})
+    } else {
+        dispatcher
+    }
+    .build()?;
 
     // A 1 KiB body (the exact length is printed below).
     let mut template = Event::new("job-000000", "running", Timestamp::UNIX_EPOCH);

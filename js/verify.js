@@ -1,13 +1,13 @@
-// foreman-webhook/verify: verifySignature, verifySignatureReason and createVerifier over a
-// small WebAssembly module of its own (feature `wasm-verify`: HMAC-SHA256, hex, the
-// header rules; src/wasm/fast.rs), with no wasm-bindgen glue. Same answers, same errors
-// as the full package (CI runs the same vectors, bad inputs and hostile calls on both).
-// Template: scripts/assemble-pkg.mjs prepends how `__fw_module` is obtained and appends
-// the exports. Never calls caller code from inside wasm: every JavaScript value is read
+// verifySignature, verifySignatureReason and createVerifier over the crate's raw wasm
+// exports (src/wasm.rs), with no wasm-bindgen glue. foreman-webhook/verify is this file
+// over a small module of its own (feature `wasm-verify`: HMAC-SHA256, hex, the header
+// rules); the whole package is this file + js/full.js over the `wasm` module. CI runs the
+// same vectors, bad inputs and hostile calls on both. Template: scripts/assemble-pkg.mjs
+// prepends how `__fw_module` is obtained and appends the exports. Never calls caller code from inside wasm: every JavaScript value is read
 // here, and the module only ever sees numbers.
 const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 const RETAIN_BYTES = 8 * 1024 * 1024;
-const HEADER_AREA = 1024; // src/wasm/fast.rs HEADER_AREA
+const HEADER_AREA = 1024; // src/wasm.rs HEADER_AREA
 const MAX_SECRETS = 64;
 const MAX_HEADER_LINES = 64;
 const REASONS = ["ok", "missing_prefix", "wrong_length", "malformed_hex", "mismatch", "empty_secret"];
@@ -20,6 +20,10 @@ const encoder = new TextEncoder();
 let wasm;
 let head = null;
 let scratch = null;
+let whole = null; // head and scratch together: the whole scratch region
+// Set by anything that may have grown wasm memory (a larger scratch region, a new keyed
+// slot, a text answer): settle() then checks the size (the hot path skips the check).
+let grew = false;
 let epoch = 0;
 let resets = 0;
 function instantiate() {
@@ -28,6 +32,7 @@ function instantiate() {
   wasm = new WebAssembly.Instance(__fw_module, {}).exports;
   head = null;
   scratch = null;
+  whole = null;
   epoch++;
 }
 instantiate();
@@ -52,6 +57,15 @@ function describe(value) {
 }
 const getters = (proto) => ["buffer", "byteOffset", "byteLength"].map((k) => Object.getOwnPropertyDescriptor(proto, k).get);
 const TYPED_ARRAY = getters(Object.getPrototypeOf(Uint8Array.prototype));
+// The intrinsic getters and `set`: a Uint8Array (of any realm, subclasses included) is copied
+// into wasm memory without calling anything a caller can override. The tag getter
+// returns undefined for anything that is not a typed array, and never throws.
+const TAG = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), Symbol.toStringTag).get;
+const U8_SET = Uint8Array.prototype.set;
+/** The byte length of a live, non-empty Uint8Array, else 0 (the general path decides). */
+function u8Length(value) {
+  return Reflect.apply(TAG, value, []) === "Uint8Array" ? Reflect.apply(TYPED_ARRAY[2], value, []) : 0;
+}
 const DATA_VIEW = getters(DataView.prototype);
 /** The built-in getters that work on `view` (a typed array or a DataView), or null. */
 function viewGetters(view) {
@@ -162,13 +176,16 @@ function headerOf(signature) {
 function reserve(bodyBytes) {
   if (scratch !== null && scratch.buffer === wasm.memory.buffer && scratch.length >= bodyBytes) return;
   const want = HEADER_AREA + Math.max(bodyBytes, scratch === null ? 4096 : scratch.length * 2);
+  grew = true;
   const ptr = wasm.fw_scratch(want);
   if (!ptr) throw tooLarge();
   head = new Uint8Array(wasm.memory.buffer, ptr, HEADER_AREA);
   scratch = new Uint8Array(wasm.memory.buffer, ptr + HEADER_AREA, want - HEADER_AREA);
+  whole = new Uint8Array(wasm.memory.buffer, ptr, want);
 }
 /** A slot keyed with `keys` (non-empty Uint8Arrays), or 0. */
 function key(keys) {
+  grew = true;
   const slot = wasm.fw_slot_new();
   for (let i = 0; slot && i < keys.length; i++) {
     reserve(keys[i].length);
@@ -186,6 +203,9 @@ function answer(slot, body, header) {
   if (typeof body === "string" && body.length <= MAX_INPUT_BYTES / 3) {
     reserve(body.length * 3);
     n = encoder.encodeInto(body, scratch).written;
+  } else if ((n = typeof body === "object" && body !== null ? u8Length(body) : 0) > 0 && n <= MAX_INPUT_BYTES) {
+    reserve(n);
+    Reflect.apply(U8_SET, scratch, [body]);
   } else {
     const bytes = bytesOf(body);
     if (bytes === null) throw bodyError(body);
@@ -206,9 +226,12 @@ function answer(slot, body, header) {
 }
 /** After a call: replaces the instance after a trap or a call that left it large. */
 function settle(error) {
-  if (error instanceof WebAssembly.RuntimeError || wasm.memory.buffer.byteLength > RETAIN_BYTES) {
-    resets++;
-    instantiate();
+  if (error !== null || grew) {
+    grew = false;
+    if (error instanceof WebAssembly.RuntimeError || wasm.memory.buffer.byteLength > RETAIN_BYTES) {
+      resets++;
+      instantiate();
+    }
   }
 }
 // Keyed slots of the last 16 string secrets.

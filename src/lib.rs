@@ -168,16 +168,12 @@ pub mod reason;
 pub mod receive;
 pub mod signature;
 pub mod standard;
-// wasm-bindgen's generated glue and the lol_alloc global allocator need `unsafe`.
-#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
+// The npm package's WebAssembly module (`wasm`: the whole package; `wasm-verify` alone:
+// `foreman-webhook/verify`): raw exports, no wasm-bindgen; `#[no_mangle]` exports and the
+// lol_alloc global allocator need `unsafe`.
+#[cfg(all(any(feature = "wasm", feature = "wasm-verify"), target_arch = "wasm32"))]
 #[allow(unsafe_code)]
 mod wasm;
-// The verify-only module (feature `wasm-verify` alone): the same raw exports, no
-// wasm-bindgen; `#[no_mangle]` exports and the lol_alloc global allocator need `unsafe`.
-#[cfg(all(feature = "wasm-verify", not(feature = "wasm"), target_arch = "wasm32"))]
-#[allow(unsafe_code)]
-#[path = "wasm/fast.rs"]
-mod fast;
 
 /// The README's Rust examples, compiled and run as doctests (with `native` and `axum`, which the
 /// dispatcher and receiver examples need; CI tests with every feature).

@@ -35,9 +35,11 @@
 //! [`DispatcherBuilder::build`] picks, in order: the handle given to
 //! [`DispatcherBuilder::runtime`]; the tokio runtime it is called in; otherwise a
 //! current-thread runtime of its own, driven by one background thread named
-//! `foreman-webhook`. So a synchronous worker needs no tokio setup, and
-//! [`Dispatcher::fire`] works from any thread in every case: it only takes a short lock
-//! and never awaits. When the last clone of a dispatcher is dropped, pending deliveries
+//! `foreman-webhook` ([`DispatcherBuilder::worker_threads`] makes it a multi-thread
+//! runtime for bursts one core cannot carry). So a synchronous worker needs no tokio
+//! setup, and [`Dispatcher::fire`] works from any thread in every case: it takes no lock
+//! the scheduler holds (it hands the job to the scheduler over a lock-free channel) and
+//! never awaits. When the last clone of a dispatcher is dropped, pending deliveries
 //! still run to their end; call [`Dispatcher::shutdown`] (async) or
 //! [`Dispatcher::shutdown_blocking`] to bound that time and get the report. A borrowed
 //! runtime must have I/O and time enabled and outlive the deliveries: if it shuts down

@@ -160,8 +160,9 @@ impl ReceiverBuilder {
         self
     }
 
-    /// The clock, in Unix seconds (default: the system clock; `Date.now()` on wasm32 with
-    /// the `wasm` feature). For tests.
+    /// The clock, in Unix seconds (default: the system clock). On wasm32 there is no clock
+    /// the core can read: give one (e.g. `js_sys::Date::now() / 1000.0`), or building a
+    /// receiver that checks Standard Webhooks timestamps fails with `no_clock`. Also for tests.
     pub fn clock(mut self, now_unix: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
         self.clock = Some(Arc::new(now_unix));
         self

@@ -1,680 +1,750 @@
-//! JavaScript bindings (feature `wasm`, `wasm32` only): thin converters over the core.
+//! The npm package's WebAssembly module: raw exports over numbers only, no wasm-bindgen.
 //!
-//! Every export takes `&JsValue` and converts it here, so that a wrong type becomes a
-//! `TypeError` that names the fix instead of a silent coercion, and no JavaScript value
-//! can make the module panic or trap:
+//! Measured reason (issue 14): the wasm-bindgen bindings (one export per JavaScript
+//! function, each converting `JsValue`s through `catch` imports) made up about 40 % of
+//! the package's .wasm (71,191 B raw / 32,356 B gzip -9 with them). Every JavaScript value
+//! is now read by the package's JavaScript entry (js/verify.js, js/full.js: type checks,
+//! the `TypeError`s that name the fix, getters and proxies that throw), which writes bytes
+//! into one scratch region of this module's memory and calls these exports. Nothing here
+//! calls JavaScript: the module has no imports, so no JavaScript exception can unwind
+//! through its frames, and no input makes it panic (every index is checked; the answers
+//! are codes).
 //!
-//! * input an attacker controls (the signature header, the body's content) only ever
-//!   gives `false` or a reason code;
-//! * a caller's mistake (a parsed object where the raw body belongs, a number as secret,
-//!   an artifact without a name) throws a `TypeError`; an input over [`MAX_INPUT_BYTES`]
-//!   throws a `RangeError` before anything is copied into wasm memory;
-//! * every call into JavaScript goes through [`js`] (`catch` imports), so a JavaScript
-//!   exception (a getter, a proxy, a detached buffer) never unwinds through wasm frames.
+//! The hot path (verifySignature with a cached keyed state) measured two thirds of a
+//! 256-byte call in per-call work that does not depend on the body: keyed HMAC states live
+//! in slots here, the header is written with `TextEncoder.encodeInto` at the start of the
+//! scratch region and the body at [`HEADER_AREA`]. Every answer is the core's: the header
+//! is parsed by [`Signature`]'s `FromStr` and each key checked by
+//! [`Signer::verify_parsed`], all keys tried as in [`crate::verify_any`].
 //!
-//! Messages are built by concatenation, not `format!` (each `format!` call site costs
-//! code in the `.wasm`, which has a size budget).
-//!
-//! The npm package (`js/`, assembled by `scripts/build-wasm`) re-exports every function
-//! exported here from one entry per runtime; `js/index.d.ts` declares their types.
+//! Feature `wasm-verify` alone builds the verify-only module (`foreman-webhook/verify`):
+//! the `fw_slot_*` / `fw_verify` exports; feature `wasm` adds Standard Webhooks, signing
+//! and artifacts.
 
-use js_sys::ArrayBuffer;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
+use std::cell::RefCell;
 
-use self::js::{is_array, Dynamic};
-
-use crate::artifacts::{INLINE_BUDGET, INLINE_MAX};
+use crate::signature::{Signature, Signer, VerifyError};
+#[cfg(feature = "wasm")]
+use crate::standard::{Headers, StandardError, StandardWebhook, DEFAULT_TOLERANCE_SECS};
+#[cfg(feature = "wasm")]
 use crate::{
-    artifacts_json, sign, verify_any, Artifact, InlineLimits, Secret, SecretError, VerifyError,
+    artifacts::{Artifact, InlineLimits},
+    SecretError,
 };
+use crate::{Secret, MAX_SECRETS};
 
-/// Largest body, secret or artifact `data` accepted: 64 MiB (for a string, of UTF-8).
-/// Webhook bodies are kilobytes; the limit turns a runaway input into a `RangeError`
-/// instead of an out-of-memory trap.
-pub const MAX_INPUT_BYTES: usize = 64 << 20;
-
-pub use crate::MAX_SECRETS;
-
-/// Most lines read from an array-valued signature header (repeated header lines); the
-/// rest of an attacker's 10^5-line array is ignored.
-const MAX_HEADER_LINES: u32 = 64;
-
-/// The hot path's raw exports (`fw_verify`, ...), in src/wasm/fast.rs.
-mod fast;
-/// The only way the bindings call JavaScript: `catch` imports.
-mod js;
-/// Standard Webhooks exports (`verifyStandardWebhook`, ...), in src/wasm/standard.rs.
-mod standard;
-
-const BODY_FIX: &str = "pass the raw request body (string or Uint8Array), not the parsed JSON \
-     (Express: express.raw({ type: \"application/json\" }); fetch, Workers, Deno: \
-     new Uint8Array(await request.arrayBuffer()))";
-const SECRET_FIX: &str =
-    "secret must be a string, a Uint8Array, or an array of them (key rotation)";
-const ARTIFACTS_FIX: &str =
-    "artifacts must be an array of { name, contentType, size, data? } objects";
-const LIMITS_FIX: &str = "limits must be an object { perArtifact?, budget? } of byte counts";
-
-// ---------------------------------------------------------------------------------------
-// Exports: signatures
-// ---------------------------------------------------------------------------------------
-
-/// `true` iff `signature` (the `X-Foreman-Signature` header value, `sha256=<hex>`) is the
-/// HMAC-SHA256 of `body` under `secret`, or under any of the secrets in an array.
-///
-/// `body` is the raw request body: a string (hashed as UTF-8), a `Uint8Array` (any
-/// `ArrayBufferView`: the bytes it views) or an `ArrayBuffer`. A missing or malformed
-/// signature (including a non-string) gives `false`, never an exception.
-///
-/// # Errors
-/// `TypeError` when `body` or `secret` has the wrong type; `RangeError` when an input is
-/// larger than [`MAX_INPUT_BYTES`].
-#[wasm_bindgen(js_name = verifySignature)]
-pub fn verify_signature(
-    body: &JsValue,
-    signature: &JsValue,
-    secret: &JsValue,
-) -> Result<bool, JsValue> {
-    check(body, signature, secret).map(|r| r.is_ok())
-}
-
-/// Like [`verify_signature`], but says why: `"ok"`, `"missing_prefix"`, `"wrong_length"`,
-/// `"malformed_hex"`, `"mismatch"` or `"empty_secret"` (the core's `VerifyError::code`).
-/// Safe to log: it never contains the secret, the body or the signature.
-///
-/// # Errors
-/// As [`verify_signature`].
-#[wasm_bindgen(js_name = verifySignatureReason)]
-pub fn verify_signature_reason(
-    body: &JsValue,
-    signature: &JsValue,
-    secret: &JsValue,
-) -> Result<String, JsValue> {
-    let code = match check(body, signature, secret)? {
-        Ok(()) => crate::reason::OK,
-        Err(e) => e.code(),
-    };
-    Ok(code.to_owned())
-}
-
-/// The `X-Foreman-Signature` header value (`sha256=<64 lowercase hex>`) for `body` under
-/// `secret`: what a sender puts on the request, and what tests use to sign fixtures.
-///
-/// # Errors
-/// `TypeError` when an argument has the wrong type or the secret is empty; `RangeError`
-/// when an input is larger than [`MAX_INPUT_BYTES`].
-#[wasm_bindgen(js_name = signPayload)]
-pub fn sign_payload(body: &JsValue, secret: &JsValue) -> Result<String, JsValue> {
-    let body = body_bytes(body)?;
-    let key = bytes_of(secret)?.ok_or_else(|| {
-        type_error(&[
-            "secret must be a string or a Uint8Array, got ",
-            &describe(secret),
-        ])
-    })?;
-    let secret =
-        Secret::new(key).map_err(|_| type_error(&[crate::reason::EMPTY_SECRET_MESSAGE]))?;
-    Ok(sign(&body, &secret).header_value())
-}
-
-/// The shared conversion of `verifySignature` and `verifySignatureReason`: the outer
-/// `Result` is the caller's mistake (thrown), the inner one the verification answer.
-fn check(
-    body: &JsValue,
-    signature: &JsValue,
-    secret: &JsValue,
-) -> Result<Result<(), VerifyError>, JsValue> {
-    let keys = secret_list(secret)?;
-    let header = signature_value(signature);
-    let body = body_bytes(body)?;
-    let secrets: Result<Vec<Secret>, SecretError> = keys.iter().map(Secret::new).collect();
-    Ok(match secrets {
-        Ok(secrets) => verify_any(&body, &header, &secrets),
-        Err(_) => Err(VerifyError::EmptySecret),
-    })
-}
-
-/// The signature header value: a string, or an array of strings (the header's lines,
-/// e.g. `req.headersDistinct`), joined by the core's rule for repeated lines (so one line
-/// verifies, and two lines of a header that holds one value do not). A missing header
-/// (`undefined`, `null`), any other type and an entry that cannot be read are
-/// attacker-controlled input: they count as empty, which the core refuses. At most
-/// [`MAX_HEADER_LINES`] lines are read.
-fn signature_value(signature: &JsValue) -> String {
-    if let Some(s) = signature.as_string() {
-        return s;
-    }
-    if !is_array(signature).unwrap_or(false) {
-        return String::new();
-    }
-    let len = js::length(signature).unwrap_or(0).min(MAX_HEADER_LINES);
-    let lines = (0..len).filter_map(|i| js::get_index(signature, i).ok()?.as_string());
-    crate::receive::join_lines(crate::SIGNATURE_HEADER, lines).unwrap_or_default()
-}
-
-/// `secret` as a list of keys: one string or byte array, or an array of them (rotation).
-fn secret_list(secret: &JsValue) -> Result<Vec<Vec<u8>>, JsValue> {
-    if !is_array(secret).map_err(|_| type_error(&[SECRET_FIX]))? {
-        return match bytes_of(secret)? {
-            Some(key) => Ok(vec![key]),
-            None => Err(type_error(&[SECRET_FIX, ", got ", &describe(secret)])),
-        };
-    }
-    let len = array_length(secret, SECRET_FIX)?;
-    if len as usize > MAX_SECRETS {
-        return Err(type_error(&[crate::reason::TOO_MANY_SECRETS_MESSAGE]));
-    }
-    let mut keys = Vec::new();
-    for i in 0..len {
-        let item = js::get_index(secret, i).map_err(|_| type_error(&[SECRET_FIX]))?;
-        match bytes_of(&item)? {
-            Some(key) => keys.push(key),
-            None => {
-                return Err(type_error(&[
-                    SECRET_FIX,
-                    ", got ",
-                    &describe(&item),
-                    " at index ",
-                    itoa::Buffer::new().format(i),
-                ]))
-            }
-        }
-    }
-    Ok(keys)
-}
-
-// ---------------------------------------------------------------------------------------
-// Exports: artifacts
-// ---------------------------------------------------------------------------------------
-
-/// The `artifacts` JSON text of a webhook payload, byte-identical to the Rust core's
-/// `format_artifacts` (`"null"` for an empty array, as Go writes it).
-///
-/// `artifacts` is an array of `{ name, contentType, size?, data? }` (`content_type` is
-/// accepted too); `data` is a string (UTF-8) or bytes; `size` defaults to the data's byte
-/// length. `limits` is optional: `{ perArtifact?, budget? }` in bytes, 256 KiB each by
-/// default.
-///
-/// # Errors
-/// `TypeError` naming the artifact and the field when an input has the wrong type or a
-/// size is not a non-negative integer; `RangeError` for data over [`MAX_INPUT_BYTES`].
-#[wasm_bindgen(js_name = formatArtifacts)]
-pub fn format_artifacts(
-    job_id: &JsValue,
-    artifacts: &JsValue,
-    limits: &JsValue,
-) -> Result<String, JsValue> {
-    let job_id = job_id
-        .as_string()
-        .ok_or_else(|| type_error(&["jobId must be a string, got ", &describe(job_id)]))?;
-    let owned = read_artifacts(artifacts)?;
-    let limits = read_limits(limits)?;
-    let borrowed: Vec<Artifact<'_>> = owned.iter().map(OwnedArtifact::borrow).collect();
-    Ok(artifacts_json(&job_id, &borrowed, &limits).unwrap_or_else(|| "null".to_owned()))
-}
-
-/// Where `formatArtifacts` puts each artifact, and why: one of `"inline_text"`,
-/// `"inline_base64"`, `"url_no_data"`, `"url_too_large"`, `"url_over_budget"` per artifact
-/// (the core's `plan_artifacts`), for tools that explain the output.
-///
-/// # Errors
-/// As `formatArtifacts`.
-#[wasm_bindgen(js_name = planArtifacts)]
-pub fn plan_artifacts(artifacts: &JsValue, limits: &JsValue) -> Result<js_sys::Array, JsValue> {
-    let owned = read_artifacts(artifacts)?;
-    let limits = read_limits(limits)?;
-    let borrowed: Vec<Artifact<'_>> = owned.iter().map(OwnedArtifact::borrow).collect();
-    let out = js_sys::Array::new();
-    for p in crate::plan_artifacts(&borrowed, &limits) {
-        js::push(&out, &JsValue::from_str(p.code()))
-            .map_err(|_| type_error(&["Array.prototype.push threw (was it replaced?)"]))?;
-    }
-    Ok(out)
-}
-
-/// The JS array of artifacts, read into owned Rust values.
-fn read_artifacts(artifacts: &JsValue) -> Result<Vec<OwnedArtifact>, JsValue> {
-    if !is_array(artifacts).map_err(|_| type_error(&[ARTIFACTS_FIX]))? {
-        return Err(type_error(&[ARTIFACTS_FIX, ", got ", &describe(artifacts)]));
-    }
-    let len = array_length(artifacts, ARTIFACTS_FIX)?;
-    let mut owned = Vec::new();
-    for i in 0..len {
-        let item = js::get_index(artifacts, i).map_err(|_| type_error(&[ARTIFACTS_FIX]))?;
-        owned.push(read_artifact(&item, itoa::Buffer::new().format(i))?);
-    }
-    Ok(owned)
-}
-
-/// An artifact read out of a JavaScript object.
-struct OwnedArtifact {
-    name: String,
-    content_type: String,
-    size: u64,
-    data: Option<Vec<u8>>,
-}
-
-impl OwnedArtifact {
-    fn borrow(&self) -> Artifact<'_> {
-        Artifact {
-            name: &self.name,
-            content_type: &self.content_type,
-            size: self.size,
-            data: self.data.as_deref(),
-        }
-    }
-}
-
-/// Reads `artifacts[at]`: `{ name, contentType | content_type, size?, data? }`.
-fn read_artifact(item: &JsValue, at: &str) -> Result<OwnedArtifact, JsValue> {
-    if !item.is_object() || is_array(item).unwrap_or(true) {
-        return Err(type_error(&[
-            "artifacts[",
-            at,
-            "] must be an object { name, contentType, size, data? }, got ",
-            &describe(item),
-        ]));
-    }
-    let field = |key: &str| {
-        js::get(item, key)
-            .map_err(|_| type_error(&["artifacts[", at, "].", key, " could not be read"]))
-    };
-    let name = field("name")?.as_string().ok_or_else(|| {
-        type_error(&[
-            "artifacts[",
-            at,
-            "].name must be a string (the file name, e.g. \"report.json\")",
-        ])
-    })?;
-    let mut content_type = field("contentType")?;
-    if content_type.is_undefined() {
-        content_type = field("content_type")?;
-    }
-    let content_type = content_type.as_string().ok_or_else(|| {
-        type_error(&[
-            "artifacts[",
-            at,
-            "].contentType must be a string (a MIME type, e.g. \"text/plain\")",
-        ])
-    })?;
-    let data = field("data")?;
-    let data = if data.is_null_or_undefined() {
-        None
-    } else {
-        Some(bytes_of(&data)?.ok_or_else(|| {
-            type_error(&[
-                "artifacts[",
-                at,
-                "].data must be a string or a Uint8Array (or left out for a URL reference), got ",
-                &describe(&data),
-            ])
-        })?)
-    };
-    let size = field("size")?;
-    let size = match (non_negative_integer(&size), &data) {
-        (Some(size), _) => size,
-        (None, Some(data)) if size.is_undefined() => data.len() as u64,
-        _ => {
-            return Err(type_error(&[
-                "artifacts[",
-                at,
-                "].size must be a non-negative integer number of bytes (it may be left out \
-                 when data is given), got ",
-                &describe(&size),
-            ]))
-        }
-    };
-    Ok(OwnedArtifact {
-        name,
-        content_type,
-        size,
-        data,
-    })
-}
-
-/// `{ perArtifact?, budget? }`, each defaulting to 256 KiB; `undefined`/`null` for both.
-fn read_limits(limits: &JsValue) -> Result<InlineLimits, JsValue> {
-    let mut out = InlineLimits {
-        per_artifact: INLINE_MAX,
-        budget: INLINE_BUDGET,
-    };
-    if limits.is_null_or_undefined() {
-        return Ok(out);
-    }
-    if !limits.is_object() {
-        return Err(type_error(&[LIMITS_FIX, ", got ", &describe(limits)]));
-    }
-    for (key, slot) in [
-        ("perArtifact", &mut out.per_artifact),
-        ("budget", &mut out.budget),
-    ] {
-        let value = get(limits, key, LIMITS_FIX)?;
-        if !value.is_undefined() {
-            *slot = non_negative_integer(&value).ok_or_else(|| {
-                type_error(&[
-                    "limits.",
-                    key,
-                    " must be a non-negative integer number of bytes, got ",
-                    &describe(&value),
-                ])
-            })?;
-        }
-    }
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------
-// Conversions
-// ---------------------------------------------------------------------------------------
-
-/// The request body's bytes, or a `TypeError` saying what to pass instead.
-fn body_bytes(body: &JsValue) -> Result<Vec<u8>, JsValue> {
-    bytes_of(body)?.ok_or_else(|| {
-        type_error(&[
-            "body must be a string, Uint8Array or ArrayBuffer, got ",
-            &describe(body),
-            ": ",
-            BODY_FIX,
-        ])
-    })
-}
-
-/// The bytes of a string (UTF-8; lone surrogates become U+FFFD), of an `ArrayBuffer`, or
-/// of any `ArrayBufferView` (`Uint8Array`, `Buffer`, `DataView`, ...: the bytes it views).
-/// `Ok(None)` for any other type.
-fn bytes_of(value: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
-    if value.is_string() {
-        // UTF-8 takes at least one byte per UTF-16 unit: a longer string is refused
-        // before it is encoded. Otherwise it is encoded on the JavaScript side and its
-        // bytes are counted before anything is copied into wasm memory.
-        let units =
-            js::length(value).map_err(|_| type_error(&["a string's length could not be read"]))?;
-        if units as usize > MAX_INPUT_BYTES {
-            return Err(too_large());
-        }
-        let utf8 = js::encode_utf8(value)
-            .map_err(|_| type_error(&["a string could not be encoded as UTF-8"]))?;
-        let len = js::length(&utf8)
-            .map_err(|_| type_error(&["a string could not be encoded as UTF-8"]))?;
-        if len as usize > MAX_INPUT_BYTES {
-            return Err(too_large());
-        }
-        return js::to_vec(&utf8)
-            .map(Some)
-            .map_err(|_| type_error(&["a string could not be copied"]));
-    }
-    const VIEW_FIX: &str = "the bytes of a typed array or ArrayBuffer could not be read";
-    let props = value.unchecked_ref::<Dynamic>();
-    let read = |r: Result<JsValue, JsValue>| r.map_err(|_| type_error(&[VIEW_FIX]));
-    let (buffer, offset, len) = if ArrayBuffer::is_view(value) {
-        (
-            read(props.buffer())?,
-            read(props.byte_offset())?,
-            read(props.byte_length())?,
-        )
-    } else if let Some(len) = js::array_buffer_len(value) {
-        (value.clone(), JsValue::from_f64(0.0), len)
-    } else if value.is_instance_of::<ArrayBuffer>() {
-        // An ArrayBuffer of this realm that `new DataView` refused: detached.
-        return Err(type_error(&[
-            VIEW_FIX,
-            ": is its ArrayBuffer detached (transferred)?",
-        ]));
-    } else {
-        return Ok(None);
-    };
-    let (Some(offset), Some(len)) = (non_negative_integer(&offset), non_negative_integer(&len))
-    else {
-        return Err(type_error(&[VIEW_FIX]));
-    };
-    if len > MAX_INPUT_BYTES as u64 {
-        return Err(too_large());
-    }
-    // Built even for a length of 0: the constructor throws for a detached buffer (whose
-    // views report a length of 0), which must not pass for an empty body.
-    let view = js::byte_view(&buffer, offset as f64, len as f64)
-        .map_err(|_| type_error(&[VIEW_FIX, ": is its ArrayBuffer detached (transferred)?"]))?;
-    js::to_vec(&view)
-        .map(Some)
-        .map_err(|_| type_error(&[VIEW_FIX]))
-}
-
-/// `target[key]`, with a thrown exception turned into a `TypeError(fix)`.
-fn get(target: &JsValue, key: &str, fix: &str) -> Result<JsValue, JsValue> {
-    js::get(target, key).map_err(|_| type_error(&[fix]))
-}
-
-/// The `length` of an array (as reported; a proxy may lie, within `u32`).
-fn array_length(array: &JsValue, fix: &str) -> Result<u32, JsValue> {
-    js::length(array).map_err(|_| type_error(&[fix]))
-}
-
-/// A JavaScript number that is a safe non-negative integer (at most 2^53 - 1).
-fn non_negative_integer(value: &JsValue) -> Option<u64> {
-    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-    let n = value.as_f64()?;
-    ((0.0..=MAX_SAFE).contains(&n) && n.fract() == 0.0).then_some(n as u64)
-}
-
-/// A value's type for error messages (`typeof`, or `null` / `an array`); never its
-/// content, which may be a secret.
-fn describe(value: &JsValue) -> String {
-    if value.is_null() {
-        "null".into()
-    } else if value.is_undefined() {
-        "undefined".into()
-    } else if is_array(value).unwrap_or(false) {
-        "an array".into()
-    } else {
-        let mut out = String::from("a value of type ");
-        out.push_str(&value.js_typeof().as_string().unwrap_or_default());
-        out
-    }
-}
-
-fn too_large() -> JsValue {
-    js_sys::RangeError::new(
-        "input is larger than 64 MiB: limit the request body size before verifying \
-         (webhook bodies are small)",
-    )
-    .into()
-}
-
-/// A `TypeError` whose message is `parts` joined.
-fn type_error(parts: &[&str]) -> JsValue {
-    let mut message = String::new();
-    for part in parts {
-        message.push_str(part);
-    }
-    js_sys::TypeError::new(&message).into()
-}
-
-/// The global allocator of the npm package's module: lol_alloc's free list (coalescing,
-/// first fit), about 8 KB smaller than the default dlmalloc. Each call allocates a few
-/// buffers and frees them all before returning, so a simple free list is enough.
+/// The global allocator: lol_alloc's free list (coalescing, first fit), about 8 KB smaller
+/// than the default dlmalloc. A call allocates a few buffers and frees them before
+/// returning; the keyed slots and the scratch region live until freed or regrown.
 // SAFETY: without the `atomics` target feature a wasm32 module runs on one thread.
 #[cfg(not(target_feature = "atomics"))]
 #[global_allocator]
 static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
+/// Bytes reserved for the header at the start of the scratch region (128 UTF-16 units of
+/// UTF-8); the body starts here.
+pub const HEADER_AREA: usize = 1024;
+
+/// A length that says "this header is absent" (`-1` from JavaScript).
+#[cfg(feature = "wasm")]
+const ABSENT: usize = usize::MAX;
+
+/// The answer codes of [`fw_verify`], in the order the entry maps them to reason strings.
+const OK: u32 = 0;
+/// An answer the entry never asks for: an unknown slot, lengths past the scratch region,
+/// a header that is not UTF-8 (the entry writes UTF-8 with `TextEncoder`).
+const FALLBACK: u32 = 255;
+
+struct Fast {
+    scratch: Vec<u8>,
+    /// The text answer of the last `fw_sign`, `fw_std_sign` or `fw_artifacts` call.
+    #[cfg(feature = "wasm")]
+    out: Vec<u8>,
+    slots: Vec<Option<Vec<Signer>>>,
+    #[cfg(feature = "wasm")]
+    std_slots: Vec<Option<StdSlot>>,
+}
+
+/// Standard Webhooks keys (the full package only): collected by [`fw_std_slot_add`], keyed on first use.
+#[cfg(feature = "wasm")]
+struct StdSlot {
+    secrets: Vec<Secret>,
+    keyed: Option<StandardWebhook>,
+}
+
+thread_local! {
+    static FAST: RefCell<Fast> = const {
+        RefCell::new(Fast {
+            scratch: Vec::new(),
+            #[cfg(feature = "wasm")]
+            out: Vec::new(),
+            slots: Vec::new(),
+            #[cfg(feature = "wasm")]
+            std_slots: Vec::new(),
+        })
+    };
+}
+
+/// The scratch region, grown to at least `len` bytes: its address, or 0 when memory could
+/// not grow. Valid until the next call of this function.
+#[no_mangle]
+pub extern "C" fn fw_scratch(len: usize) -> usize {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return 0;
+        };
+        let have = fast.scratch.len();
+        if len > have {
+            if fast.scratch.try_reserve_exact(len - have).is_err() {
+                return 0;
+            }
+            fast.scratch.resize(len, 0);
+        }
+        fast.scratch.as_mut_ptr() as usize
+    })
+}
+
+/// A new, empty slot of keyed states: its number (from 1), or 0 on failure.
+#[no_mangle]
+pub extern "C" fn fw_slot_new() -> u32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return 0;
+        };
+        let index = match fast.slots.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                fast.slots.push(None);
+                fast.slots.len() - 1
+            }
+        };
+        if let Some(entry) = fast.slots.get_mut(index) {
+            *entry = Some(Vec::new());
+        }
+        u32::try_from(index + 1).unwrap_or(0)
+    })
+}
+
+/// Adds the key in `scratch[..key_len]` to `slot`: 1, or 0 for an empty key, an unknown
+/// slot or a slot already holding [`MAX_SECRETS`] keys.
+#[no_mangle]
+pub extern "C" fn fw_slot_add(slot: u32, key_len: usize) -> u32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return 0;
+        };
+        let Fast { scratch, slots, .. } = &mut *fast;
+        let Some(key) = scratch.get(..key_len) else {
+            return 0;
+        };
+        let Ok(secret) = Secret::new(key) else {
+            return 0;
+        };
+        match slot_mut(slots, slot) {
+            Some(signers) if signers.len() < MAX_SECRETS => {
+                signers.push(Signer::new(&secret));
+                1
+            }
+            _ => 0,
+        }
+    })
+}
+
+/// Frees `slot` (its number may be handed out again).
+#[no_mangle]
+pub extern "C" fn fw_slot_free(slot: u32) {
+    FAST.with(|fast| {
+        if let Ok(mut fast) = fast.try_borrow_mut() {
+            let index = (slot as usize).wrapping_sub(1);
+            if let Some(entry) = fast.slots.get_mut(index) {
+                *entry = None;
+            }
+        }
+    });
+}
+
+/// Verifies the header in `scratch[..header_len]` against the body in
+/// `scratch[HEADER_AREA..HEADER_AREA + body_len]` under every key of `slot`: 0 for a
+/// match, otherwise 1 `missing_prefix`, 2 `wrong_length`, 3 `malformed_hex`, 4
+/// `mismatch`, 5 `empty_secret`; 255 (`FALLBACK`) for input the entry never writes.
+#[no_mangle]
+pub extern "C" fn fw_verify(slot: u32, header_len: usize, body_len: usize) -> u32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return FALLBACK;
+        };
+        let Fast { scratch, slots, .. } = &mut *fast;
+        let (Some(header), Some(body)) = (
+            scratch.get(..header_len.min(HEADER_AREA)),
+            scratch.get(HEADER_AREA..HEADER_AREA.saturating_add(body_len)),
+        ) else {
+            return FALLBACK;
+        };
+        let Ok(header) = core::str::from_utf8(header) else {
+            return FALLBACK;
+        };
+        let Some(signers) = slot_mut(slots, slot) else {
+            return FALLBACK;
+        };
+        code(check(signers, body, header))
+    })
+}
+
+/// A new, empty slot of Standard Webhooks keys: its number (from 1), or 0 on failure.
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_std_slot_new() -> u32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return 0;
+        };
+        let index = match fast.std_slots.iter().position(Option::is_none) {
+            Some(free) => free,
+            None => {
+                fast.std_slots.push(None);
+                fast.std_slots.len() - 1
+            }
+        };
+        if let Some(entry) = fast.std_slots.get_mut(index) {
+            *entry = Some(StdSlot {
+                secrets: Vec::new(),
+                keyed: None,
+            });
+        }
+        u32::try_from(index + 1).unwrap_or(0)
+    })
+}
+
+/// Adds the `whsec_...` secret in `scratch[..len]` (UTF-8) to a Standard Webhooks slot:
+/// 1; 2 when it is not `whsec_` + base64 and 3 when its key is empty
+/// ([`Secret::from_standard`]); 0 when the slot is unknown or already keyed, or holds
+/// [`MAX_SECRETS`] secrets.
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_std_slot_add(slot: u32, len: usize) -> u32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return 0;
+        };
+        let Fast {
+            scratch, std_slots, ..
+        } = &mut *fast;
+        let Some(Ok(text)) = scratch.get(..len).map(core::str::from_utf8) else {
+            return 0;
+        };
+        let secret = match Secret::from_standard(text) {
+            Ok(secret) => secret,
+            Err(SecretError::Empty) => return 3,
+            Err(_) => return 2,
+        };
+        match std_slots
+            .get_mut((slot as usize).wrapping_sub(1))
+            .and_then(Option::as_mut)
+        {
+            Some(entry) if entry.keyed.is_none() && entry.secrets.len() < MAX_SECRETS => {
+                entry.secrets.push(secret);
+                1
+            }
+            _ => 0,
+        }
+    })
+}
+
+/// Frees a Standard Webhooks slot.
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_std_slot_free(slot: u32) {
+    FAST.with(|fast| {
+        if let Ok(mut fast) = fast.try_borrow_mut() {
+            if let Some(entry) = fast.std_slots.get_mut((slot as usize).wrapping_sub(1)) {
+                *entry = None;
+            }
+        }
+    });
+}
+
+/// Verifies a Standard Webhooks request: `webhook-id`, `webhook-timestamp`,
+/// `webhook-signature` and the body one after the other from the start of the scratch
+/// region (a header length of `usize::MAX`, `-1` from JavaScript, is an absent header,
+/// which takes no room); `now` in Unix seconds (an integer), `tolerance` in seconds or
+/// negative for the default. 0 for a match, otherwise 1 `missing_header`,
+/// 2 `malformed_timestamp`, 3 `too_old`, 4 `too_new`, 5 `malformed_signature`,
+/// 6 `no_matching_signature`, 7 `empty_secret` (also for an unknown slot); 255 for
+/// lengths past the scratch region or a header that is not UTF-8.
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_std_verify(
+    slot: u32,
+    id_len: usize,
+    ts_len: usize,
+    sig_len: usize,
+    body_len: usize,
+    now: f64,
+    tolerance: f64,
+) -> u32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return FALLBACK;
+        };
+        let Fast {
+            scratch, std_slots, ..
+        } = &mut *fast;
+        let mut at = 0;
+        let mut header = |len: usize| -> Result<Option<&str>, ()> {
+            if len == ABSENT {
+                return Ok(None);
+            }
+            let bytes = take(scratch, &mut at, len).ok_or(())?;
+            core::str::from_utf8(bytes).map(Some).map_err(|_| ())
+        };
+        let (Ok(id), Ok(timestamp), Ok(signature)) =
+            (header(id_len), header(ts_len), header(sig_len))
+        else {
+            return FALLBACK;
+        };
+        let Some(body) = take(scratch, &mut at, body_len) else {
+            return FALLBACK;
+        };
+        let Some(wh) = keyed_std(std_slots, slot) else {
+            return 7;
+        };
+        // `now` and `tolerance` were checked by the entry (finite, |now| < 1e11, tolerance
+        // a non-negative integer below 1e11, or -1), so the casts are exact.
+        wh.set_tolerance_secs(if tolerance < 0.0 {
+            DEFAULT_TOLERANCE_SECS
+        } else {
+            tolerance as u64
+        });
+        let headers = Headers {
+            id,
+            timestamp,
+            signature,
+        };
+        match wh.verify(&headers, body, now as i64) {
+            Ok(()) => OK,
+            Err(StandardError::MissingHeader(_)) => 1,
+            Err(StandardError::MalformedTimestamp) => 2,
+            Err(StandardError::TooOld) => 3,
+            Err(StandardError::TooNew) => 4,
+            Err(StandardError::MalformedSignature) => 5,
+            Err(StandardError::NoMatchingSignature) => 6,
+            Err(StandardError::EmptySecret) => 7,
+        }
+    })
+}
+
+/// `scratch[*at..*at + len]`, moving `at` past it; `None` past the end.
+#[cfg(feature = "wasm")]
+fn take<'a>(scratch: &'a [u8], at: &mut usize, len: usize) -> Option<&'a [u8]> {
+    let end = at.checked_add(len)?;
+    let bytes = scratch.get(*at..end)?;
+    *at = end;
+    Some(bytes)
+}
+
+/// The keyed value of a Standard Webhooks slot (keyed on first use); `None` for an
+/// unknown slot or one without secrets.
+#[cfg(feature = "wasm")]
+fn keyed_std(std_slots: &mut [Option<StdSlot>], slot: u32) -> Option<&mut StandardWebhook> {
+    let entry = std_slots
+        .get_mut((slot as usize).wrapping_sub(1))?
+        .as_mut()?;
+    if entry.keyed.is_none() {
+        entry.keyed = StandardWebhook::new(&entry.secrets).ok();
+    }
+    entry.keyed.as_mut()
+}
+
+/// The address of the last text answer (`fw_sign`, `fw_std_sign`, `fw_artifacts`).
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_out() -> usize {
+    FAST.with(|fast| fast.try_borrow().map_or(0, |f| f.out.as_ptr() as usize))
+}
+
+/// Stores `text` as the answer: its length, or -1 when it cannot be stored.
+#[cfg(feature = "wasm")]
+fn answer(out: &mut Vec<u8>, text: &[u8]) -> i32 {
+    out.clear();
+    if out.try_reserve_exact(text.len()).is_err() {
+        return -1;
+    }
+    out.extend_from_slice(text);
+    i32::try_from(text.len()).unwrap_or(-1)
+}
+
+/// Signs the body at `scratch[HEADER_AREA..HEADER_AREA + body_len]` with the first key of
+/// `slot`: the `X-Foreman-Signature` value (`sha256=<hex>`) as the answer ([`fw_out`]),
+/// its length; -1 for an unknown or empty slot.
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_sign(slot: u32, body_len: usize) -> i32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return -1;
+        };
+        let Fast {
+            scratch,
+            slots,
+            out,
+            ..
+        } = &mut *fast;
+        let Some(body) = scratch.get(HEADER_AREA..HEADER_AREA.saturating_add(body_len)) else {
+            return -1;
+        };
+        match slot_mut(slots, slot).and_then(|s| s.first()) {
+            Some(signer) => answer(out, signer.sign(body).header_value().as_bytes()),
+            None => -1,
+        }
+    })
+}
+
+/// The `webhook-signature` value for message `id` (`scratch[..id_len]`, UTF-8) sent at
+/// `timestamp` (an integer, checked by the entry) with the body that follows it, under
+/// every secret of the Standard Webhooks `slot`: its length as the answer ([`fw_out`]);
+/// -1 for an unknown or empty slot.
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_std_sign(slot: u32, id_len: usize, timestamp: f64, body_len: usize) -> i32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return -1;
+        };
+        let Fast {
+            scratch,
+            std_slots,
+            out,
+            ..
+        } = &mut *fast;
+        let mut at = 0;
+        let Some(Ok(id)) = take(scratch, &mut at, id_len).map(core::str::from_utf8) else {
+            return -1;
+        };
+        let Some(body) = take(scratch, &mut at, body_len) else {
+            return -1;
+        };
+        match keyed_std(std_slots, slot) {
+            Some(wh) => answer(out, wh.sign(id, timestamp as i64, body).as_bytes()),
+            None => -1,
+        }
+    })
+}
+
+/// `formatArtifacts` (`plan` = 0: the artifacts JSON, `null` for none) or `planArtifacts`
+/// (`plan` = 1: the placement codes, comma-separated) of the list encoded in
+/// `scratch[..len]` by the entry (js/full.js, `encodeArtifacts`): all numbers
+/// little-endian, `u32` job id length + UTF-8; `u32` count; per artifact `u32` name
+/// length + UTF-8, `u32` content type length + UTF-8, `f64` size, `u32` data length
+/// (`u32::MAX`: no data) + bytes. The answer's length ([`fw_out`]), or -1 for an encoding
+/// that does not parse.
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_artifacts(plan: u32, len: usize, per_artifact: f64, budget: f64) -> i32 {
+    FAST.with(|fast| {
+        let Ok(mut fast) = fast.try_borrow_mut() else {
+            return -1;
+        };
+        let Fast { scratch, out, .. } = &mut *fast;
+        let Some(input) = scratch.get(..len) else {
+            return -1;
+        };
+        let Some((job_id, list)) = decode_artifacts(input) else {
+            return -1;
+        };
+        // Sizes and limits were checked by the entry: safe integers, so the casts are exact.
+        let limits = InlineLimits {
+            per_artifact: per_artifact as u64,
+            budget: budget as u64,
+        };
+        if plan == 0 {
+            let json = crate::artifacts_json(job_id, &list, &limits);
+            answer(out, json.as_deref().unwrap_or("null").as_bytes())
+        } else {
+            let mut codes = String::new();
+            for (i, p) in crate::plan_artifacts(&list, &limits).iter().enumerate() {
+                if i > 0 {
+                    codes.push(',');
+                }
+                codes.push_str(p.code());
+            }
+            answer(out, codes.as_bytes())
+        }
+    })
+}
+
+/// The job id and artifacts of [`fw_artifacts`]' encoding; `None` if it does not parse.
+#[cfg(feature = "wasm")]
+fn decode_artifacts(input: &[u8]) -> Option<(&str, Vec<Artifact<'_>>)> {
+    let mut at = 0;
+    let word = |at: &mut usize| -> Option<u32> {
+        let b = take(input, at, 4)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
+    };
+    let text = |at: &mut usize, len: u32| -> Option<&str> {
+        core::str::from_utf8(take(input, at, len as usize)?).ok()
+    };
+    let n = word(&mut at)?;
+    let job_id = text(&mut at, n)?;
+    let count = word(&mut at)?;
+    let mut list = Vec::new();
+    for _ in 0..count {
+        let n = word(&mut at)?;
+        let name = text(&mut at, n)?;
+        let n = word(&mut at)?;
+        let content_type = text(&mut at, n)?;
+        let size = f64::from_le_bytes(take(input, &mut at, 8)?.try_into().ok()?) as u64;
+        let n = word(&mut at)?;
+        let data = if n == u32::MAX {
+            None
+        } else {
+            Some(take(input, &mut at, n as usize)?)
+        };
+        list.push(Artifact {
+            name,
+            content_type,
+            size,
+            data,
+        });
+    }
+    Some((job_id, list))
+}
+
+fn slot_mut(slots: &mut [Option<Vec<Signer>>], slot: u32) -> Option<&mut Vec<Signer>> {
+    slots.get_mut((slot as usize).wrapping_sub(1))?.as_mut()
+}
+
+/// [`crate::verify_any`] with keys already keyed: every key is tried.
+fn check(signers: &[Signer], body: &[u8], header: &str) -> Result<(), VerifyError> {
+    if signers.is_empty() {
+        return Err(VerifyError::EmptySecret);
+    }
+    let sig: Signature = header.parse()?;
+    let mut ok = subtle::Choice::from(0u8);
+    for signer in signers {
+        let matched = signer.verify_parsed(body, &sig).is_ok();
+        ok |= subtle::Choice::from(u8::from(matched));
+    }
+    if bool::from(ok) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
+fn code(answer: Result<(), VerifyError>) -> u32 {
+    match answer {
+        Ok(()) => OK,
+        Err(VerifyError::MissingPrefix) => 1,
+        Err(VerifyError::WrongLength) => 2,
+        Err(VerifyError::MalformedHex) => 3,
+        Err(VerifyError::Mismatch) => 4,
+        Err(VerifyError::EmptySecret) => 5,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    //! The exports called with JavaScript values, under wasm-bindgen-test (Node and
-    //! Chromium). The vector files are covered by tests/vectors.rs and tests/js.
+    //! The raw exports as the package's JavaScript calls them, under wasm-bindgen-test
+    //! (Node and Chromium). Expected values are published examples (GitHub's
+    //! X-Hub-Signature-256 example, the Standard Webhooks specification's), not computed
+    //! here; every JavaScript entry is tested over the same exports by tests/js.
 
-    use js_sys::{Array, DataView, Object, Reflect, Uint8Array};
-    use wasm_bindgen::prelude::*;
-    use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     use super::*;
 
-    const BODY: &str = "Hello, World!";
-    const KEY: &str = "It's a Secret to Everybody";
+    // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+    const BODY: &[u8] = b"Hello, World!";
+    const KEY: &[u8] = b"It's a Secret to Everybody";
     const GOOD: &str = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+    // https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+    const STD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const STD_ID: &str = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const STD_TS: &str = "1614265330";
+    const STD_BODY: &[u8] = br#"{"test": 2432232314}"#;
+    const STD_SIG: &str = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 
-    fn s(v: &str) -> JsValue {
-        JsValue::from_str(v)
+    /// Writes `parts` one after the other from `at` in the scratch region.
+    fn put(at: usize, parts: &[&[u8]]) {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        assert_ne!(fw_scratch(HEADER_AREA + at + len), 0);
+        FAST.with(|f| {
+            let mut f = f.borrow_mut();
+            let mut i = at;
+            for p in parts {
+                f.scratch[i..i + p.len()].copy_from_slice(p);
+                i += p.len();
+            }
+        });
     }
 
-    fn message(err: JsValue) -> (bool, String) {
-        let is_type_error = err.is_instance_of::<js_sys::TypeError>();
-        let msg = err.unchecked_into::<js_sys::Error>().message();
-        (is_type_error, msg.into())
+    fn out(len: i32) -> String {
+        let len = usize::try_from(len).expect("an answer");
+        FAST.with(|f| String::from_utf8(f.borrow().out[..len].to_vec()).unwrap())
+    }
+
+    fn slot(keys: &[&[u8]]) -> u32 {
+        let slot = fw_slot_new();
+        for k in keys {
+            put(0, &[k]);
+            assert_eq!(fw_slot_add(slot, k.len()), 1);
+        }
+        slot
+    }
+
+    fn std_slot(secrets: &[&str]) -> Result<u32, u32> {
+        let slot = fw_std_slot_new();
+        for s in secrets {
+            put(0, &[s.as_bytes()]);
+            match fw_std_slot_add(slot, s.len()) {
+                1 => {}
+                code => {
+                    fw_std_slot_free(slot);
+                    return Err(code);
+                }
+            }
+        }
+        Ok(slot)
     }
 
     #[wasm_bindgen_test]
-    fn every_body_type_gives_the_same_answer() {
-        let bytes = BODY.as_bytes();
-        let u8a = Uint8Array::from(bytes);
-        // A view with an offset into a larger buffer.
-        let big = Uint8Array::new_with_length(bytes.len() as u32 + 7);
-        big.subarray(3, 3 + bytes.len() as u32).copy_from(bytes);
-        let offset_view: JsValue = big.subarray(3, 3 + bytes.len() as u32).into();
-        let data_view: JsValue = DataView::new(&big.buffer(), 3, bytes.len()).into();
-        for body in [
-            s(BODY),
-            u8a.clone().into(),
-            u8a.buffer().into(),
-            offset_view,
-            data_view,
+    fn verify_answers_every_reason_and_tries_every_key() {
+        let s = slot(&[b"old", KEY]);
+        for (header, code) in [
+            (GOOD, 0),
+            ("", 1),
+            ("sha256=zz", 2),
+            (&GOOD.replace('7', "g")[..], 3),
+            (&GOOD.replace('7', "8")[..], 4),
         ] {
-            assert_eq!(verify_signature(&body, &s(GOOD), &s(KEY)), Ok(true));
-            assert_eq!(sign_payload(&body, &s(KEY)).ok().as_deref(), Some(GOOD));
+            put(0, &[header.as_bytes()]);
+            put(HEADER_AREA, &[BODY]);
+            assert_eq!(fw_verify(s, header.len(), BODY.len()), code, "{header}");
         }
-    }
-
-    #[wasm_bindgen_test]
-    fn junk_signatures_are_false_with_a_reason() {
-        let body = s(BODY);
-        for (header, reason) in [
-            (JsValue::UNDEFINED, "missing_prefix"),
-            (JsValue::NULL, "missing_prefix"),
-            (JsValue::from_f64(1.0), "missing_prefix"),
-            (s("sha256=zz"), "wrong_length"),
-            (s(&GOOD.replace('7', "g")), "malformed_hex"),
-            (s(&GOOD.replace('7', "8")), "mismatch"),
-        ] {
-            assert_eq!(verify_signature(&body, &header, &s(KEY)), Ok(false));
-            assert_eq!(
-                verify_signature_reason(&body, &header, &s(KEY))
-                    .ok()
-                    .as_deref(),
-                Some(reason)
-            );
-        }
-        let empty = verify_signature_reason(&body, &s(GOOD), &s(""));
-        assert_eq!(empty.ok().as_deref(), Some("empty_secret"));
-        let none = verify_signature_reason(&body, &s(GOOD), &Array::new());
-        assert_eq!(none.ok().as_deref(), Some("empty_secret"));
-    }
-
-    #[wasm_bindgen_test]
-    fn rotation_lists_try_every_secret() {
-        let list: JsValue = Array::of2(&s("old"), &s(KEY)).into();
-        assert_eq!(verify_signature(&s(BODY), &s(GOOD), &list), Ok(true));
-        let list: JsValue = Array::of2(&s("old"), &s("older")).into();
-        assert_eq!(verify_signature(&s(BODY), &s(GOOD), &list), Ok(false));
-    }
-
-    #[wasm_bindgen_test]
-    fn caller_mistakes_throw_type_errors_that_name_the_fix() {
-        let parsed: JsValue = Object::new().into();
-        let (is_type, msg) = message(verify_signature(&parsed, &s(GOOD), &s(KEY)).unwrap_err());
-        assert!(is_type && msg.contains("raw request body"), "{msg}");
-        let (is_type, msg) =
-            message(verify_signature(&s(BODY), &s(GOOD), &JsValue::from_f64(7.0)).unwrap_err());
-        assert!(is_type && msg.contains("secret must be"), "{msg}");
-        let (is_type, msg) = message(sign_payload(&s(BODY), &s("")).unwrap_err());
-        assert!(is_type && msg.contains("must not be empty"), "{msg}");
-        let (is_type, msg) =
-            message(format_artifacts(&s("j"), &parsed, &JsValue::UNDEFINED).unwrap_err());
-        assert!(is_type && msg.contains("array"), "{msg}");
-    }
-
-    fn artifact(pairs: &[(&str, JsValue)]) -> JsValue {
-        let o = Object::new();
-        for (k, v) in pairs {
-            Reflect::set(&o, &s(k), v).unwrap();
-        }
-        o.into()
-    }
-
-    #[wasm_bindgen_test]
-    fn format_artifacts_reads_both_spellings_and_checks_fields() {
-        let none = format_artifacts(&s("j"), &Array::new(), &JsValue::UNDEFINED);
-        assert_eq!(none.ok().as_deref(), Some("null"));
-        let list = Array::of2(
-            &artifact(&[
-                ("name", s("out.txt")),
-                ("contentType", s("text/plain")),
-                ("data", s("hello")),
-            ]),
-            &artifact(&[
-                ("name", s("model.bin")),
-                ("content_type", s("application/octet-stream")),
-                ("size", JsValue::from_f64(10_485_760.0)),
-            ]),
-        );
-        let json = format_artifacts(&s("job 7"), &list, &JsValue::UNDEFINED).unwrap();
+        fw_slot_free(s);
+        let empty = fw_slot_new();
+        assert_eq!(fw_verify(empty, 0, 0), 5);
+        assert_eq!(fw_slot_add(empty, 0), 0, "an empty key is refused");
+        assert_eq!(fw_verify(9999, 0, 0), FALLBACK, "an unknown slot");
         assert_eq!(
-            json,
+            fw_verify(empty, usize::MAX, usize::MAX),
+            FALLBACK,
+            "lengths past the region"
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn sign_gives_the_published_header() {
+        let s = slot(&[KEY]);
+        put(HEADER_AREA, &[BODY]);
+        assert_eq!(out(fw_sign(s, BODY.len())), GOOD);
+        assert_eq!(fw_sign(s, usize::MAX), -1);
+        fw_slot_free(s);
+        assert_eq!(fw_sign(s, 0), -1, "a freed slot");
+    }
+
+    #[wasm_bindgen_test]
+    fn standard_webhooks_verify_and_sign_the_spec_example() {
+        let s = std_slot(&[STD_SECRET]).unwrap();
+        let now = 1_614_265_330.0;
+        let verify = |sig: &str, now: f64, tol: f64| {
+            put(
+                0,
+                &[
+                    STD_ID.as_bytes(),
+                    STD_TS.as_bytes(),
+                    sig.as_bytes(),
+                    STD_BODY,
+                ],
+            );
+            fw_std_verify(
+                s,
+                STD_ID.len(),
+                STD_TS.len(),
+                sig.len(),
+                STD_BODY.len(),
+                now,
+                tol,
+            )
+        };
+        assert_eq!(verify(STD_SIG, now, -1.0), 0);
+        assert_eq!(verify("v1,AAAA", now, -1.0), 6);
+        assert_eq!(verify("junk", now, -1.0), 5);
+        assert_eq!(verify(STD_SIG, now + 301.0, -1.0), 3);
+        assert_eq!(verify(STD_SIG, now + 301.0, 400.0), 0);
+        assert_eq!(verify(STD_SIG, now - 301.0, -1.0), 4);
+        put(0, &[STD_ID.as_bytes(), STD_BODY]);
+        let absent = usize::MAX;
+        assert_eq!(
+            fw_std_verify(s, STD_ID.len(), absent, absent, 0, now, -1.0),
+            1
+        );
+        put(0, &[STD_ID.as_bytes(), STD_BODY]);
+        let len = fw_std_sign(s, STD_ID.len(), now, STD_BODY.len());
+        assert_eq!(out(len), STD_SIG);
+        fw_std_slot_free(s);
+        assert_eq!(std_slot(&["whsec_!!"]), Err(2));
+        assert_eq!(std_slot(&[""]), Err(3));
+        let none = std_slot(&[]).unwrap();
+        assert_eq!(fw_std_verify(none, 0, 0, 0, 0, now, -1.0), 7);
+        assert_eq!(fw_std_sign(none, 0, now, 0), -1);
+    }
+
+    /// The encoding of js/full.js `artifactsIn`.
+    fn artifacts(job: &str, list: &[(&str, &str, f64, Option<&[u8]>)]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&(job.len() as u32).to_le_bytes());
+        v.extend_from_slice(job.as_bytes());
+        v.extend_from_slice(&(list.len() as u32).to_le_bytes());
+        for (name, ct, size, data) in list {
+            v.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            v.extend_from_slice(name.as_bytes());
+            v.extend_from_slice(&(ct.len() as u32).to_le_bytes());
+            v.extend_from_slice(ct.as_bytes());
+            v.extend_from_slice(&size.to_le_bytes());
+            match data {
+                Some(d) => {
+                    v.extend_from_slice(&(d.len() as u32).to_le_bytes());
+                    v.extend_from_slice(d);
+                }
+                None => v.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+        }
+        v
+    }
+
+    #[wasm_bindgen_test]
+    fn artifacts_json_and_plan() {
+        let input = artifacts(
+            "job 7",
+            &[
+                ("out.txt", "text/plain", 5.0, Some(b"hello")),
+                ("model.bin", "application/octet-stream", 10_485_760.0, None),
+            ],
+        );
+        put(0, &[&input]);
+        let limit = 262_144.0;
+        assert_eq!(
+            out(fw_artifacts(0, input.len(), limit, limit)),
             concat!(
                 r#"[{"name":"out.txt","content_type":"text/plain","size":5,"data":"hello"},"#,
                 r#"{"name":"model.bin","content_type":"application/octet-stream","size":10485760,"#,
                 r#""url":"/jobs/job%207/artifacts/model.bin"}]"#
             )
         );
-        for (bad, field) in [
-            (
-                artifact(&[("contentType", s("t")), ("size", 1.into())]),
-                ".name",
-            ),
-            (
-                artifact(&[("name", s("a")), ("size", 1.into())]),
-                ".contentType",
-            ),
-            (
-                artifact(&[
-                    ("name", s("a")),
-                    ("contentType", s("t")),
-                    ("size", (-1).into()),
-                ]),
-                ".size",
-            ),
-            (
-                artifact(&[
-                    ("name", s("a")),
-                    ("contentType", s("t")),
-                    ("size", 1.5.into()),
-                ]),
-                ".size",
-            ),
-            (
-                artifact(&[
-                    ("name", s("a")),
-                    ("contentType", s("t")),
-                    ("data", 5.into()),
-                ]),
-                ".data",
-            ),
-        ] {
-            let list = Array::of1(&bad);
-            let (is_type, msg) =
-                message(format_artifacts(&s("j"), &list, &JsValue::UNDEFINED).unwrap_err());
-            assert!(is_type && msg.contains(field), "{msg}");
-        }
-        let limits = artifact(&[("perArtifact", (-3).into())]);
-        let (is_type, msg) = message(format_artifacts(&s("j"), &list, &limits).unwrap_err());
-        assert!(is_type && msg.contains("limits.perArtifact"), "{msg}");
-    }
-
-    #[wasm_bindgen_test]
-    fn oversized_input_is_a_range_error() {
-        let big = Uint8Array::new_with_length(MAX_INPUT_BYTES as u32 + 1);
-        let err = verify_signature(&big.into(), &s(GOOD), &s(KEY)).unwrap_err();
-        assert!(err.is_instance_of::<js_sys::RangeError>());
+        put(0, &[&input]);
+        assert_eq!(
+            out(fw_artifacts(1, input.len(), limit, limit)),
+            "inline_text,url_no_data"
+        );
+        let none = artifacts("j", &[]);
+        put(0, &[&none]);
+        assert_eq!(out(fw_artifacts(0, none.len(), limit, limit)), "null");
+        put(0, &[&none]);
+        assert_eq!(out(fw_artifacts(1, none.len(), limit, limit)), "");
+        // A truncated encoding is refused, never read past.
+        put(0, &[&input]);
+        assert_eq!(fw_artifacts(0, input.len() - 1, limit, limit), -1);
     }
 }

@@ -185,3 +185,146 @@ fn relay_exports_spans_and_metrics_over_otlp_http() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--otlp-endpoint` and `--metrics-addr` together: one meter provider, two readers, so
+/// the scrape and the OTLP export both carry the delivery.
+#[cfg(feature = "prometheus")]
+#[test]
+fn relay_exports_over_otlp_and_serves_prometheus_together() {
+    use std::io::Read;
+
+    fn scrape(port: u16) -> Option<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).ok()?;
+        let (head, body) = raw.split_once("\r\n\r\n")?;
+        head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
+    }
+
+    let dir = std::env::temp_dir().join(format!("foreman-cli-otlp-prom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = format!("sqlite:{}", dir.join("o.db").display());
+    let hook = Receiver::always(200);
+    let collector = Receiver::always(200);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+
+    let mut send = Command::new(BIN)
+        .args([
+            "send",
+            "--store",
+            &store,
+            "--url",
+            &hook.url("/hook"),
+            "--secret",
+            SECRET,
+        ])
+        .env_remove("FOREMAN_WEBHOOK_SECRET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    send.stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"job_id":"job-both","state":"succeeded"}"#)
+        .unwrap();
+    assert!(send.wait().unwrap().success());
+
+    let relay = Command::new(BIN)
+        .args([
+            "relay",
+            "--store",
+            &store,
+            "--secret",
+            SECRET,
+            "--allow-private",
+            "--poll-ms",
+            "50",
+            "--quiet",
+            "--metrics-addr",
+            &format!("127.0.0.1:{port}"),
+            "--otlp-endpoint",
+            &format!("http://127.0.0.1:{}", collector.port()),
+            "--otlp-interval-ms",
+            "200",
+        ])
+        .env_remove("FOREMAN_WEBHOOK_SECRET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let scraped = loop {
+        assert!(Instant::now() < deadline, "no delivery in the scrape");
+        if let Some(text) = scrape(port) {
+            if text.lines().any(|l| {
+                l.starts_with("webhook_deliveries")
+                    && l.contains("outcome=\"delivered\"")
+                    && l.ends_with(" 1")
+            }) {
+                break text;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(scraped.contains("http_client_request_duration_seconds_count"));
+    std::thread::sleep(Duration::from_millis(600));
+    let _ = Command::new("kill")
+        .args(["-TERM", &relay.id().to_string()])
+        .status();
+    let out = relay.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut delivered_points = 0i64;
+    let mut spans = 0;
+    for h in collector.hits() {
+        match h.path.as_str() {
+            "/v1/metrics" => {
+                let req = ExportMetricsServiceRequest::decode(h.body.as_ref()).unwrap();
+                for rm in req.resource_metrics {
+                    for sm in rm.scope_metrics {
+                        for m in sm
+                            .metrics
+                            .into_iter()
+                            .filter(|m| m.name == "webhook.deliveries")
+                        {
+                            use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+                            use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value as N;
+                            if let Some(Data::Sum(sum)) = m.data {
+                                for p in sum.data_points {
+                                    if let Some(N::AsInt(v)) = p.value {
+                                        delivered_points = delivered_points.max(v);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            "/v1/traces" => {
+                let req = ExportTraceServiceRequest::decode(h.body.as_ref()).unwrap();
+                spans += req
+                    .resource_spans
+                    .iter()
+                    .flat_map(|rs| &rs.scope_spans)
+                    .map(|ss| ss.spans.len())
+                    .sum::<usize>();
+            }
+            other => panic!("unexpected OTLP path {other}"),
+        }
+    }
+    assert_eq!(delivered_points, 1, "webhook.deliveries over OTLP");
+    assert_eq!(spans, 2, "one delivery span, one attempt span");
+    let _ = std::fs::remove_dir_all(&dir);
+}

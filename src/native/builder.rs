@@ -59,6 +59,7 @@ pub struct DispatcherBuilder {
     resolver: Option<Arc<dyn NameResolver>>,
     on_outcome: Option<OutcomeFn>,
     runtime: Option<Handle>,
+    worker_threads: usize,
     jitter_seed: Option<u64>,
     store: StoreConfig,
     durable: DurableSettings,
@@ -82,6 +83,7 @@ impl Default for DispatcherBuilder {
             resolver: None,
             on_outcome: None,
             runtime: None,
+            worker_threads: 1,
             jitter_seed: None,
             store: StoreConfig::Memory,
             durable: DurableSettings::default(),
@@ -233,6 +235,18 @@ impl DispatcherBuilder {
         self
     }
 
+    /// How many threads the dispatcher's own runtime runs deliveries on, when it makes
+    /// one (no [`runtime`](Self::runtime) given and `build` called outside a tokio
+    /// runtime). Default 1: a current-thread runtime on one background thread. With 2 or
+    /// more it is a multi-thread runtime: attempts (signing, TLS, HTTP) spread over the
+    /// threads, for bursts one core cannot keep up with; `0` means one per available
+    /// core. `fire` never waits for these threads either way.
+    #[must_use]
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        self.worker_threads = threads;
+        self
+    }
+
     /// Seeds the jitter (default: random per dispatcher).
     #[must_use]
     pub fn jitter_seed(mut self, seed: u64) -> Self {
@@ -369,6 +383,10 @@ impl DispatcherBuilder {
             resolver: self.resolver,
             on_outcome: self.on_outcome,
             runtime: self.runtime,
+            worker_threads: match self.worker_threads {
+                0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+                n => n,
+            },
             jitter_seed: self.jitter_seed.unwrap_or_else(random_u64),
             store: self.store,
             durable: self.durable,

@@ -34,6 +34,8 @@ pub(crate) struct Config {
     pub(crate) resolver: Option<Arc<dyn NameResolver>>,
     pub(crate) on_outcome: Option<OutcomeFn>,
     pub(crate) runtime: Option<Handle>,
+    /// Threads of the dispatcher's own runtime (≥ 1).
+    pub(crate) worker_threads: usize,
     pub(crate) jitter_seed: u64,
     pub(crate) store: StoreConfig,
     pub(crate) durable: DurableSettings,

@@ -82,9 +82,10 @@ impl Http {
     ) -> Result<Sent, (AttemptOutcome, reqwest::Error)> {
         let req = self
             .client
-            .post(job.url())
+            .post(job.parsed_url().clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        let req = self.signing.apply(req, job, webhook_id).body(job.body());
+        let body = job.body_bytes();
+        let req = self.signing.apply(req, job, &body, webhook_id).body(body);
         match req.send().await {
             Ok(resp) => {
                 let code = resp.status().as_u16();
@@ -117,6 +118,14 @@ impl Http {
     /// The `webhook-id` an in-memory delivery is sent with (the same on every retry).
     pub(super) fn memory_webhook_id(&self, id: u64) -> String {
         self.signing.memory_webhook_id(id)
+    }
+
+    /// The same id, formatted only when displayed.
+    pub(super) fn memory_id(&self, id: u64) -> MemoryId {
+        MemoryId {
+            instance: self.signing.instance,
+            id,
+        }
     }
 
     /// Reads at most `body_cap` bytes of the body (lets a small response's connection be
@@ -158,18 +167,36 @@ struct Signing {
     instance: u64,
 }
 
+/// The `webhook-id` of an in-memory delivery: `msg_` + 16 hex of the dispatcher's random
+/// instance + 16 hex of the delivery number.
+#[derive(Clone, Copy)]
+pub(super) struct MemoryId {
+    instance: u64,
+    id: u64,
+}
+
+impl fmt::Display for MemoryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "msg_{:016x}{:016x}", self.instance, self.id)
+    }
+}
+
 impl Signing {
     fn memory_webhook_id(&self, id: u64) -> String {
-        format!("msg_{:016x}{:016x}", self.instance, id)
+        MemoryId {
+            instance: self.instance,
+            id,
+        }
+        .to_string()
     }
 
     fn apply(
         &self,
         mut req: reqwest::RequestBuilder,
         job: &Job,
+        body: &[u8],
         webhook_id: Option<&str>,
     ) -> reqwest::RequestBuilder {
-        let body = job.body();
         #[cfg(feature = "otel")]
         if let Some((parent, state)) = job.trail.as_ref().and_then(|t| t.trace_headers.as_ref()) {
             req = req.header("traceparent", parent.as_str());
@@ -178,7 +205,7 @@ impl Signing {
             }
         }
         if let Some(signer) = &self.foreman {
-            if let Some(v) = sensitive(&signer.sign(&body).header_value()) {
+            if let Some(v) = sensitive(&signer.sign(body).header_value()) {
                 req = req.header(SIGNATURE_HEADER, v);
             }
         }
@@ -191,7 +218,7 @@ impl Signing {
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-            let sig = standard.sign(&id, now, &body);
+            let sig = standard.sign(&id, now, body);
             req = req
                 .header(crate::standard::ID_HEADER, id)
                 .header(crate::standard::TIMESTAMP_HEADER, now.to_string());

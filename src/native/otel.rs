@@ -233,15 +233,22 @@ impl Dest {
     }
 }
 
-/// A delivery's span, kept with the job until its outcome, with what its attempts'
-/// spans and metrics reuse (the URL is parsed and the host labels resolved once per
-/// delivery, not per attempt).
-pub(crate) struct DeliveryTrace {
-    cx: Context,
+/// What every delivery to one destination shares in its spans and metrics: the redacted
+/// URL, host and port, and the bounded host labels. Computed once per destination (kept
+/// with the dispatcher's shared destination, so a burst to one URL parses it and takes
+/// the host-label lock once, not once per delivery: measured in benches/otel_overhead).
+pub(crate) struct DestTrace {
     url: Value,
     dest: Option<(Value, i64)>,
     /// `server.address` (+ `server.port`), bounded by [`HostLabels`].
     labels: Vec<KeyValue>,
+}
+
+/// A delivery's span, kept with the job until its outcome, with its destination's
+/// shared attributes.
+pub(crate) struct DeliveryTrace {
+    cx: Context,
+    dest: Arc<DestTrace>,
 }
 
 /// One attempt's span, from send to classification.
@@ -252,13 +259,9 @@ pub(crate) struct AttemptTrace {
 }
 
 impl Otel {
-    /// Opens the delivery span (`url` already redacted), linked to the caller's current
-    /// span if any.
-    pub(crate) fn delivery(&self, url: &str, webhook_id: &str, delivery_id: u64) -> DeliveryTrace {
-        let caller = Context::current();
-        let caller = caller.span().span_context().clone();
-        let url = Value::String(Arc::<str>::from(url).into());
-        let parsed = Dest::of(url.as_str().as_ref());
+    /// The shared attributes of a destination (`url` already redacted).
+    pub(crate) fn dest(&self, url: &str) -> Arc<DestTrace> {
+        let parsed = Dest::of(url);
         let labels = match &parsed {
             Some(d) => self.inner.hosts.labels(d),
             None => vec![KeyValue::new("server.address", OTHER)],
@@ -269,12 +272,27 @@ impl Otel {
                 i64::from(d.port),
             )
         });
-        let mut attrs = vec![
-            KeyValue::new("url.full", url.clone()),
-            KeyValue::new("webhook.id", webhook_id.to_owned()),
-            KeyValue::new("webhook.delivery_id", delivery_id as i64),
-        ];
-        if let Some((host, port)) = &dest {
+        Arc::new(DestTrace {
+            url: Value::String(Arc::<str>::from(url).into()),
+            dest,
+            labels,
+        })
+    }
+
+    /// Opens the delivery span, linked to the caller's current span if any.
+    pub(crate) fn delivery(
+        &self,
+        dest: Arc<DestTrace>,
+        webhook_id: &str,
+        delivery_id: u64,
+    ) -> DeliveryTrace {
+        let caller = Context::current();
+        let caller = caller.span().span_context().clone();
+        let mut attrs = Vec::with_capacity(5);
+        attrs.push(KeyValue::new("url.full", dest.url.clone()));
+        attrs.push(KeyValue::new("webhook.id", webhook_id.to_owned()));
+        attrs.push(KeyValue::new("webhook.delivery_id", delivery_id as i64));
+        if let Some((host, port)) = &dest.dest {
             attrs.push(KeyValue::new("server.address", host.clone()));
             attrs.push(KeyValue::new("server.port", *port));
         }
@@ -290,9 +308,7 @@ impl Otel {
         let span = builder.start_with_context(&self.inner.tracer, &Context::new());
         DeliveryTrace {
             cx: Context::new().with_span(span),
-            url,
             dest,
-            labels,
         }
     }
 
@@ -300,8 +316,8 @@ impl Otel {
     pub(crate) fn attempt(&self, delivery: &DeliveryTrace, attempt: u32) -> AttemptTrace {
         let mut attrs = Vec::with_capacity(5);
         attrs.push(KeyValue::new("http.request.method", "POST"));
-        attrs.push(KeyValue::new("url.full", delivery.url.clone()));
-        if let Some((host, port)) = &delivery.dest {
+        attrs.push(KeyValue::new("url.full", delivery.dest.url.clone()));
+        if let Some((host, port)) = &delivery.dest.dest {
             attrs.push(KeyValue::new("server.address", host.clone()));
             attrs.push(KeyValue::new("server.port", *port));
         }
@@ -357,10 +373,11 @@ impl Otel {
             }
             span.end();
         }
-        let mut labels = match delivery {
-            Some(d) => d.labels.clone(),
-            None => vec![KeyValue::new("server.address", OTHER)],
-        };
+        let mut labels = Vec::with_capacity(5);
+        match delivery {
+            Some(d) => labels.extend_from_slice(&d.dest.labels),
+            None => labels.push(KeyValue::new("server.address", OTHER)),
+        }
         let class = match status.map(|c| c / 100) {
             Some(1) => "1xx",
             Some(2) => "2xx",
@@ -408,7 +425,7 @@ impl Otel {
             span.end();
         }
         let host = match delivery {
-            Some(d) => d.labels[0].clone(),
+            Some(d) => d.dest.labels[0].clone(),
             None => match Dest::of(url) {
                 Some(dest) => self.inner.hosts.labels(&dest)[0].clone(),
                 None => KeyValue::new("server.address", OTHER),

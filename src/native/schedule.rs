@@ -5,6 +5,12 @@
 //! A delivery whose host is at its limit waits in that host's queue (so one slow
 //! receiver cannot hold the global slots) and moves to the front of the ready queue when
 //! one of that host's attempts ends.
+//!
+//! Order of service when a slot is free: due retries first (earliest due first), then the
+//! ready queue (deliveries a host released, claimed durable rows), then fresh events
+//! ([`Sched::push_fresh`]: what `fire` sent over the dispatcher's lock-free channel). So
+//! a burst of fresh events can delay a due retry by at most the attempts already in
+//! flight, never by the length of the burst.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -25,6 +31,27 @@ pub(crate) fn deadline(now: Instant, wait: Duration) -> Instant {
         .unwrap_or(now)
 }
 
+/// The dispatcher's scheduler clock: nanoseconds since the dispatcher's start, 8 bytes
+/// per waiting retry (a `tokio::time::Instant` is 16). A type of its own, not a bare
+/// `u64`, so it cannot be mixed up with another unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Tick(pub(crate) u64);
+
+impl Tick {
+    /// `self + d`, saturating.
+    pub(crate) fn after(self, d: Duration) -> Self {
+        Self(
+            self.0
+                .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        )
+    }
+
+    /// `self − earlier`, zero if `earlier` is later.
+    pub(crate) fn since(self, earlier: Self) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+}
+
 /// What the scheduler needs to know about a delivery.
 pub(crate) trait Schedulable {
     /// The per-destination key (`host[:port]`).
@@ -36,7 +63,11 @@ pub(crate) trait Schedulable {
 /// Ready deliveries, scheduled retries and the slots in use. `T` is the clock's instant.
 pub(crate) struct Sched<J, T> {
     timers: BinaryHeap<Timer<J, T>>,
+    /// Retries whose time has come, earliest first: served before anything else.
+    due: VecDeque<J>,
     ready: VecDeque<J>,
+    /// Fresh events, in the order `fire` sent them: served last.
+    fresh: VecDeque<J>,
     hosts: HashMap<Box<str>, HostSlots<J>>,
     active: usize,
 }
@@ -59,7 +90,9 @@ impl<J: Schedulable, T: Ord> Default for Sched<J, T> {
     fn default() -> Self {
         Self {
             timers: BinaryHeap::new(),
+            due: VecDeque::new(),
             ready: VecDeque::new(),
+            fresh: VecDeque::new(),
             hosts: HashMap::new(),
             active: 0,
         }
@@ -110,18 +143,29 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
         earliest
     }
 
-    /// Moves every retry due at or before `now` to the ready queue, then picks what may
-    /// start: at most `max_concurrency` in all and `max_per_host` per host. The picked
-    /// deliveries hold their slots until [`release`](Self::release).
+    /// Queues a fresh event, behind the due retries and the ready queue.
+    pub(crate) fn push_fresh(&mut self, job: J) {
+        self.fresh.push_back(job);
+    }
+
+    /// Moves every retry due at or before `now` to the due queue, then picks what may
+    /// start: at most `max_concurrency` in all and `max_per_host` per host, due retries
+    /// first, then the ready queue, then fresh events. The picked deliveries hold their
+    /// slots until [`release`](Self::release).
     pub(crate) fn start(&mut self, now: T, max_concurrency: usize, max_per_host: usize) -> Vec<J> {
         while self.timers.peek().is_some_and(|t| t.due <= now) {
             if let Some(t) = self.timers.pop() {
-                self.ready.push_back(t.job);
+                self.due.push_back(t.job);
             }
         }
         let mut start = Vec::new();
         while self.active < max_concurrency {
-            let Some(job) = self.ready.pop_front() else {
+            let Some(job) = self
+                .due
+                .pop_front()
+                .or_else(|| self.ready.pop_front())
+                .or_else(|| self.fresh.pop_front())
+            else {
                 break;
             };
             let slots = match self.hosts.get_mut(job.host_key()) {
@@ -140,8 +184,10 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
         if self.timers.is_empty() && self.timers.capacity() > 1024 {
             self.timers.shrink_to_fit();
         }
-        if self.ready.is_empty() && self.ready.capacity() > 1024 {
-            self.ready.shrink_to_fit();
+        for queue in [&mut self.due, &mut self.ready, &mut self.fresh] {
+            if queue.is_empty() && queue.capacity() > 1024 {
+                queue.shrink_to_fit();
+            }
         }
         start
     }
@@ -168,12 +214,19 @@ impl<J: Schedulable, T: Ord + Copy> Sched<J, T> {
 
     /// Takes every delivery not started (ready, waiting for a host, scheduled).
     pub(crate) fn take_all(&mut self) -> Vec<J> {
-        let mut all: Vec<J> = self.ready.drain(..).collect();
+        let mut all: Vec<J> = self.due.drain(..).collect();
+        all.extend(self.ready.drain(..));
+        all.extend(self.fresh.drain(..));
         all.extend(self.timers.drain().map(|t| t.job));
         for slots in self.hosts.values_mut() {
             all.extend(slots.waiting.drain(..));
         }
         all
+    }
+
+    /// Whether a global slot is free.
+    pub(crate) fn has_room(&self, max_concurrency: usize) -> bool {
+        self.active < max_concurrency
     }
 
     /// Requests in flight.
@@ -246,6 +299,54 @@ mod tests {
         s.release("slow");
         s.release("slow");
         assert_eq!(ids(&s.start(0, 10, 2)), [3]);
+    }
+
+    #[test]
+    fn due_retries_start_before_ready_and_fresh_deliveries() {
+        let mut s: Sched<J, u32> = Sched::default();
+        for i in 100..110 {
+            s.push_fresh(J(i, "h"));
+        }
+        s.push_ready(J(50, "h"));
+        s.push_timer(5, J(2, "h"));
+        s.push_timer(3, J(1, "h"));
+        s.push_timer(9, J(3, "h"));
+        // Two slots: the two due retries win over the ready one and the fresh burst.
+        assert_eq!(ids(&s.start(6, 2, 8)), [1, 2]);
+        s.release("h");
+        assert_eq!(ids(&s.start(6, 2, 8)), [50]);
+        s.release("h");
+        // The third retry comes due while the fresh burst waits: it still goes first.
+        assert_eq!(ids(&s.start(9, 2, 8)), [3]);
+        s.release("h");
+        s.release("h");
+        assert_eq!(ids(&s.start(9, 2, 8)), [100, 101]);
+        assert!(!s.has_room(2));
+        assert_eq!(s.take_all().len(), 8);
+    }
+
+    #[test]
+    fn fresh_events_for_a_busy_host_wait_there_and_others_still_start() {
+        let mut s: Sched<J, u32> = Sched::default();
+        for j in [J(1, "slow"), J(2, "slow"), J(3, "slow"), J(4, "fast")] {
+            s.push_fresh(j);
+        }
+        assert_eq!(ids(&s.start(0, 10, 1)), [1, 4]);
+        s.release("slow");
+        assert_eq!(ids(&s.start(0, 10, 1)), [2]);
+        let mut rest = ids(&s.take_all());
+        rest.sort_unstable();
+        assert_eq!(rest, [3]);
+    }
+
+    #[test]
+    fn ticks_saturate_and_order_like_the_durations() {
+        let t = Tick(5).after(Duration::from_millis(2));
+        assert_eq!(t, Tick(2_000_005));
+        assert_eq!(t.since(Tick(5)), Duration::from_millis(2));
+        assert_eq!(Tick(5).since(t), Duration::ZERO);
+        assert_eq!(Tick(1).after(Duration::MAX), Tick(u64::MAX));
+        assert!(Tick(1) < Tick(2));
     }
 
     #[test]

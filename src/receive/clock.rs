@@ -8,15 +8,10 @@ pub(crate) fn system_now() -> Option<i64> {
     Some(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
-/// Unix seconds now, from the JavaScript host's `Date.now()`.
-#[cfg(all(target_arch = "wasm32", feature = "wasm"))]
-pub(crate) fn system_now() -> Option<i64> {
-    Some((js_sys::Date::now() / 1000.0).floor() as i64)
-}
-
-/// `std::time::SystemTime::now()` traps on wasm32-unknown-unknown, and without the `wasm`
-/// feature there is no JavaScript host to ask: the receiver must be given a clock.
-#[cfg(all(target_arch = "wasm32", not(feature = "wasm")))]
+/// `std::time::SystemTime::now()` traps on wasm32-unknown-unknown, and the core has no
+/// JavaScript host to ask (the npm package reads `Date.now()` in JavaScript): on wasm32
+/// the receiver must be given a clock.
+#[cfg(target_arch = "wasm32")]
 pub(crate) fn system_now() -> Option<i64> {
     None
 }

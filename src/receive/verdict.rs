@@ -16,8 +16,8 @@ pub enum ConfigError {
     NoSecret,
     /// More than [`MAX_SECRETS`](crate::MAX_SECRETS) keys for one scheme.
     TooManySecrets,
-    /// Standard Webhooks is configured on a target without a clock (wasm32 without the
-    /// `wasm` feature) and no clock was given.
+    /// Standard Webhooks is configured on a target without a clock the core can read
+    /// (wasm32) and no clock was given.
     NoClock,
 }
 

@@ -1,5 +1,7 @@
 //! `relay --metrics-addr`: the dispatcher's OpenTelemetry metrics (feature `otel`) served
 //! in Prometheus text format at `GET /metrics`, through the SDK's Prometheus exporter.
+//! With `--otlp-endpoint` too, the reader joins the OTLP meter provider: one set of
+//! instruments, two exporters.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -13,54 +15,91 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use opentelemetry::trace::noop::NoopTracerProvider;
+use opentelemetry_prometheus::PrometheusExporter;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 use crate::shared::Failure;
 
-/// The meter provider behind the endpoint; keep it alive while the relay runs.
+/// The meter provider behind the endpoint (when the endpoint has its own); keep it alive
+/// while the relay runs.
 pub struct Metrics {
-    _provider: SdkMeterProvider,
+    _provider: Option<SdkMeterProvider>,
 }
 
-/// Binds `addr`, starts serving `/metrics`, and returns the instruments for the
-/// dispatcher.
-pub async fn serve(addr: SocketAddr) -> Result<(Otel, Metrics), Failure> {
-    let registry = Registry::new();
-    let exporter = opentelemetry_prometheus::exporter()
-        .with_registry(registry.clone())
-        .build()
-        .map_err(|e| Failure::usage(format!("metrics exporter: {e}")))?;
-    let provider = SdkMeterProvider::builder().with_reader(exporter).build();
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| Failure::usage(format!("--metrics-addr {addr}: {e}")))?;
-    let local = listener.local_addr().unwrap_or(addr);
-    eprintln!("relay: metrics at http://{local}/metrics");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let registry = registry.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req: Request<Incoming>| {
-                    let registry = registry.clone();
-                    async move { Ok::<_, Infallible>(answer(&req, &registry)) }
-                });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
+/// The bound endpoint and its Prometheus reader, before serving.
+pub struct Prometheus {
+    registry: Registry,
+    listener: std::net::TcpListener,
+    reader: Option<PrometheusExporter>,
+}
+
+impl Prometheus {
+    /// Binds `addr` (outside the runtime, so a busy port is a usage error at once) and
+    /// makes the exporter.
+    pub fn bind(addr: SocketAddr) -> Result<Self, Failure> {
+        let registry = Registry::new();
+        let reader = opentelemetry_prometheus::exporter()
+            .with_registry(registry.clone())
+            .build()
+            .map_err(|e| Failure::usage(format!("metrics exporter: {e}")))?;
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| Failure::usage(format!("--metrics-addr {addr}: {e}")))?;
+        Ok(Self {
+            registry,
+            listener,
+            reader: Some(reader),
+        })
+    }
+
+    /// Hands the reader to another meter provider (the OTLP one), so one set of
+    /// instruments feeds both exporters.
+    pub fn take_reader(&mut self) -> Option<PrometheusExporter> {
+        self.reader.take()
+    }
+
+    /// Starts serving `/metrics` (inside the runtime). Returns the instruments for the
+    /// dispatcher when the reader is still here (no OTLP provider took it).
+    pub fn serve(self) -> Result<(Option<Otel>, Metrics), Failure> {
+        let addr = self.listener.local_addr().ok();
+        let listener = tokio::net::TcpListener::from_std(self.listener)
+            .map_err(|e| Failure::usage(format!("--metrics-addr: {e}")))?;
+        if let Some(local) = addr {
+            eprintln!("relay: metrics at http://{local}/metrics");
         }
-    });
-    let otel = Otel::new(&NoopTracerProvider::new(), &provider);
-    Ok((
-        otel,
-        Metrics {
-            _provider: provider,
-        },
-    ))
+        let registry = self.registry;
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let registry = registry.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: Request<Incoming>| {
+                        let registry = registry.clone();
+                        async move { Ok::<_, Infallible>(answer(&req, &registry)) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Ok(match self.reader {
+            Some(reader) => {
+                let provider = SdkMeterProvider::builder().with_reader(reader).build();
+                let otel = Otel::new(&NoopTracerProvider::new(), &provider);
+                (
+                    Some(otel),
+                    Metrics {
+                        _provider: Some(provider),
+                    },
+                )
+            }
+            None => (None, Metrics { _provider: None }),
+        })
+    }
 }
 
 fn answer(req: &Request<Incoming>, registry: &Registry) -> Response<Full<Bytes>> {

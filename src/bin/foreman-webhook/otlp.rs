@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use foreman_webhook::native::otel::Otel;
 use opentelemetry_otlp::{MetricExporter, Protocol, SpanExporter, WithExportConfig};
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 
@@ -21,8 +21,13 @@ pub struct Otlp {
 
 impl Otlp {
     /// Builds the exporters. Call outside the async runtime: the blocking HTTP client
-    /// they use runs its own.
-    pub fn start(endpoint: &str, interval: Duration) -> Result<Self, Failure> {
+    /// they use runs its own. `more` adds readers to the meter provider (the Prometheus
+    /// endpoint's, when both are asked for).
+    pub fn start(
+        endpoint: &str,
+        interval: Duration,
+        more: impl FnOnce(MeterProviderBuilder) -> MeterProviderBuilder,
+    ) -> Result<Self, Failure> {
         let base = endpoint.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Failure::usage(format!(
@@ -49,14 +54,16 @@ impl Otlp {
             .with_batch_exporter(spans)
             .with_resource(resource.clone())
             .build();
-        let meter = SdkMeterProvider::builder()
-            .with_reader(
-                PeriodicReader::builder(metrics)
-                    .with_interval(interval)
-                    .build(),
-            )
-            .with_resource(resource)
-            .build();
+        let meter = more(
+            SdkMeterProvider::builder()
+                .with_reader(
+                    PeriodicReader::builder(metrics)
+                        .with_interval(interval)
+                        .build(),
+                )
+                .with_resource(resource),
+        )
+        .build();
         let otel = Otel::new(&tracer, &meter);
         Ok(Self {
             otel,

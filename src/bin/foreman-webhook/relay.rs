@@ -52,7 +52,7 @@ pub struct RelayArgs {
     #[arg(long)]
     quiet: bool,
     /// Serve the delivery metrics in Prometheus text format at http://ADDR/metrics
-    /// (for example 127.0.0.1:9464).
+    /// (for example 127.0.0.1:9464); with --otlp-endpoint too, both get the same metrics.
     #[cfg(feature = "prometheus")]
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
@@ -77,17 +77,25 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
         ));
     }
     init_log(false, color);
-    #[cfg(all(feature = "otlp", feature = "prometheus"))]
-    if a.otlp_endpoint.is_some() && a.metrics_addr.is_some() {
-        return Err(Failure::usage(
-            "give --otlp-endpoint or --metrics-addr, not both",
-        ));
-    }
+    #[cfg(feature = "prometheus")]
+    #[allow(unused_mut)]
+    let mut prometheus = match a.metrics_addr {
+        Some(addr) => Some(crate::metrics::Prometheus::bind(addr)?),
+        None => None,
+    };
     #[cfg(feature = "otlp")]
     let otlp = match &a.otlp_endpoint {
+        // With --metrics-addr too, its reader joins the OTLP meter provider.
         Some(url) => Some(crate::otlp::Otlp::start(
             url,
             Duration::from_millis(a.otlp_interval_ms.max(10)),
+            |b| {
+                #[cfg(feature = "prometheus")]
+                if let Some(reader) = prometheus.as_mut().and_then(|p| p.take_reader()) {
+                    return b.with_reader(reader);
+                }
+                b
+            },
         )?),
         None => None,
     };
@@ -138,10 +146,12 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
                 }
             });
         #[cfg(feature = "prometheus")]
-        let _metrics = match a.metrics_addr {
-            Some(addr) => {
-                let (otel, metrics) = crate::metrics::serve(addr).await?;
-                builder = builder.otel(otel);
+        let _metrics = match prometheus {
+            Some(p) => {
+                let (otel, metrics) = p.serve()?;
+                if let Some(otel) = otel {
+                    builder = builder.otel(otel);
+                }
                 Some(metrics)
             }
             None => None,
