@@ -99,7 +99,7 @@ echo "|---|---|---|---|---|---|---|"
 # 5a. The Go seed.
 out=$("$TMP/seed-driver" -n "$N" -url "$CTL/hook" -ctl "$CTL" -fail 0)
 t0=$(echo "$out" | field t0_ns); last=$(echo "$out" | field last_ns); fire=$(echo "$out" | field fire_ns)
-python3 -c "n=$N; print(f'| Go seed (in memory, goroutine per event) | {n} | — | {n/(($last-$t0)/1e9):.0f} | (whole burst {$fire/1e3/n:.2f} µs per Fire) | | |')"
+python3 -c "n=$N; print(f'| Go seed (in memory, goroutine per event) | {n} | — | {n/(($last-$t0)/1e9):.0f} | (burst loop: {$fire/1e3/n:.1f} µs per Fire on average) | | |')"
 
 # 5b. Ours in one process: memory, SQLite FULL, SQLite NORMAL, PostgreSQL.
 FOREMAN_BENCH_RECEIVER=$CTL FOREMAN_BENCH_POSTGRES_URL=$STORE/bench1 "$BENCH" "$N" \
@@ -122,7 +122,7 @@ db=2
 for R in 1 3; do
     S="$STORE/bench$db"
     t=$(date +%s.%N)
-    "$BIN" send --store "$S" --url "$CTL/hook" --secret s --jsonl --file "$TMP/events.jsonl" >/dev/null
+    "$BIN" send --store "$S" --url "$CTL/hook" --secret s --jsonl --max-input-bytes 1000000000 --file "$TMP/events.jsonl" >/dev/null
     stored=$(python3 -c "import time; print(f'{time.time()-$t:.2f}')")
     ctl "/reset?fail=0" >/dev/null
     # One monitoring session (a fresh `outbox status` process per poll cost PostgreSQL

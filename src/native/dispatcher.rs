@@ -251,11 +251,12 @@ impl Dispatcher {
     /// An admin handle on this dispatcher's durable outbox (status, list, attempts,
     /// redeliver, prune); `None` on the in-memory store.
     pub fn outbox(&self) -> Option<super::outbox::Outbox> {
-        self.shared
-            .inner
-            .durable
-            .as_ref()
-            .map(|d| super::outbox::Outbox::from_store(Arc::clone(&d.store)))
+        self.shared.inner.durable.as_ref().map(|d| {
+            super::outbox::Outbox::on_runtime(
+                Arc::clone(&d.store),
+                self.shared.inner.handle.clone(),
+            )
+        })
     }
 
     /// The counters so far.

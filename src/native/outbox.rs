@@ -537,6 +537,11 @@ pub(crate) trait Store: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Outbox {
     store: Arc<dyn Store>,
+    /// The dispatcher's runtime, for a handle from [`Dispatcher::outbox`]
+    /// (super::Dispatcher::outbox): the store's pool lives there, and a pooled connection
+    /// used from another runtime is given back by a task on *that* runtime (lost if it
+    /// is not driven any more), so the calls run on the dispatcher's runtime.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl fmt::Debug for Outbox {
@@ -547,7 +552,36 @@ impl fmt::Debug for Outbox {
 
 impl Outbox {
     pub(crate) fn from_store(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            runtime: None,
+        }
+    }
+
+    pub(crate) fn on_runtime(store: Arc<dyn Store>, runtime: tokio::runtime::Handle) -> Self {
+        Self {
+            store,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Runs `f` on the store, on the dispatcher's runtime when there is one.
+    async fn run<T, F, Fut>(&self, f: F) -> Result<T, OutboxError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<dyn Store>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, OutboxError>> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        let Some(runtime) = &self.runtime else {
+            return f(store).await;
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        runtime.spawn(async move {
+            let _ = tx.send(f(store).await);
+        });
+        rx.await
+            .unwrap_or_else(|_| Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)))
     }
 
     /// Opens (creating and migrating if needed) an SQLite outbox file.
@@ -577,7 +611,8 @@ impl Outbox {
     /// # Errors
     /// [`OutboxErrorKind::Database`] on a database failure.
     pub async fn status(&self) -> Result<OutboxStatus, OutboxError> {
-        self.store.status(now_ms()).await
+        let now = now_ms();
+        self.run(move |s| async move { s.status(now).await }).await
     }
 
     /// Up to `limit` deliveries in `state` (all states when `None`), oldest first.
@@ -589,7 +624,8 @@ impl Outbox {
         state: Option<DeliveryState>,
         limit: u32,
     ) -> Result<Vec<DeliveryRow>, OutboxError> {
-        self.store.list(state, limit).await
+        self.run(move |s| async move { s.list(state, limit).await })
+            .await
     }
 
     /// Every recorded attempt of `event`'s deliveries, in order.
@@ -597,7 +633,9 @@ impl Outbox {
     /// # Errors
     /// [`OutboxErrorKind::Database`] on a database failure.
     pub async fn attempts(&self, event: &EventId) -> Result<Vec<AttemptRow>, OutboxError> {
-        self.store.attempts(event).await
+        let event = event.clone();
+        self.run(move |s| async move { s.attempts(&event).await })
+            .await
     }
 
     /// Puts the chosen deliveries back to pending, due now; their next attempt is
@@ -607,7 +645,9 @@ impl Outbox {
     /// # Errors
     /// [`OutboxErrorKind::Database`] on a database failure.
     pub async fn redeliver(&self, which: &Redeliver) -> Result<u64, OutboxError> {
-        self.store.redeliver(which, now_ms()).await
+        let (which, now) = (which.clone(), now_ms());
+        self.run(move |s| async move { s.redeliver(&which, now).await })
+            .await
     }
 
     /// Deletes events whose deliveries all finished more than `older_than` ago; returns
@@ -616,8 +656,8 @@ impl Outbox {
     /// # Errors
     /// [`OutboxErrorKind::Database`] on a database failure.
     pub async fn prune(&self, older_than: Duration) -> Result<u64, OutboxError> {
-        self.store
-            .prune(now_ms().saturating_sub(ms(older_than)))
+        let before = now_ms().saturating_sub(ms(older_than));
+        self.run(move |s| async move { s.prune(before).await })
             .await
     }
 }

@@ -151,8 +151,14 @@ impl SqliteStore {
     /// A pool whose connections open on first use; call after [`open_and_migrate`],
     /// inside the runtime that will use it.
     pub(crate) fn lazy(options: &SqliteOptions) -> Self {
+        // One connection: SQLite has one writer at a time, and the writer, the claim loop
+        // and the finisher on separate connections met SQLITE_BUSY, whose handler
+        // sleeps (ms steps) before retrying. Queued in the pool instead they take turns
+        // at once. Measured with outbox_bench (20,000 events, same loaded machine, two
+        // runs each): FULL 5,139 / 5,766 deliveries/s with 1 connection against 3,325 /
+        // 4,455 with 4; NORMAL 6,647 / 6,374 against 3,474 / 4,127.
         let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(1)
             .min_connections(0)
             .acquire_timeout(options.busy_timeout.saturating_add(Duration::from_secs(5)))
             .connect_lazy_with(options.connect_options());
