@@ -170,6 +170,20 @@ fn db(context: &'static str) -> impl Fn(sqlx::Error) -> OutboxError {
     move |e| OutboxError::db(context, e)
 }
 
+/// The id stored for an event that was not inserted: the existing event's id when its
+/// idempotency key is taken, else its own id (an id that is already stored).
+async fn stored_id(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<EventId, OutboxError> {
+    let existing: Option<String> = match &d.idempotency_key {
+        Some(key) => sqlx::query_scalar("SELECT id FROM events WHERE idempotency_key = ?1")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db("looking up an idempotency key"))?,
+        None => None,
+    };
+    Ok(existing.map_or_else(|| d.event_id.clone(), EventId))
+}
+
 /// Inserts one event and its delivery; returns the stored id (the existing one when the
 /// idempotency key is taken).
 async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<EventId, OutboxError> {
@@ -188,15 +202,7 @@ async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<Even
     .map_err(db("storing an event"))?
     .rows_affected();
     if inserted == 0 {
-        let existing: Option<String> = match &d.idempotency_key {
-            Some(key) => sqlx::query_scalar("SELECT id FROM events WHERE idempotency_key = ?1")
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db("looking up an idempotency key"))?,
-            None => None,
-        };
-        return Ok(existing.map_or_else(|| d.event_id.clone(), EventId));
+        return stored_id(conn, d).await;
     }
     sqlx::query(
         "INSERT INTO deliveries (event_id, url, state, next_attempt_at, order_key) \
@@ -269,15 +275,7 @@ async fn insert_chunk(
             ids.push(d.event_id.clone());
             continue;
         }
-        let existing: Option<String> = match &d.idempotency_key {
-            Some(key) => sqlx::query_scalar("SELECT id FROM events WHERE idempotency_key = ?1")
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(db("looking up an idempotency key"))?,
-            None => None,
-        };
-        ids.push(existing.map_or_else(|| d.event_id.clone(), EventId));
+        ids.push(stored_id(conn, d).await?);
     }
     Ok(ids)
 }
