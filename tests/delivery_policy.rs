@@ -536,33 +536,8 @@ fn breaker_keeps_healthy_destinations_near_their_normal_speed() {
 #[cfg(feature = "sqlite")]
 mod sqlite {
     use super::*;
-    use std::path::PathBuf;
 
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> Self {
-            let p = std::env::temp_dir().join(format!(
-                "foreman-policy-{name}-{}-{:?}",
-                std::process::id(),
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos()
-            ));
-            std::fs::create_dir_all(&p).unwrap();
-            Self(p)
-        }
-        fn db(&self) -> PathBuf {
-            self.0.join("outbox.db")
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use super::support::TempDir;
 
     fn durable(path: &std::path::Path) -> DispatcherBuilder {
         local()

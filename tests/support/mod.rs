@@ -221,3 +221,33 @@ impl Outcomes {
         self.0.recv_timeout(d).is_err()
     }
 }
+
+/// A fresh directory under the system temp dir for an outbox file, removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// `foreman-test-<name>-<pid>-<nanos>` under the system temp dir.
+    pub fn new(name: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "foreman-test-{name}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    /// The outbox file's path in it.
+    pub fn db(&self) -> std::path::PathBuf {
+        self.0.join("outbox.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
