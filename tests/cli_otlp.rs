@@ -46,27 +46,11 @@ fn relay_exports_spans_and_metrics_over_otlp_http() {
     let hook = Receiver::start(|n, _| Reply::status(if n == 0 { 500 } else { 200 }));
     let collector = Receiver::always(200);
 
-    let mut send = Command::new(BIN)
-        .args([
-            "send",
-            "--store",
-            &store,
-            "--url",
-            &hook.url("/hook"),
-            "--secret",
-            SECRET,
-        ])
-        .env_remove("FOREMAN_WEBHOOK_SECRET")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    send.stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"job_id":"job-otlp","state":"failed"}"#)
-        .unwrap();
-    assert!(send.wait().unwrap().success());
+    store_one(
+        &store,
+        &hook.url("/hook"),
+        br#"{"job_id":"job-otlp","state":"failed"}"#,
+    );
 
     let relay = Command::new(BIN)
         .args([
@@ -215,27 +199,11 @@ fn relay_exports_over_otlp_and_serves_prometheus_together() {
         .unwrap()
         .port();
 
-    let mut send = Command::new(BIN)
-        .args([
-            "send",
-            "--store",
-            &store,
-            "--url",
-            &hook.url("/hook"),
-            "--secret",
-            SECRET,
-        ])
-        .env_remove("FOREMAN_WEBHOOK_SECRET")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    send.stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"job_id":"job-both","state":"succeeded"}"#)
-        .unwrap();
-    assert!(send.wait().unwrap().success());
+    store_one(
+        &store,
+        &hook.url("/hook"),
+        br#"{"job_id":"job-both","state":"succeeded"}"#,
+    );
 
     let relay = Command::new(BIN)
         .args([
@@ -327,4 +295,17 @@ fn relay_exports_over_otlp_and_serves_prometheus_together() {
     assert_eq!(delivered_points, 1, "webhook.deliveries over OTLP");
     assert_eq!(spans, 2, "one delivery span, one attempt span");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Stores one event for `url` in `store` with `send --store` (the relay delivers it).
+fn store_one(store: &str, url: &str, event: &[u8]) {
+    let mut send = Command::new(BIN)
+        .args(["send", "--store", store, "--url", url, "--secret", SECRET])
+        .env_remove("FOREMAN_WEBHOOK_SECRET")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    send.stdin.take().unwrap().write_all(event).unwrap();
+    assert!(send.wait().unwrap().success());
 }
