@@ -236,15 +236,27 @@ mod native {
             "|---|---|---|---|---|---|{}",
             if shared { "---|" } else { "" }
         );
-        run("memory", n, &base, shared, |b| b);
+        // `FOREMAN_BENCH_ROWS=full,normal` runs only those rows (memory, full, normal, pg).
+        let rows = std::env::var("FOREMAN_BENCH_ROWS").ok();
+        let want = |row: &str| {
+            rows.as_deref()
+                .is_none_or(|r| r.split(',').any(|x| x == row))
+        };
+        if want("memory") {
+            run("memory", n, &base, shared, |b| b);
+        }
         let full = dir.join("full.db");
-        run("SQLite FULL", n, &base, shared, |b| b.outbox_sqlite(&full));
+        if want("full") {
+            run("SQLite FULL", n, &base, shared, |b| b.outbox_sqlite(&full));
+        }
         let normal = dir.join("normal.db");
-        run("SQLite NORMAL", n, &base, shared, |b| {
-            b.outbox_sqlite_with(SqliteOptions::new(&normal).synchronous(Synchronous::Normal))
-        });
+        if want("normal") {
+            run("SQLite NORMAL", n, &base, shared, |b| {
+                b.outbox_sqlite_with(SqliteOptions::new(&normal).synchronous(Synchronous::Normal))
+            });
+        }
         #[cfg(feature = "postgres")]
-        if let Ok(pg) = std::env::var("FOREMAN_BENCH_POSTGRES_URL") {
+        if let (Ok(pg), true) = (std::env::var("FOREMAN_BENCH_POSTGRES_URL"), want("pg")) {
             run("PostgreSQL, 1 dispatcher", n, &base, shared, |b| {
                 b.outbox_postgres(&pg)
             });

@@ -110,6 +110,11 @@ impl SqliteOptions {
             })
             .busy_timeout(self.busy_timeout)
             .foreign_keys(true)
+            // Statement journals (kept by every multi-row write inside a transaction:
+            // the batched inserts, claims and finishes) in memory, not in a temporary
+            // file: measured with strace, a spilled statement journal wrote about 3.7
+            // pages (7.5 `pwrite`s) per delivery to /var/tmp. Nothing durable lives there.
+            .pragma("temp_store", "memory")
     }
 }
 
@@ -359,6 +364,88 @@ fn attempt_row(r: &sqlx::sqlite::SqliteRow) -> Result<AttemptRow, sqlx::Error> {
     })
 }
 
+/// Finishes per multi-row statement pair (9 parameters per row in each, far below
+/// SQLite's limit).
+const FINISH_CHUNK: usize = 256;
+
+/// Records up to [`FINISH_CHUNK`] finished attempts in one round trip to sqlx's SQLite
+/// thread: one `INSERT … SELECT` of the attempts whose claim still holds, then one
+/// `UPDATE … FROM (VALUES …)` of their deliveries under the same fencing check. Measured
+/// reason: two statements per finish cost the finisher two round trips each (a thread
+/// hand-off per statement), and the single connection is shared with the claim loop and
+/// the writer.
+async fn finish_chunk(
+    conn: &mut SqliteConnection,
+    chunk: &[Finish],
+    now: i64,
+) -> Result<Vec<bool>, OutboxError> {
+    // Both statements in one query: sqlx binds a multi-statement query's `?`s in order,
+    // so every row's values are pushed twice. The attempts go first: the join checks the
+    // claim before the update ends it.
+    let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO attempts (delivery_id, number, trigger, started_at, duration_ms, status, \
+           error, response) \
+         SELECT v.column1, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, \
+           v.column9 \
+         FROM (",
+    );
+    q.push_values(chunk, |mut b, done| {
+        let a = &done.attempt;
+        let head = &a.response_head[..a.response_head.len().min(RESPONSE_HEAD_CAP)];
+        b.push_bind(done.delivery_id)
+            .push_bind(done.token)
+            .push_bind(i64::from(a.number))
+            .push_bind(a.trigger.as_str())
+            .push_bind(a.started_ms)
+            .push_bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
+            .push_bind(a.status.map(i64::from))
+            .push_bind(a.error.as_deref())
+            .push_bind(head);
+    });
+    q.push(
+        ") AS v JOIN deliveries d ON d.id = v.column1 AND d.lease_token = v.column2 \
+           AND d.state = 'in_flight'; \
+         UPDATE deliveries SET state = v.column3, next_attempt_at = v.column4, \
+           finished_at = v.column5, lease_owner = NULL, lease_expires_at = NULL, manual = 0, \
+           attempts = attempts - v.column6 \
+         FROM (",
+    );
+    q.push_values(chunk, |mut b, done| {
+        let (state, next, finished) = match done.next {
+            Transition::Delivered => ("delivered", now, Some(now)),
+            Transition::Dead => ("dead", now, Some(now)),
+            Transition::RetryAt(at) => ("pending", at, None),
+        };
+        b.push_bind(done.delivery_id)
+            .push_bind(done.token)
+            .push_bind(state)
+            .push_bind(next)
+            .push_bind(finished)
+            .push_bind(i64::from(done.uncount));
+    });
+    q.push(
+        ") AS v WHERE deliveries.id = v.column1 AND deliveries.lease_token = v.column2 \
+           AND deliveries.state = 'in_flight' \
+         RETURNING deliveries.id, deliveries.lease_token",
+    );
+    let rows = q
+        .build()
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("recording attempts"))?;
+    let mut applied = std::collections::HashSet::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get(0).map_err(db("recording attempts"))?;
+        let token: i64 = row.try_get(1).map_err(db("recording attempts"))?;
+        applied.insert((id, token));
+    }
+    Ok(chunk
+        .iter()
+        .map(|done| applied.contains(&(done.delivery_id, done.token)))
+        .collect())
+}
+
 impl Store for SqliteStore {
     fn insert<'a>(
         &'a self,
@@ -457,49 +544,8 @@ impl Store for SqliteStore {
         Box::pin(async move {
             let mut tx = self.pool.begin().await.map_err(db("beginning a finish"))?;
             let mut held = Vec::with_capacity(batch.len());
-            for done in batch {
-                let (state, next, finished) = match done.next {
-                    Transition::Delivered => ("delivered", now, Some(now)),
-                    Transition::Dead => ("dead", now, Some(now)),
-                    Transition::RetryAt(at) => ("pending", at, None),
-                };
-                let changed = sqlx::query(
-                    "UPDATE deliveries SET state = ?1, next_attempt_at = ?2, finished_at = ?3, \
-                       lease_owner = NULL, lease_expires_at = NULL, manual = 0, \
-                       attempts = attempts - ?6 \
-                     WHERE id = ?4 AND lease_token = ?5 AND state = 'in_flight'",
-                )
-                .bind(state)
-                .bind(next)
-                .bind(finished)
-                .bind(done.delivery_id)
-                .bind(done.token)
-                .bind(i64::from(done.uncount))
-                .execute(&mut *tx)
-                .await
-                .map_err(db("recording an attempt"))?
-                .rows_affected();
-                held.push(changed > 0);
-                if changed == 0 {
-                    continue;
-                }
-                let a = &done.attempt;
-                let head = &a.response_head[..a.response_head.len().min(RESPONSE_HEAD_CAP)];
-                sqlx::query(
-                    "INSERT INTO attempts (delivery_id, number, trigger, started_at, duration_ms, \
-                       status, error, response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .bind(done.delivery_id)
-                .bind(i64::from(a.number))
-                .bind(a.trigger.as_str())
-                .bind(a.started_ms)
-                .bind(i64::try_from(a.duration_ms).unwrap_or(i64::MAX))
-                .bind(a.status.map(i64::from))
-                .bind(a.error.as_deref())
-                .bind(head)
-                .execute(&mut *tx)
-                .await
-                .map_err(db("recording an attempt"))?;
+            for chunk in batch.chunks(FINISH_CHUNK) {
+                held.extend(finish_chunk(&mut tx, chunk, now).await?);
             }
             tx.commit().await.map_err(db("committing attempts"))?;
             Ok(held)
