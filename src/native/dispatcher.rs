@@ -27,8 +27,8 @@ use super::error::{BuildError, BuildErrorKind};
 use super::http::{loggable, vet_url, Chain, Http};
 use super::job::{Dest, Job};
 use super::outbox::{
-    now_ms, AttemptRow, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Transition,
-    Trigger,
+    now_ms, AttemptRow, Claimed, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind,
+    Transition, Trigger,
 };
 use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
@@ -985,10 +985,14 @@ impl Inner {
         durable.wake_claimer();
     }
 
+    /// The claim window: how many claims this process holds at most.
+    fn claim_window(&self) -> usize {
+        self.max_concurrency.saturating_mul(2).max(1)
+    }
+
     /// Takes up to the claim window of due deliveries from the store into the ready queue.
     async fn claim_some(self: &Arc<Self>, durable: &Durable) -> Result<usize, OutboxError> {
-        let window = self.max_concurrency.saturating_mul(2).max(1);
-        let room = window.saturating_sub(durable.held());
+        let room = self.claim_window().saturating_sub(durable.held());
         if room == 0 {
             return Ok(0);
         }
@@ -998,7 +1002,18 @@ impl Inner {
             .claim(&durable.owner, room, now_ms(), lease)
             .await?;
         let n = rows.len();
-        for c in rows {
+        let refused = self.admit(durable, rows);
+        self.refuse_claimed(durable, refused).await;
+        Ok(n)
+    }
+
+    /// Holds freshly claimed deliveries and puts them in the ready queue (no I/O);
+    /// returns those this process's address policy refuses, with the reason, for
+    /// [`refuse_claimed`](Self::refuse_claimed).
+    fn admit(&self, durable: &Durable, rows: Vec<Claimed>) -> Vec<(Claimed, RejectReason)> {
+        let n = rows.len();
+        let mut refused = Vec::new();
+        for mut c in rows {
             let id = u64::try_from(c.delivery_id).unwrap_or(0);
             self.pending.fetch_add(1, Ordering::AcqRel);
             durable.hold(
@@ -1010,9 +1025,10 @@ impl Inner {
                     started: false,
                 },
             );
+            let body = std::mem::take(&mut c.body);
             let job = vet_url(&c.url, &self.addresses).and_then(|(parsed, host)| {
                 Dest::new(parsed, host)
-                    .and_then(|dest| Job::new(id, c.body, dest, &c.job_id, &c.state))
+                    .and_then(|dest| Job::new(id, body, dest, &c.job_id, &c.state))
                     .ok_or(RejectReason::InvalidUrl)
             });
             match job {
@@ -1020,50 +1036,55 @@ impl Inner {
                     job.attempts = u16::try_from(c.attempts.saturating_sub(1)).unwrap_or(u16::MAX);
                     self.sched().push_ready(job);
                 }
-                Err(reason) => {
-                    // Stored by another process or a transactional enqueue, refused by
-                    // this one's address policy: a dead letter, never sent.
-                    error!(error = %reason, url = %loggable(&c.url), job_id = %c.job_id,
-                        "webhook destination refused");
-                    let done = Finish {
-                        delivery_id: c.delivery_id,
-                        token: c.token,
-                        uncount: false,
-                        next: Transition::Dead,
-                        attempt: AttemptRow {
-                            url: c.url.clone(),
-                            number: c.attempts,
-                            trigger: trigger_of(c.manual),
-                            started_ms: now_ms(),
-                            duration_ms: 0,
-                            status: None,
-                            error: Some("refused".into()),
-                            response_head: Vec::new(),
-                        },
-                    };
-                    durable.forget(id, c.token);
-                    match durable.finish(done).await {
-                        Ok(true) => self.emit(
-                            id,
-                            &c.job_id,
-                            &c.state,
-                            c.attempts,
-                            Some(c.event_id.as_str()),
-                            &c.url,
-                            None,
-                            OutcomeKind::Rejected(reason),
-                        ),
-                        Ok(false) => {}
-                        Err(e) => error!(error = %e, "webhook outbox write failed"),
-                    }
-                    self.release_pending();
-                }
+                Err(reason) => refused.push((c, reason)),
             }
         }
         if n > 0 {
             self.wake.notify_one();
         }
-        Ok(n)
+        refused
+    }
+
+    /// Claimed deliveries stored by another process or a transactional enqueue, refused
+    /// by this one's address policy: dead letters, never sent.
+    async fn refuse_claimed(&self, durable: &Durable, refused: Vec<(Claimed, RejectReason)>) {
+        for (c, reason) in refused {
+            let id = u64::try_from(c.delivery_id).unwrap_or(0);
+            error!(error = %reason, url = %loggable(&c.url), job_id = %c.job_id,
+                "webhook destination refused");
+            let done = Finish {
+                delivery_id: c.delivery_id,
+                token: c.token,
+                uncount: false,
+                next: Transition::Dead,
+                attempt: AttemptRow {
+                    url: c.url.clone(),
+                    number: c.attempts,
+                    trigger: trigger_of(c.manual),
+                    started_ms: now_ms(),
+                    duration_ms: 0,
+                    status: None,
+                    error: Some("refused".into()),
+                    response_head: Vec::new(),
+                },
+            };
+            durable.forget(id, c.token);
+            match durable.finish(done).await {
+                Ok(true) => self.emit(
+                    id,
+                    &c.job_id,
+                    &c.state,
+                    c.attempts,
+                    Some(c.event_id.as_str()),
+                    &c.url,
+                    None,
+                    OutcomeKind::Rejected(reason),
+                ),
+                Ok(false) => {}
+                Err(e) => error!(error = %e, "webhook outbox write failed"),
+            }
+            self.release_pending();
+        }
     }
 
     /// The claim loop: due deliveries from the store into the scheduler, woken by new
@@ -1080,9 +1101,11 @@ impl Inner {
             let woken = durable.claimer_woken();
             let mut wait = poll;
             match self.claim_some(durable).await {
-                Ok(n) if n > 0 && durable.held() < self.max_concurrency.saturating_mul(2) => {
+                Ok(n) if n > 0 && durable.held() < self.claim_window() => {
                     continue;
                 }
+                // The window is full: a finished attempt wakes this loop (no query).
+                Ok(_) if durable.held() >= self.claim_window() => {}
                 Ok(_) => {
                     if let Ok(Some(due)) = durable.store.next_due().await {
                         let ms = u64::try_from(due.saturating_sub(now_ms())).unwrap_or(0);
@@ -1091,7 +1114,7 @@ impl Inner {
                 }
                 Err(e) => error!(error = %e, "webhook outbox: claiming failed; retrying"),
             }
-            if wait.is_zero() && durable.held() < self.max_concurrency.saturating_mul(2) {
+            if wait.is_zero() && durable.held() < self.claim_window() {
                 tokio::task::yield_now().await;
                 continue;
             }
@@ -1213,10 +1236,37 @@ impl Inner {
             let (done, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
             finishes.clear();
             finishes.extend(done);
-            match durable.store.finish_batch(&finishes, now_ms()).await {
-                Ok(held) => {
+            // The claims these finishes end make room: the store may refill it in the
+            // same transaction (SQLite: one commit for both). Not while shutting down.
+            let room = if self.phase.load(Ordering::Acquire) == OPEN
+                && !self.detached.load(Ordering::Acquire)
+            {
+                (self.claim_window() + finishes.len()).saturating_sub(durable.held())
+            } else {
+                0
+            };
+            let lease = super::outbox::ms(durable.settings.lease);
+            let owner = durable.owner.as_str();
+            match durable
+                .store
+                .finish_and_claim(&finishes, now_ms(), owner, room, lease)
+                .await
+            {
+                Ok((held, claimed)) => {
+                    // Held before the finished claims are forgotten (by `record`, once
+                    // answered), so the claim loop never sees room these took.
+                    let refused = self.admit(durable, claimed);
                     for (reply, held) in replies.into_iter().zip(held) {
                         let _ = reply.send(Ok(held));
+                    }
+                    if !refused.is_empty() {
+                        // Recorded through this very task: not awaited here.
+                        let this = Arc::clone(&self);
+                        self.handle.spawn(async move {
+                            if let Some(durable) = &this.durable {
+                                this.refuse_claimed(durable, refused).await;
+                            }
+                        });
                     }
                 }
                 Err(e) => {

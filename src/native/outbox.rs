@@ -474,6 +474,10 @@ pub(crate) struct Finish {
     pub(crate) attempt: AttemptRow,
 }
 
+/// What [`Store::finish_and_claim`] answers: per finish whether its lease still held,
+/// then the deliveries claimed.
+pub(crate) type FinishedAndClaimed = (Vec<bool>, Vec<Claimed>);
+
 /// What a durable backend does; SQL per backend, the dispatcher's logic shared.
 pub(crate) trait Store: Send + Sync + 'static {
     /// Stores new events and their deliveries in one transaction (group commit). An
@@ -501,6 +505,22 @@ pub(crate) trait Store: Send + Sync + 'static {
         done: &'a [Finish],
         now: i64,
     ) -> BoxFut<'a, Result<Vec<bool>, OutboxError>>;
+    /// [`finish_batch`](Self::finish_batch), then, when `limit > 0`, leases up to `limit`
+    /// due deliveries as [`claim`](Self::claim) does: in ONE transaction where the
+    /// backend gains by it (one commit, one fsync, one round of hand-offs instead of
+    /// two), all or nothing. A backend that does not (the default) only finishes and
+    /// claims nothing; its claim loop claims as before.
+    fn finish_and_claim<'a>(
+        &'a self,
+        done: &'a [Finish],
+        now: i64,
+        owner: &'a str,
+        limit: usize,
+        lease: i64,
+    ) -> BoxFut<'a, Result<FinishedAndClaimed, OutboxError>> {
+        let _ = (owner, limit, lease);
+        Box::pin(async move { Ok((self.finish_batch(done, now).await?, Vec::new())) })
+    }
     /// Gives leases back (shutdown); `started` says the attempt was counted and began.
     fn release<'a>(&'a self, claims: &'a [(i64, i64, bool)])
         -> BoxFut<'a, Result<(), OutboxError>>;

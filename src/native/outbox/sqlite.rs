@@ -446,6 +446,78 @@ async fn finish_chunk(
         .collect())
 }
 
+/// Leases up to `limit` due deliveries (see [`Store::claim`]) inside the caller's
+/// transaction, with their events' bodies.
+async fn claim_in(
+    conn: &mut SqliteConnection,
+    owner: &str,
+    limit: usize,
+    now: i64,
+    lease: i64,
+) -> Result<Vec<Claimed>, OutboxError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = sqlx::query(
+        "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, \
+           lease_owner = ?1, lease_expires_at = ?2, lease_token = lease_token + 1 \
+         WHERE id IN ( \
+           SELECT id FROM deliveries d WHERE state = 'pending' AND next_attempt_at <= ?3 \
+             AND (order_key IS NULL OR NOT EXISTS ( \
+               SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key \
+                 AND p.url = d.url AND p.id < d.id \
+                 AND p.state IN ('pending', 'in_flight'))) \
+           UNION ALL \
+           SELECT id FROM deliveries WHERE state = 'in_flight' AND lease_expires_at <= ?3 \
+           LIMIT ?4) \
+         RETURNING id, event_id, url, attempts, lease_token, manual",
+    )
+    .bind(owner)
+    .bind(now.saturating_add(lease))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db("claiming deliveries"))?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let attempts: i64 = r.try_get("attempts").map_err(db("reading a claim"))?;
+        let manual: i64 = r.try_get("manual").map_err(db("reading a claim"))?;
+        claimed.push(Claimed {
+            delivery_id: r.try_get("id").map_err(db("reading a claim"))?,
+            event_id: EventId(r.try_get("event_id").map_err(db("reading a claim"))?),
+            token: r.try_get("lease_token").map_err(db("reading a claim"))?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            manual: manual != 0,
+            url: r.try_get("url").map_err(db("reading a claim"))?,
+            body: Vec::new(),
+            job_id: String::new(),
+            state: String::new(),
+        });
+    }
+    for chunk in claimed.chunks_mut(500) {
+        let sql = format!(
+            "SELECT id, body, job_id, state FROM events WHERE id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk.iter() {
+            q = q.bind(c.event_id.as_str());
+        }
+        let events = q
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db("reading claimed events"))?;
+        for e in &events {
+            let id: String = e.try_get("id").map_err(db("reading an event"))?;
+            for c in chunk.iter_mut().filter(|c| c.event_id.0 == id) {
+                c.body = e.try_get("body").map_err(db("reading an event"))?;
+                c.job_id = e.try_get("job_id").map_err(db("reading an event"))?;
+                c.state = e.try_get("state").map_err(db("reading an event"))?;
+            }
+        }
+    }
+    Ok(claimed)
+}
+
 impl Store for SqliteStore {
     fn insert<'a>(
         &'a self,
@@ -470,67 +542,8 @@ impl Store for SqliteStore {
         lease: i64,
     ) -> BoxFut<'a, Result<Vec<Claimed>, OutboxError>> {
         Box::pin(async move {
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
             let mut tx = self.pool.begin().await.map_err(db("beginning a claim"))?;
-            let rows = sqlx::query(
-                "UPDATE deliveries SET state = 'in_flight', attempts = attempts + 1, \
-                   lease_owner = ?1, lease_expires_at = ?2, lease_token = lease_token + 1 \
-                 WHERE id IN ( \
-                   SELECT id FROM deliveries d WHERE state = 'pending' AND next_attempt_at <= ?3 \
-                     AND (order_key IS NULL OR NOT EXISTS ( \
-                       SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key \
-                         AND p.url = d.url AND p.id < d.id \
-                         AND p.state IN ('pending', 'in_flight'))) \
-                   UNION ALL \
-                   SELECT id FROM deliveries WHERE state = 'in_flight' AND lease_expires_at <= ?3 \
-                   LIMIT ?4) \
-                 RETURNING id, event_id, url, attempts, lease_token, manual",
-            )
-            .bind(owner)
-            .bind(now.saturating_add(lease))
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db("claiming deliveries"))?;
-            let mut claimed = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let attempts: i64 = r.try_get("attempts").map_err(db("reading a claim"))?;
-                let manual: i64 = r.try_get("manual").map_err(db("reading a claim"))?;
-                claimed.push(Claimed {
-                    delivery_id: r.try_get("id").map_err(db("reading a claim"))?,
-                    event_id: EventId(r.try_get("event_id").map_err(db("reading a claim"))?),
-                    token: r.try_get("lease_token").map_err(db("reading a claim"))?,
-                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-                    manual: manual != 0,
-                    url: r.try_get("url").map_err(db("reading a claim"))?,
-                    body: Vec::new(),
-                    job_id: String::new(),
-                    state: String::new(),
-                });
-            }
-            for chunk in claimed.chunks_mut(500) {
-                let sql = format!(
-                    "SELECT id, body, job_id, state FROM events WHERE id IN ({})",
-                    placeholders(1, chunk.len())
-                );
-                let mut q = sqlx::query(&sql);
-                for c in chunk.iter() {
-                    q = q.bind(c.event_id.as_str());
-                }
-                let events = q
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db("reading claimed events"))?;
-                for e in &events {
-                    let id: String = e.try_get("id").map_err(db("reading an event"))?;
-                    for c in chunk.iter_mut().filter(|c| c.event_id.0 == id) {
-                        c.body = e.try_get("body").map_err(db("reading an event"))?;
-                        c.job_id = e.try_get("job_id").map_err(db("reading an event"))?;
-                        c.state = e.try_get("state").map_err(db("reading an event"))?;
-                    }
-                }
-            }
+            let claimed = claim_in(&mut tx, owner, limit, now, lease).await?;
             tx.commit().await.map_err(db("committing a claim"))?;
             Ok(claimed)
         })
@@ -549,6 +562,32 @@ impl Store for SqliteStore {
             }
             tx.commit().await.map_err(db("committing attempts"))?;
             Ok(held)
+        })
+    }
+
+    fn finish_and_claim<'a>(
+        &'a self,
+        batch: &'a [Finish],
+        now: i64,
+        owner: &'a str,
+        limit: usize,
+        lease: i64,
+    ) -> BoxFut<'a, Result<super::FinishedAndClaimed, OutboxError>> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await.map_err(db("beginning a finish"))?;
+            let mut held = Vec::with_capacity(batch.len());
+            for chunk in batch.chunks(FINISH_CHUNK) {
+                held.extend(finish_chunk(&mut tx, chunk, now).await?);
+            }
+            // The claim sees this transaction's finishes: a retry due at once is
+            // claimable again here, under a new token (see `Claims::forget`).
+            let claimed = if limit > 0 {
+                claim_in(&mut tx, owner, limit, now, lease).await?
+            } else {
+                Vec::new()
+            };
+            tx.commit().await.map_err(db("committing attempts"))?;
+            Ok((held, claimed))
         })
     }
 
