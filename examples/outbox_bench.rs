@@ -116,6 +116,12 @@ mod native {
                     d2.fetch_add(1, Ordering::Relaxed);
                 }
             });
+        // `FOREMAN_BENCH_NO_DELIVER=1` (with FIRE_ONLY): store only, no delivering tasks.
+        let builder = if std::env::var_os("FOREMAN_BENCH_NO_DELIVER").is_some() {
+            builder.deliver(false)
+        } else {
+            builder
+        };
         let d = store(builder).build().unwrap();
         if shared {
             control(base, "/reset?fail=0");
@@ -127,6 +133,21 @@ mod native {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
+        let switches = || {
+            std::fs::read_to_string("/proc/thread-self/status")
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.contains("ctxt_switches"))
+                .map(|l| {
+                    l.split_whitespace()
+                        .last()
+                        .unwrap_or("0")
+                        .parse::<u64>()
+                        .unwrap_or(0)
+                })
+                .collect::<Vec<_>>()
+        };
+        let before = switches();
         let start = Instant::now();
         for i in 0..n {
             event.job_id = format!("job-{i:06}");
@@ -134,7 +155,13 @@ mod native {
             d.fire(&url, &event);
             lat.push(t.elapsed());
         }
-        while delivered.load(Ordering::Relaxed) < n as u64 {
+        if std::env::var_os("FOREMAN_BENCH_SWITCHES").is_some() {
+            eprintln!("{name}: firing thread context switches (voluntary, involuntary) {before:?} -> {:?}", switches());
+        }
+        // `FOREMAN_BENCH_FIRE_ONLY=1`: the `fire()` latencies only (with deliveries
+        // running meanwhile), not waiting for every delivery; for p99 over many calls.
+        let fire_only = std::env::var_os("FOREMAN_BENCH_FIRE_ONLY").is_some();
+        while !fire_only && delivered.load(Ordering::Relaxed) < n as u64 {
             assert!(
                 start.elapsed() < Duration::from_secs(600),
                 "{name}: stalled"
@@ -165,7 +192,7 @@ mod native {
             p(0.99).as_secs_f64() * 1e6,
             p(1.0).as_secs_f64() * 1e6,
         );
-        d.shutdown_blocking(Duration::from_secs(10));
+        d.shutdown_blocking(Duration::from_secs(if fire_only { 1 } else { 10 }));
     }
 
     /// `--fill PATH N`: N events stored through the transactional enqueue (transactions

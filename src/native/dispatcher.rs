@@ -41,6 +41,8 @@ use crate::Event;
 pub(super) const OPEN: u8 = 0;
 /// The most finished attempts recorded in one transaction.
 const FINISH_BATCH: usize = 512;
+/// The most fired events the writer commits in one transaction.
+const WRITE_BATCH: usize = 1024;
 const DRAINING: u8 = 1;
 pub(super) const CANCELLED: u8 = 2;
 
@@ -1134,8 +1136,8 @@ impl Inner {
         let Some(mut rx) = durable.take_receiver() else {
             return;
         };
-        let mut batch = Vec::with_capacity(1024);
-        let mut events = Vec::with_capacity(1024);
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        let mut events = Vec::with_capacity(WRITE_BATCH);
         let mut flushes = Vec::new();
         let split =
             |batch: &mut Vec<Write>, events: &mut Vec<NewDelivery>, flushes: &mut Vec<_>| {
@@ -1153,7 +1155,7 @@ impl Inner {
                 return;
             }
             let n = tokio::select! {
-                n = rx.recv_many(&mut batch, 1024) => n,
+                n = rx.recv_many(&mut batch, WRITE_BATCH) => n,
                 () = self.cancelled() => 0,
                 () = idle => continue,
             };

@@ -241,7 +241,7 @@ async fn insert_one(conn: &mut PgConnection, d: &NewDelivery) -> Result<EventId,
     .bind(d.idempotency_key.as_deref())
     .bind(&d.job_id)
     .bind(&d.state)
-    .bind(&d.body)
+    .bind(&d.body[..])
     .bind(d.created_ms)
     .execute(&mut *conn)
     .await
@@ -295,7 +295,7 @@ async fn insert_batch(
         keys.push(d.idempotency_key.as_deref());
         jobs.push(d.job_id.as_str());
         states.push(d.state.as_str());
-        bodies.push(d.body.as_slice());
+        bodies.push(&d.body[..]);
         created.push(d.created_ms);
         urls.push(d.url.as_str());
         order_keys.push(d.order_key());
