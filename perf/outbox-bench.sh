@@ -7,6 +7,8 @@
 #
 #   perf/outbox-bench.sh                 # N=20000 events per row, RSS_N=1000000
 #   N=5000 RSS_N=100000 perf/outbox-bench.sh
+#   RELAYS=0 RSS_N=0 perf/outbox-bench.sh # the seed and the in-process rows only
+#   OUTBOX_BENCH_BIN=/path/outbox_bench   # another build of examples/outbox_bench (A/B runs)
 #
 # Needs: Go ≥ 1.19 (Debian: apt-get install -y golang-go), cargo, Debian's postgresql
 # (initdb/pg_ctl; a throwaway cluster on 127.0.0.1 at a free port, as the postgres user
@@ -26,6 +28,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-20000}
 RSS_N=${RSS_N:-1000000}
+RELAYS=${RELAYS:-1}
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if [[ -z ${SEED_DIR:-} ]]; then
@@ -68,7 +71,7 @@ RECV=$(cargo bench --features native --bench seed_vs_ours --no-run 2>&1 \
 cargo build --quiet --release --features cli,sqlite,postgres --example outbox_bench
 cargo build --quiet --release --features cli,sqlite,postgres --bin foreman-webhook
 T=${CARGO_TARGET_DIR:-target}/release
-BENCH=$T/examples/outbox_bench
+BENCH=${OUTBOX_BENCH_BIN:-$T/examples/outbox_bench}
 BIN=$T/foreman-webhook
 
 # 3. A throwaway PostgreSQL (fsync on: the defaults).
@@ -120,6 +123,7 @@ for i in range(n):
 PY
 db=2
 for R in 1 3; do
+    [[ $RELAYS == 0 ]] && break
     S="$STORE/bench$db"
     t=$(date +%s.%N)
     "$BIN" send --store "$S" --url "$CTL/hook" --secret s --jsonl --max-input-bytes 1000000000 --file "$TMP/events.jsonl" >/dev/null
@@ -151,6 +155,10 @@ done
 
 # 6. RSS of a relay on an SQLite outbox with RSS_N pending retries (due in an hour).
 echo
+if [[ $RSS_N == 0 ]]; then
+    echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+    exit 0
+fi
 "$BENCH" --fill "$TMP/rss.db" "$RSS_N" 2>&1
 "$BIN" relay --store "sqlite:$TMP/rss.db" --secret s --allow-private --quiet 2>/dev/null &
 RP=$!; PIDS+=($RP)
