@@ -23,6 +23,17 @@
 
 use std::cell::RefCell;
 
+// SHA-256 for the HMACs, faster in WebAssembly engines than sha2's (measured reason there),
+// in the main module only: with simd128 (as scripts/build-wasm builds) and one thread. The
+// verify-only module keeps sha2's (+8 KB of unrolled code would take its one-import
+// weight over its 12 KiB budget).
+#[cfg(all(
+    feature = "wasm",
+    target_feature = "simd128",
+    not(target_feature = "atomics")
+))]
+pub(crate) mod sha256;
+
 use crate::signature::{Signature, Signer, VerifyError};
 #[cfg(feature = "wasm")]
 use crate::standard::{Headers, StandardError, StandardWebhook, DEFAULT_TOLERANCE_SECS};
