@@ -26,10 +26,15 @@ let whole = null; // head and scratch together: the whole scratch region
 let grew = false;
 let epoch = 0;
 let resets = 0;
+// JavaScriptCore (Bun, Safari; its errors carry a numeric `line`): the main module then
+// hashes with sha2's SHA-256 compression, faster there than the unrolled one that is
+// faster in V8 (measured: src/wasm/sha256.rs). Same answers either way.
+const JSC = typeof new Error().line === "number";
 function instantiate() {
   // No instanceof check on the module: Next.js's edge sandbox hands over a module
   // compiled in another realm, which WebAssembly.Instance accepts.
   wasm = new WebAssembly.Instance(__fw_module, {}).exports;
+  if (JSC && typeof wasm.fw_sha256_sha2 === "function") wasm.fw_sha256_sha2(1);
   head = null;
   scratch = null;
   whole = null;

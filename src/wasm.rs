@@ -116,6 +116,19 @@ pub extern "C" fn fw_scratch(len: usize) -> usize {
     })
 }
 
+/// Selects the SHA-256 compression of every HMAC: `1` sha2's, `0` the unrolled one (the
+/// default). The JavaScript entry passes 1 under JavaScriptCore, where sha2's is faster
+/// (measured in src/wasm/sha256.rs); the answers are the same either way.
+#[cfg(all(
+    feature = "wasm",
+    target_feature = "simd128",
+    not(target_feature = "atomics")
+))]
+#[no_mangle]
+pub extern "C" fn fw_sha256_sha2(on: u32) {
+    sha256::use_sha2_compress(on != 0);
+}
+
 /// A new, empty slot of keyed states: its number (from 1), or 0 on failure.
 #[no_mangle]
 pub extern "C" fn fw_slot_new() -> u32 {

@@ -26,6 +26,7 @@ use core::arch::wasm32::{
     v128_load, v128_store, v128_xor,
 };
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::digest::{
     self,
@@ -189,6 +190,29 @@ fn compress(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
     *state = [a, b, c, d, e, f, g, h];
 }
 
+/// Whether [`Core`] runs sha2's compression instead of [`compress`]: set by the JavaScript
+/// entry under JavaScriptCore (Bun, Safari) through `fw_sha256_sha2`. There the unrolled
+/// function is the slower one (Bun 1.4.4, same run as the module docs' numbers: sha2's
+/// ~350 MB/s, this one ~230 MB/s: JavaScriptCore's OMG tier compiles it, to slower code than
+/// sha2's 12-iteration loop); V8 (Node, Deno, Chromium, workerd) is the other way round.
+/// Both compute SHA-256; the tests below check both against each other.
+static SHA2_COMPRESS: AtomicBool = AtomicBool::new(false);
+
+/// Selects sha2's compression (`true`) or the unrolled one (`false`, the default).
+pub(crate) fn use_sha2_compress(on: bool) {
+    SHA2_COMPRESS.store(on, Ordering::Relaxed);
+}
+
+/// The compression function [`Core`] runs (see [`SHA2_COMPRESS`]).
+#[inline]
+fn compress_blocks(state: &mut [u32; 8], blocks: &[[u8; 64]]) {
+    if SHA2_COMPRESS.load(Ordering::Relaxed) {
+        sha2::block_api::compress256(state, blocks);
+    } else {
+        compress(state, blocks);
+    }
+}
+
 /// Block-level SHA-256 for [`Sha256`] (what sha2's `Sha256VarCore` is for `sha2::Sha256`).
 #[derive(Clone)]
 pub(crate) struct Core {
@@ -223,7 +247,7 @@ impl UpdateCore for Core {
     #[inline]
     fn update_blocks(&mut self, blocks: &[Block<Self>]) {
         self.blocks = self.blocks.wrapping_add(blocks.len() as u64);
-        compress(&mut self.state, Array::cast_slice_to_core(blocks));
+        compress_blocks(&mut self.state, Array::cast_slice_to_core(blocks));
     }
 }
 
@@ -254,7 +278,7 @@ mod tests {
     use hmac::{Hmac, KeyInit, Mac};
     use sha2::Digest;
 
-    use super::Sha256;
+    use super::{use_sha2_compress, Sha256};
 
     /// Deterministic bytes (a linear congruential sequence), different for each `seed`.
     fn bytes(len: usize, seed: u32) -> Vec<u8> {
@@ -276,6 +300,24 @@ mod tests {
             let ours: [u8; 32] = Sha256::digest(&data).into();
             let theirs: [u8; 32] = sha2::Sha256::digest(&data).into();
             assert_eq!(ours, theirs, "length {len}");
+        }
+    }
+
+    // The switch to sha2's compression (JavaScriptCore): the same digests either way, and
+    // a state started with one and finished with the other.
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn both_compressions_agree() {
+        let data = bytes(65_600, 99);
+        let want: [u8; 32] = sha2::Sha256::digest(&data).into();
+        for first in [false, true] {
+            use_sha2_compress(first);
+            let mut h = Sha256::new();
+            h.update(&data[..40_000]);
+            use_sha2_compress(!first);
+            h.update(&data[40_000..]);
+            let got: [u8; 32] = h.finalize().into();
+            use_sha2_compress(false);
+            assert_eq!(got, want, "started with sha2's: {first}");
         }
     }
 
