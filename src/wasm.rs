@@ -116,6 +116,34 @@ pub extern "C" fn fw_scratch(len: usize) -> usize {
     })
 }
 
+/// The answer of [`fw_verify`] for MACs the caller computed (see [`check_macs`]): the
+/// header in `scratch[..header_len]`, `count` MACs of 32 bytes at `scratch[HEADER_AREA +
+/// macs_at..]`. [`FALLBACK`] for a count of 0 or over [`MAX_SECRETS`], or ranges past the
+/// scratch region. The main module only (the verify-only module's entry has no such path).
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_verify_macs(header_len: usize, macs_at: usize, count: usize) -> u32 {
+    FAST.with(|fast| {
+        let Ok(fast) = fast.try_borrow() else {
+            return FALLBACK;
+        };
+        if count == 0 || count > MAX_SECRETS {
+            return FALLBACK;
+        }
+        let start = HEADER_AREA.saturating_add(macs_at);
+        let (Some(header), Some(macs)) = (
+            fast.scratch.get(..header_len.min(HEADER_AREA)),
+            fast.scratch.get(start..start.saturating_add(32 * count)),
+        ) else {
+            return FALLBACK;
+        };
+        let Ok(header) = core::str::from_utf8(header) else {
+            return FALLBACK;
+        };
+        code(check_macs(macs, header))
+    })
+}
+
 /// Selects the SHA-256 compression of every HMAC: `1` sha2's, `0` the unrolled one (the
 /// default). The JavaScript entry passes 1 under JavaScriptCore, where sha2's is faster
 /// (measured in src/wasm/sha256.rs); the answers are the same either way.
@@ -539,6 +567,27 @@ fn slot_mut(slots: &mut [Option<Vec<Signer>>], slot: u32) -> Option<&mut Vec<Sig
 }
 
 /// [`crate::verify_any`] with keys already keyed: every key is tried.
+/// [`check`] with the MACs already computed by the runtime's own HMAC (the main entries
+/// do so under Bun, whose BoringSSL computes them faster than this module in JavaScriptCore:
+/// see js/full.js `nativeHmac`): the header parsed by the core, then every MAC compared
+/// with it in constant time, all of them tried.
+#[cfg(feature = "wasm")]
+fn check_macs(macs: &[u8], header: &str) -> Result<(), VerifyError> {
+    if macs.is_empty() {
+        return Err(VerifyError::EmptySecret);
+    }
+    let sig: Signature = header.parse()?;
+    let mut ok = subtle::Choice::from(0u8);
+    for mac in macs.chunks(32) {
+        ok |= subtle::ConstantTimeEq::ct_eq(&sig.as_bytes()[..], mac);
+    }
+    if bool::from(ok) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
 fn check(signers: &[Signer], body: &[u8], header: &str) -> Result<(), VerifyError> {
     if signers.is_empty() {
         return Err(VerifyError::EmptySecret);
