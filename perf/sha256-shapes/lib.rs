@@ -82,6 +82,11 @@ static mut WK: [u32; 16] = [0; 16];
 fn k4(i: usize) -> v128 {
     unsafe { v128_load(K.as_ptr().add(i).cast()) }
 }
+/// K read from memory at each use (not folded into constants).
+#[inline(always)]
+fn k4_mem(i: usize) -> v128 {
+    unsafe { core::ptr::read_volatile(K.as_ptr().add(i).cast::<v128>()) }
+}
 #[inline(always)]
 fn load_be(b: &[u8; 64], at: usize) -> v128 {
     let v = unsafe { v128_load(b.as_ptr().add(at).cast()) };
@@ -128,6 +133,9 @@ fn next4(x0: v128, x1: v128, x2: v128, x3: v128) -> v128 {
 /// `unrolled` (64 rounds) or `loop16` (a 16-round loop body run 3 times + 16 rounds).
 macro_rules! shape {
     ($name:ident, $wk:ident, $s0:expr, $s1:expr, $maj:expr, $body:ident) => {
+        shape!($name, $wk, $s0, $s1, $maj, $body, k4);
+    };
+    ($name:ident, $wk:ident, $s0:expr, $s1:expr, $maj:expr, $body:ident, $kf:ident) => {
         #[no_mangle]
         pub extern "C" fn $name(n: usize) {
             let (s0f, s1f, majf) = ($s0, $s1, $maj);
@@ -146,7 +154,7 @@ macro_rules! shape {
                 }
                 macro_rules! four {
                     ($x:ident, $k:expr, $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident) => {{
-                        let wk = u32x4_add($x, k4($k));
+                        let wk = u32x4_add($x, $kf($k));
                         shape!(@$wk wk, wp, $k, r, $a, $b, $c, $d, $e, $f, $g, $h);
                     }};
                 }
@@ -210,3 +218,4 @@ shape!(lanes_unrolled, lanes, S0, S1, MAJ_XOR, unrolled);
 shape!(lanes_unrolled_maj_and, lanes, S0, S1, MAJ_AND, unrolled);
 shape!(memory_unrolled_nested_sigmas, memory, S0_NESTED, S1_NESTED, MAJ_XOR, unrolled);
 shape!(memory_loop16, memory, S0, S1, MAJ_XOR, loop16);
+shape!(memory_unrolled_kmem, memory, S0, S1, MAJ_XOR, unrolled, k4_mem);
