@@ -30,7 +30,7 @@ let resets = 0;
 // hashes with sha2's SHA-256 compression, faster there than the unrolled one that is
 // faster in V8 (measured: src/wasm/sha256.rs). Same answers either way.
 const JSC = typeof new Error().line === "number";
-// The runtime's own HMAC-SHA256 (key, data) => bytes, or null: set by js/full.js under Bun
+// The runtime's own HMAC-SHA256 (key, data) => its 32 bytes, or null: set by js/full.js under Bun
 // (the main entries only; see nativeHmac there). The header is still parsed and every MAC
 // compared in constant time by the module (fw_verify_macs).
 let NATIVE = null;
@@ -238,7 +238,7 @@ function answer(slot, body, header, keys) {
   if (macs > 0) {
     try {
       const data = scratch.subarray(0, n);
-      for (let i = 0; i < keys.length; i++) scratch.set(NATIVE(keys[i], data).subarray(0, 32), n + 32 * i);
+      for (let i = 0; i < keys.length; i++) scratch.set(NATIVE(keys[i], data), n + 32 * i);
       code = wasm.fw_verify_macs(h, n, keys.length);
     } catch (_) {
       code = -1; // the module's own HMAC below

@@ -77,6 +77,7 @@ static K: [u32; 64] = [
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ];
 static mut WK: [u32; 16] = [0; 16];
+static mut SAVED: [u32; 8] = [0; 8];
 
 #[inline(always)]
 fn k4(i: usize) -> v128 {
@@ -136,6 +137,9 @@ macro_rules! shape {
         shape!($name, $wk, $s0, $s1, $maj, $body, k4);
     };
     ($name:ident, $wk:ident, $s0:expr, $s1:expr, $maj:expr, $body:ident, $kf:ident) => {
+        shape!($name, $wk, $s0, $s1, $maj, $body, $kf, locals);
+    };
+    ($name:ident, $wk:ident, $s0:expr, $s1:expr, $maj:expr, $body:ident, $kf:ident, $save:ident) => {
         #[no_mangle]
         pub extern "C" fn $name(n: usize) {
             let (s0f, s1f, majf) = ($s0, $s1, $maj);
@@ -144,7 +148,7 @@ macro_rules! shape {
             for block in blocks(n) {
                 let (mut x0, mut x1, mut x2, mut x3) =
                     (load_be(block, 0), load_be(block, 16), load_be(block, 32), load_be(block, 48));
-                let (a0, b0, c0, d0, e0, f0, g0, h0) = (a, b, c, d, e, f, g, h);
+                shape!(@save $save saved; a, b, c, d, e, f, g, h);
                 macro_rules! r {
                     ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $w:expr) => {{
                         let t1 = $h.wrapping_add($w).wrapping_add($g ^ ($e & ($f ^ $g))).wrapping_add(s1f($e));
@@ -171,8 +175,7 @@ macro_rules! shape {
                     }};
                 }
                 shape!(@$body sixteen);
-                a = a.wrapping_add(a0); b = b.wrapping_add(b0); c = c.wrapping_add(c0); d = d.wrapping_add(d0);
-                e = e.wrapping_add(e0); f = f.wrapping_add(f0); g = g.wrapping_add(g0); h = h.wrapping_add(h0);
+                shape!(@add $save saved; a, b, c, d, e, f, g, h);
             }
             unsafe { STATE = [a, b, c, d, e, f, g, h] };
         }
@@ -191,6 +194,28 @@ macro_rules! shape {
         $r!($g, $h, $a, $b, $c, $d, $e, $f, unsafe { $wp.add(at + 2).read_volatile() });
         $r!($f, $g, $h, $a, $b, $c, $d, $e, unsafe { $wp.add(at + 3).read_volatile() });
     }};
+    (@save locals $s:ident; $($v:ident),*) => {
+        let $s = [$($v),*];
+    };
+    (@add locals $s:ident; $($v:ident),*) => {{
+        let [a0, b0, c0, d0, e0, f0, g0, h0] = $s;
+        shape!(@addall $($v),* ; a0, b0, c0, d0, e0, f0, g0, h0);
+    }};
+    (@save memory $s:ident; $($v:ident),*) => {
+        let $s = unsafe { core::ptr::addr_of_mut!(SAVED).cast::<u32>() };
+        for (i, v) in [$($v),*].into_iter().enumerate() {
+            unsafe { $s.add(i).write_volatile(v) };
+        }
+    };
+    (@add memory $s:ident; $($v:ident),*) => {{
+        let r = |i: usize| unsafe { $s.add(i).read_volatile() };
+        let (a0, b0, c0, d0, e0, f0, g0, h0) = (r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
+        shape!(@addall $($v),* ; a0, b0, c0, d0, e0, f0, g0, h0);
+    }};
+    (@addall $a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident ; $a0:ident, $b0:ident, $c0:ident, $d0:ident, $e0:ident, $f0:ident, $g0:ident, $h0:ident) => {
+        $a = $a.wrapping_add($a0); $b = $b.wrapping_add($b0); $c = $c.wrapping_add($c0); $d = $d.wrapping_add($d0);
+        $e = $e.wrapping_add($e0); $f = $f.wrapping_add($f0); $g = $g.wrapping_add($g0); $h = $h.wrapping_add($h0);
+    };
     (@unrolled $sixteen:ident) => {{
         $sixteen!(0, true);
         $sixteen!(16, true);
@@ -219,3 +244,4 @@ shape!(lanes_unrolled_maj_and, lanes, S0, S1, MAJ_AND, unrolled);
 shape!(memory_unrolled_nested_sigmas, memory, S0_NESTED, S1_NESTED, MAJ_XOR, unrolled);
 shape!(memory_loop16, memory, S0, S1, MAJ_XOR, loop16);
 shape!(memory_unrolled_kmem, memory, S0, S1, MAJ_XOR, unrolled, k4_mem);
+shape!(memory_unrolled_saved_in_memory, memory, S0, S1, MAJ_XOR, unrolled, k4, memory);
