@@ -234,6 +234,8 @@ const S0: fn(u32) -> u32 = |a| a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate
 const S1: fn(u32) -> u32 = |e| e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
 const S0_NESTED: fn(u32) -> u32 = |a| (a ^ (a ^ a.rotate_right(9)).rotate_right(11)).rotate_right(2);
 const S1_NESTED: fn(u32) -> u32 = |e| (e ^ (e ^ e.rotate_right(14)).rotate_right(5)).rotate_right(6);
+const S0_HALF: fn(u32) -> u32 = |a| (a ^ a.rotate_right(11) ^ a.rotate_right(20)).rotate_right(2);
+const S1_HALF: fn(u32) -> u32 = |e| (e ^ e.rotate_right(5) ^ e.rotate_right(19)).rotate_right(6);
 const MAJ_XOR: fn(u32, u32, u32) -> u32 = |a, b, c| b ^ ((a ^ b) & (b ^ c));
 const MAJ_AND: fn(u32, u32, u32) -> u32 = |a, b, c| (a & b) ^ (a & c) ^ (b & c);
 
@@ -244,4 +246,5 @@ shape!(lanes_unrolled_maj_and, lanes, S0, S1, MAJ_AND, unrolled);
 shape!(memory_unrolled_nested_sigmas, memory, S0_NESTED, S1_NESTED, MAJ_XOR, unrolled);
 shape!(memory_loop16, memory, S0, S1, MAJ_XOR, loop16);
 shape!(memory_unrolled_kmem, memory, S0, S1, MAJ_XOR, unrolled, k4_mem);
+shape!(memory_unrolled_sigmas_factored, memory, S0_HALF, S1_HALF, MAJ_XOR, unrolled);
 shape!(memory_unrolled_saved_in_memory, memory, S0, S1, MAJ_XOR, unrolled, k4, memory);
