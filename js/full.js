@@ -8,7 +8,7 @@ const decoder = new TextDecoder();
 // (BoringSSL, SHA-NI where the CPU has it); the header is still parsed and every MAC
 // compared in constant time by the module (fw_verify_macs; js/verify.js answer()).
 // Measured (BENCHMARKS.md, issue 14): JavaScriptCore runs this module's SHA-256 at
-// ~330 MB/s, BoringSSL at ~1.7 GB/s. Used only after it reproduces two RFC 4231
+// ~310 MB/s, BoringSSL at ~1.7 GB/s. Used only after it reproduces two RFC 4231
 // HMAC-SHA-256 test vectors (a short key, and one longer than a block); null elsewhere,
 // and any error in a call falls back to the module's own HMAC.
 NATIVE = nativeHmac();

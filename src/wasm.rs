@@ -566,7 +566,6 @@ fn slot_mut(slots: &mut [Option<Vec<Signer>>], slot: u32) -> Option<&mut Vec<Sig
     slots.get_mut((slot as usize).wrapping_sub(1))?.as_mut()
 }
 
-/// [`crate::verify_any`] with keys already keyed: every key is tried.
 /// [`check`] with the MACs already computed by the runtime's own HMAC (the main entries
 /// do so under Bun, whose BoringSSL computes them faster than this module in JavaScriptCore:
 /// see js/full.js `nativeHmac`): the header parsed by the core, then every MAC compared
@@ -588,6 +587,7 @@ fn check_macs(macs: &[u8], header: &str) -> Result<(), VerifyError> {
     }
 }
 
+/// [`crate::verify_any`] with keys already keyed: every key is tried.
 fn check(signers: &[Signer], body: &[u8], header: &str) -> Result<(), VerifyError> {
     if signers.is_empty() {
         return Err(VerifyError::EmptySecret);
@@ -705,6 +705,40 @@ mod tests {
             FALLBACK,
             "lengths past the region"
         );
+    }
+
+    // The MACs a runtime computed (the Bun path of the main entries): the published
+    // example's MAC bytes, decoded from its hex here, not computed.
+    #[wasm_bindgen_test]
+    fn verify_macs_answers_every_reason_and_tries_every_mac() {
+        let good: Vec<u8> = (7..GOOD.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&GOOD[i..i + 2], 16).unwrap())
+            .collect();
+        let other = [0x55u8; 32];
+        for (header, macs, count, code) in [
+            (GOOD, &[&good[..]][..], 1, 0),
+            (GOOD, &[&other[..], &good[..]][..], 2, 0),
+            (GOOD, &[&other[..]][..], 1, 4),
+            ("", &[&good[..]][..], 1, 1),
+            ("sha256=zz", &[&good[..]][..], 1, 2),
+            (&GOOD.replace('7', "g")[..], &[&good[..]][..], 1, 3),
+            (GOOD, &[][..], 0, FALLBACK),
+        ] {
+            put(0, &[header.as_bytes()]);
+            put(HEADER_AREA + 5, macs);
+            assert_eq!(
+                fw_verify_macs(header.len(), 5, count),
+                code,
+                "{header}, {count} MACs"
+            );
+        }
+        assert_eq!(
+            fw_verify_macs(0, usize::MAX, 1),
+            FALLBACK,
+            "past the region"
+        );
+        assert_eq!(fw_verify_macs(0, 0, MAX_SECRETS + 1), FALLBACK, "too many");
     }
 
     #[wasm_bindgen_test]
