@@ -809,7 +809,7 @@ impl Inner {
                 let body = tokio::select! {
                     biased;
                     () = self.cancelled() => Vec::new(),
-                    body = Box::pin(self.http.drain(head.response, keep)) => body,
+                    body = Box::pin(self.http.drain(head.response, head.deadline, keep)) => body,
                 };
                 Some((head.outcome, None, body))
             }
