@@ -1,4 +1,4 @@
-//! The I/O half: `fire`, the scheduler task, attempts over reqwest, shutdown.
+//! The I/O half: `fire`, the scheduler task, attempts over hyper, shutdown.
 //!
 //! Shape: `fire` vets the URL (once per destination and thread, cached), serializes the
 //! event once and sends a [`Job`] over a lock-free channel to a single scheduler task,
