@@ -13,8 +13,7 @@
 //!   response, no queue, no retry bookkeeping;
 //! - the same loop over hyper-util's pooled client (what the Dispatcher sends with);
 //! - the [`Dispatcher`] with `max_concurrency(c)`, built outside a runtime (so on its own
-//!   runtime, as in a synchronous worker: 2 threads by default on 2 or more cores,
-//!   `WORKERS=n` for n): N `fire()` calls as
+//!   current-thread runtime, the default for a synchronous worker): N `fire()` calls as
 //!   fast as the caller can, then wait until all N are delivered.
 //!
 //! Reported: delivered events/s (medians of the rounds), CPU time of this process per
@@ -353,18 +352,19 @@ mod native {
         let (done_tx, done) = std::sync::mpsc::channel::<()>();
         let (warm, target) = (c as u64, c as u64 + n);
         let count = delivered.clone();
-        let mut builder = Dispatcher::builder();
-        // `WORKERS=n`: the dispatcher's own runtime on n threads (default: 2 on 2 or more
-        // cores).
-        if let Some(w) = std::env::var("WORKERS").ok().and_then(|v| v.parse().ok()) {
-            builder = builder.worker_threads(w);
-        }
-        let dispatcher = builder
+        let dispatcher = Dispatcher::builder()
             .secret(Secret::new(SECRET).unwrap())
             .allow_cidr("127.0.0.1/32")
             .max_concurrency(c)
             .max_per_host(c)
             .max_pending(n as usize + c + 16)
+            // `WORKERS=2`: the dispatcher's own runtime on 2 threads (default 1).
+            .worker_threads(
+                std::env::var("WORKERS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1),
+            )
             .on_outcome(move |o| {
                 if matches!(o.kind, OutcomeKind::Delivered { .. }) {
                     let k = count.fetch_add(1, Ordering::AcqRel) + 1;

@@ -63,9 +63,8 @@ mod native {
     const SECRET: &str = "whsec-seed-vs-ours";
 
     /// Our senders: `impl=` value and the name in the tables.
-    const VARIANTS: [(&str, &str); 3] = [
-        ("ours", "ours (own runtime, default threads)"),
-        ("ours-1t", "ours (own 1-thread runtime)"),
+    const VARIANTS: [(&str, &str); 2] = [
+        ("ours", "ours (own 1-thread runtime)"),
         ("ours-mt", "ours (caller's 2-worker runtime)"),
     ];
 
@@ -262,16 +261,14 @@ mod native {
             .unwrap_or(0)
     }
 
-    /// Our side: `--ours N DELIVERY_URL CONTROL_URL FAIL [mt|1t]`. With `mt`, the
+    /// Our side: `--ours N DELIVERY_URL CONTROL_URL FAIL [mt]`. With `mt`, the
     /// dispatcher runs on a 2-worker multi-thread tokio runtime handed to it with
-    /// `.runtime(handle)` (as in an async service), instead of the runtime it starts for
-    /// itself when built outside one (as in a synchronous worker: 2 threads by default on
-    /// 2 or more cores; `1t` asks for one thread, the default before 2026-12-01).
+    /// `.runtime(handle)` (as in an async service), instead of the current-thread runtime
+    /// it starts for itself when built outside one (as in a synchronous worker).
     pub fn ours(args: &[String]) {
         let n: u64 = args[0].parse().expect("N");
         let (url, ctl, fail) = (&args[1], &args[2], &args[3]);
         let mt = args.get(4).is_some_and(|a| a == "mt");
-        let one_thread = args.get(4).is_some_and(|a| a == "1t");
         let rt = mt.then(|| {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -286,9 +283,6 @@ mod native {
         let mut builder = Dispatcher::builder();
         if let Some(rt) = &rt {
             builder = builder.runtime(rt.handle().clone());
-        }
-        if one_thread {
-            builder = builder.worker_threads(1);
         }
         let dispatcher = builder
             .secret(Secret::new(SECRET).unwrap())
@@ -335,13 +329,7 @@ mod native {
         dispatcher.shutdown_blocking(Duration::from_secs(5));
         println!(
             "RESULT impl={} fail={fail} n={n} t0_ns={t0_ns} fire_ns={fire_ns} {got} vmhwm_kb={hwm}",
-            if mt {
-                "ours-mt"
-            } else if one_thread {
-                "ours-1t"
-            } else {
-                "ours"
-            }
+            if mt { "ours-mt" } else { "ours" }
         );
         drop(dispatcher);
         drop(rt);

@@ -16,10 +16,9 @@
 #    and perf/seed/driver.go as the program that fires the burst; builds it;
 # 2. builds benches/seed_vs_ours.rs (release): the receiver, our sender and the report;
 # 3. starts ONE receiver (127.0.0.1, one thread), then for each round runs the Go driver
-#    and our sender three times (our dispatcher on the runtime it starts for itself, as in a
-#    synchronous worker, with its default thread count and with one thread, then on a
-#    2-worker tokio runtime handed to it, as in an async service; the seed's goroutines
-#    use both cores), the order rotated every round, each
+#    and our sender twice (our dispatcher on the runtime it starts for itself, as in a
+#    synchronous worker, then on a 2-worker tokio runtime handed to it, as in an async
+#    service; the seed's goroutines use both cores), the order rotated every round, each
 #    a fresh process under
 #    /usr/bin/time: N signed 1 KiB events fired as fast as the caller can; deliveries/s
 #    = N ÷ (first fire → the receiver's last first-time 2xx); peak RSS = the sender's
@@ -113,7 +112,6 @@ run() { # impl fail round
     seed) "${TIME[@]}" "$TMP/seed-driver" -n "$N" -url "$URL" -ctl "$CTL" -fail "$fail" > "$TMP/out" ;;
     ours) "${TIME[@]}" "$OURS" --ours "$N" "$URL" "$CTL" "$fail" > "$TMP/out" ;;
     ours-mt) "${TIME[@]}" "$OURS" --ours "$N" "$URL" "$CTL" "$fail" mt > "$TMP/out" ;;
-    ours-1t) "${TIME[@]}" "$OURS" --ours "$N" "$URL" "$CTL" "$fail" 1t > "$TMP/out" ;;
     esac
     r1=$(awk '{print $14 + $15}' "/proc/$RECEIVER_PID/stat")
     local line
@@ -130,9 +128,9 @@ for fail in "${SCENARIOS[@]}"; do
     for round in $(seq "$ROUNDS"); do
         echo "scenario fail=$fail round $round/$ROUNDS" >&2
         # Rotate the order every round, so load that comes and goes hits each alike.
-        order=(seed ours ours-1t ours-mt)
-        for i in 0 1 2 3; do
-            run "${order[$(((i + round - 1) % 4))]}" "$fail" "$round"
+        order=(seed ours ours-mt)
+        for i in 0 1 2; do
+            run "${order[$(((i + round - 1) % 3))]}" "$fail" "$round"
         done
     done
 done

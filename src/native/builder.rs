@@ -62,7 +62,7 @@ pub struct DispatcherBuilder {
     resolver: Option<Arc<dyn NameResolver>>,
     on_outcome: Option<OutcomeFn>,
     runtime: Option<Handle>,
-    worker_threads: Option<usize>,
+    worker_threads: usize,
     jitter_seed: Option<u64>,
     store: StoreConfig,
     durable: DurableSettings,
@@ -88,7 +88,7 @@ impl Default for DispatcherBuilder {
             resolver: None,
             on_outcome: None,
             runtime: None,
-            worker_threads: None,
+            worker_threads: 1,
             jitter_seed: None,
             store: StoreConfig::Memory,
             durable: DurableSettings::default(),
@@ -307,18 +307,13 @@ impl DispatcherBuilder {
 
     /// How many threads the dispatcher's own runtime runs deliveries on, when it makes
     /// one (no [`runtime`](Self::runtime) given and `build` called outside a tokio
-    /// runtime). `1`: a current-thread runtime on one background thread. With 2 or more
-    /// it is a multi-thread runtime: attempts (signing, TLS, HTTP) spread over the
+    /// runtime). Default 1: a current-thread runtime on one background thread. With 2 or
+    /// more it is a multi-thread runtime: attempts (signing, TLS, HTTP) spread over the
     /// threads, for bursts one core cannot keep up with; `0` means one per available
     /// core. `fire` never waits for these threads either way.
-    ///
-    /// Default: 2 when the machine has 2 or more cores, else 1. Measured on 2 cores
-    /// (BENCHMARKS.md, 2026-12-01 hyper run): a 20,000-event burst delivered 1.4× faster
-    /// than on one thread, and the retries of 100,000 failed first attempts kept up
-    /// with their schedule (p99 lateness 75 ms against 498 ms on one thread).
     #[must_use]
     pub fn worker_threads(mut self, threads: usize) -> Self {
-        self.worker_threads = Some(threads);
+        self.worker_threads = threads;
         self
     }
 
@@ -474,10 +469,10 @@ impl DispatcherBuilder {
             resolver: self.resolver,
             on_outcome: self.on_outcome,
             runtime: self.runtime,
-            worker_threads: own_runtime_threads(
-                self.worker_threads,
-                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-            ),
+            worker_threads: match self.worker_threads {
+                0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+                n => n,
+            },
             jitter_seed: self.jitter_seed.unwrap_or_else(random_u64),
             store: self.store,
             durable: self.durable,
@@ -492,31 +487,5 @@ impl Dispatcher {
     /// A builder with the Go defaults (see the [module docs](super)).
     pub fn builder() -> DispatcherBuilder {
         DispatcherBuilder::default()
-    }
-}
-
-/// The own runtime's thread count: as asked (`0`: one per core), else 2 when there are
-/// 2 or more cores, else 1.
-fn own_runtime_threads(asked: Option<usize>, cores: usize) -> usize {
-    match asked {
-        Some(0) => cores.max(1),
-        Some(n) => n,
-        None => cores.clamp(1, 2),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::own_runtime_threads;
-
-    #[test]
-    fn own_runtime_threads_default_to_two_on_two_or_more_cores() {
-        assert_eq!(own_runtime_threads(None, 1), 1);
-        assert_eq!(own_runtime_threads(None, 2), 2);
-        assert_eq!(own_runtime_threads(None, 64), 2);
-        assert_eq!(own_runtime_threads(Some(1), 64), 1);
-        assert_eq!(own_runtime_threads(Some(0), 8), 8);
-        assert_eq!(own_runtime_threads(Some(0), 0), 1);
-        assert_eq!(own_runtime_threads(Some(3), 1), 3);
     }
 }
