@@ -44,7 +44,7 @@ use crate::SIGNATURE_HEADER;
 
 type Connector = HttpsConnector<HttpConnector<GuardedResolver>>;
 
-/// [`SIGNATURE_HEADER`] as a header name (lowercase, as HTTP/2 requires; checked in the
+/// [`crate::SIGNATURE_HEADER`] as a header name (lowercase, as HTTP/2 requires; checked in the
 /// tests below).
 const FOREMAN_SIGNATURE: HeaderName = HeaderName::from_static("x-foreman-signature");
 const WEBHOOK_ID: HeaderName = HeaderName::from_static(crate::standard::ID_HEADER);
