@@ -14,7 +14,7 @@ const state = () => Array.from({ length: 8 }, (_, i) => w.st(i) >>> 0).join(",")
 const digest = () => Array.from(mem().subarray(w.out(), w.out() + 32)).join(",");
 w.sha2_compress(1024);
 const want = state();
-const shapes = ["memory_unrolled", "lanes_unrolled", "lanes_unrolled_maj_and", "memory_unrolled_nested_sigmas", "memory_loop16", "memory_unrolled_kmem", "memory_unrolled_saved_in_memory", "memory_unrolled_sigmas_factored"];
+const shapes = ["memory_unrolled", "lanes_unrolled", "lanes_unrolled_maj_and", "memory_unrolled_nested_sigmas", "memory_loop16", "memory_unrolled_kmem", "memory_unrolled_saved_in_memory", "memory_unrolled_sigmas_factored", "memory_unrolled_s0_factored", "memory_unrolled_s1_factored", "memory_unrolled_maj_and"];
 for (const s of shapes) {
   w[s](1024);
   if (state() !== want) throw new Error(`${s}: wrong state`);

@@ -247,4 +247,7 @@ shape!(memory_unrolled_nested_sigmas, memory, S0_NESTED, S1_NESTED, MAJ_XOR, unr
 shape!(memory_loop16, memory, S0, S1, MAJ_XOR, loop16);
 shape!(memory_unrolled_kmem, memory, S0, S1, MAJ_XOR, unrolled, k4_mem);
 shape!(memory_unrolled_sigmas_factored, memory, S0_HALF, S1_HALF, MAJ_XOR, unrolled);
+shape!(memory_unrolled_s0_factored, memory, S0_HALF, S1, MAJ_XOR, unrolled);
+shape!(memory_unrolled_s1_factored, memory, S0, S1_HALF, MAJ_XOR, unrolled);
+shape!(memory_unrolled_maj_and, memory, S0, S1, MAJ_AND, unrolled);
 shape!(memory_unrolled_saved_in_memory, memory, S0, S1, MAJ_XOR, unrolled, k4, memory);
