@@ -4,6 +4,35 @@
 // order the Rust bindings read them before (each error is the same TypeError / RangeError,
 // checked by CI's vectors, bad inputs and hostile calls); the module only sees bytes.
 const decoder = new TextDecoder();
+// Bun: each HMAC of verifySignature / createVerifier computed by Bun.CryptoHasher
+// (BoringSSL, SHA-NI where the CPU has it); the header is still parsed and every MAC
+// compared in constant time by the module (fw_verify_macs; js/verify.js answer()).
+// Measured (BENCHMARKS.md, issue 14): JavaScriptCore runs this module's SHA-256 at
+// ~310 MB/s, BoringSSL at ~1.7 GB/s. Used only after it reproduces two RFC 4231
+// HMAC-SHA-256 test vectors (a short key, and one longer than a block); null elsewhere,
+// and any error in a call falls back to the module's own HMAC.
+NATIVE = nativeHmac();
+function nativeHmac() {
+  try {
+    const Hasher = typeof Bun === "object" && Bun !== null ? Bun.CryptoHasher : undefined;
+    if (typeof Hasher !== "function") return null;
+    const out = new Uint8Array(64); // digest(into) wants room for any algorithm's output
+    const mac32 = out.subarray(0, 32);
+    const mac = (key, data) => {
+      new Hasher("sha256", key).update(data).digest(out);
+      return mac32;
+    };
+    const hex = (bytes) => Array.from(bytes, (b) => (b < 16 ? "0" : "") + b.toString(16)).join("");
+    const rfc4231 = [
+      [encoder.encode("Jefe"), "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"],
+      [new Uint8Array(131).fill(0xaa), "Test Using Larger Than Block-Size Key - Hash Key First", "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"],
+    ];
+    for (const [key, data, want] of rfc4231) if (hex(mac(key, encoder.encode(data))) !== want) return null;
+    return mac;
+  } catch (_) {
+    return null;
+  }
+}
 const STD_REASONS = ["ok", "missing_header", "malformed_timestamp", "too_old", "too_new", "malformed_signature", "no_matching_signature", "empty_secret"];
 const HEADERS_FIX = "headers must be a Headers instance or a plain object of header names to values (e.g. Node's req.headers)";
 const STD_SECRET_FIX = "secret must be a `whsec_...` string or an array of them (key rotation)";

@@ -26,10 +26,19 @@ let whole = null; // head and scratch together: the whole scratch region
 let grew = false;
 let epoch = 0;
 let resets = 0;
+// JavaScriptCore (Bun, Safari; its errors carry a numeric `line`): the main module then
+// hashes with sha2's SHA-256 compression, faster there than the unrolled one that is
+// faster in V8 (measured: src/wasm/sha256.rs). Same answers either way.
+const JSC = typeof new Error().line === "number";
+// The runtime's own HMAC-SHA256 (key, data) => its 32 bytes, or null: set by js/full.js under Bun
+// (the main entries only; see nativeHmac there). The header is still parsed and every MAC
+// compared in constant time by the module (fw_verify_macs).
+let NATIVE = null;
 function instantiate() {
   // No instanceof check on the module: Next.js's edge sandbox hands over a module
   // compiled in another realm, which WebAssembly.Instance accepts.
   wasm = new WebAssembly.Instance(__fw_module, {}).exports;
+  if (JSC && typeof wasm.fw_sha256_sha2 === "function") wasm.fw_sha256_sha2(1);
   head = null;
   scratch = null;
   whole = null;
@@ -197,20 +206,25 @@ function key(keys) {
   }
   return slot;
 }
-/** The answer code for `body` (any accepted type) and the header text under `slot`. */
-function answer(slot, body, header) {
+/**
+ * The answer code for `body` (any accepted type) and the header text under `slot`, keyed
+ * with `keys` (the same keys, for the runtime's own HMAC: see NATIVE).
+ */
+function answer(slot, body, header, keys) {
+  // Room after the body for the MACs when the runtime computes them.
+  const macs = NATIVE !== null && slot > 0 ? 32 * keys.length : 0;
   let n;
   if (typeof body === "string" && body.length <= MAX_INPUT_BYTES / 3) {
-    reserve(body.length * 3);
+    reserve(body.length * 3 + macs);
     n = encoder.encodeInto(body, scratch).written;
   } else if ((n = typeof body === "object" && body !== null ? u8Length(body) : 0) > 0 && n <= MAX_INPUT_BYTES) {
-    reserve(n);
+    reserve(n + macs);
     Reflect.apply(U8_SET, scratch, [body]);
   } else {
     const bytes = bytesOf(body);
     if (bytes === null) throw bodyError(body);
     n = bytes.length;
-    reserve(n);
+    reserve(n + macs);
     scratch.set(bytes);
   }
   if (header.length > 341) {
@@ -220,7 +234,17 @@ function answer(slot, body, header) {
     if (header.length > 341) return header.startsWith("sha256=") ? 2 : 1;
   }
   const h = encoder.encodeInto(header, head).written;
-  const code = wasm.fw_verify(slot, h, n);
+  let code = -1;
+  if (macs > 0) {
+    try {
+      const data = scratch.subarray(0, n);
+      for (let i = 0; i < keys.length; i++) scratch.set(NATIVE(keys[i], data), n + 32 * i);
+      code = wasm.fw_verify_macs(h, n, keys.length);
+    } catch (_) {
+      code = -1; // the module's own HMAC below
+    }
+  }
+  if (code === -1) code = wasm.fw_verify(slot, h, n);
   if (code >= REASONS.length) throw new TypeError("foreman-webhook/verify: unexpected answer " + code);
   return code;
 }
@@ -236,25 +260,28 @@ function settle(error) {
 }
 // Keyed slots of the last 16 string secrets.
 const cache = new Map();
+/** The keyed slot of a string secret ({ slot, keys }; slot 0 when it could not be made). */
 function cachedSlot(secret) {
   const hit = cache.get(secret);
-  if (hit !== undefined && hit.epoch === epoch) return hit.slot;
+  if (hit !== undefined && hit.epoch === epoch) return hit;
   cache.delete(secret);
   if (cache.size >= 16) {
     const [oldest, entry] = cache.entries().next().value;
     cache.delete(oldest);
     if (entry.epoch === epoch) wasm.fw_slot_free(entry.slot);
   }
-  const slot = key([encoder.encode(secret)]);
-  if (slot) cache.set(secret, { slot, epoch });
-  return slot;
+  const keys = [encoder.encode(secret)];
+  const entry = { slot: key(keys), epoch, keys };
+  if (entry.slot) cache.set(secret, entry);
+  return entry;
 }
 function codeFor(body, signature, secret) {
   let error = null;
   try {
     const header = typeof signature === "string" ? signature : null;
     if (typeof secret === "string" && secret.length > 0 && secret.length <= 4096) {
-      return answer(cachedSlot(secret) || -1, body, header === null ? headerOf(signature) : header);
+      const entry = cachedSlot(secret);
+      return answer(entry.slot || -1, body, header === null ? headerOf(signature) : header, entry.keys);
     }
     const keys = keysOf(secret);
     const text = header === null ? headerOf(signature) : header;
@@ -264,7 +291,7 @@ function codeFor(body, signature, secret) {
     }
     const slot = key(keys);
     try {
-      return answer(slot, body, text);
+      return answer(slot, body, text, keys);
     } finally {
       wasm.fw_slot_free(slot);
     }
@@ -298,7 +325,7 @@ function createVerifier(secret) {
         held.slot = key(keys);
         held.epoch = epoch;
       }
-      return answer(held.slot || -1, body, header);
+      return answer(held.slot || -1, body, header, keys);
     } catch (e) {
       error = e;
       throw e;

@@ -67,7 +67,7 @@ const verifyJs = readFileSync(new URL("../js/verify.js", import.meta.url), "utf8
 // ---- the whole package: js/verify.js + js/full.js over the `wasm` module -----------------
 {
   const bytes = readFileSync(wasmPath);
-  check(bytes, "main", [...VERIFY_NEEDS, "fw_out", "fw_sign", "fw_std_slot_new", "fw_std_slot_add",
+  check(bytes, "main", [...VERIFY_NEEDS, "fw_verify_macs", "fw_out", "fw_sign", "fw_std_slot_new", "fw_std_slot_add",
     "fw_std_slot_free", "fw_std_verify", "fw_std_sign", "fw_artifacts"]);
   const template = verifyJs + readFileSync(new URL("../js/full.js", import.meta.url), "utf8");
   const names = ["formatArtifacts", "planArtifacts", "signPayload", "signStandardWebhook", "verifySignature",

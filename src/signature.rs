@@ -22,7 +22,24 @@ use core::fmt;
 use core::str::FromStr;
 
 use hmac::{Hmac, KeyInit, Mac};
+// The npm package's main wasm module hashes with its own SHA-256 compression
+// (src/wasm/sha256.rs: +25 % in V8, measured there); every other build, the verify-only
+// module included (its size budget), with sha2's.
+#[cfg(not(all(
+    feature = "wasm",
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    not(target_feature = "atomics")
+)))]
 use sha2::Sha256;
+
+#[cfg(all(
+    feature = "wasm",
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    not(target_feature = "atomics")
+))]
+use crate::wasm::sha256::Sha256;
 
 use crate::reason;
 
@@ -39,7 +56,8 @@ pub const MAX_SECRETS: usize = 64;
 /// Length of the hex digest that follows the prefix.
 const HEX_LEN: usize = 64;
 
-type HmacSha256 = Hmac<Sha256>;
+/// HMAC-SHA256 (the `hmac` crate), as every scheme of this crate computes it.
+pub(crate) type HmacSha256 = Hmac<Sha256>;
 
 /// An HMAC key. Never empty; its `Debug` output is `Secret([REDACTED])`.
 ///

@@ -47,7 +47,7 @@ use hmac::Mac;
 use subtle::ConstantTimeEq;
 
 use crate::reason;
-use crate::signature::{keyed, Secret, SecretError};
+use crate::signature::{keyed, HmacSha256, Secret, SecretError};
 
 /// `webhook-id`
 pub const ID_HEADER: &str = "webhook-id";
@@ -172,7 +172,7 @@ impl std::error::Error for StandardError {}
 /// keyed once and reused.
 #[derive(Clone)]
 pub struct StandardWebhook {
-    keys: Vec<hmac::Hmac<sha2::Sha256>>,
+    keys: Vec<HmacSha256>,
     tolerance_secs: u64,
 }
 
@@ -297,7 +297,7 @@ impl StandardWebhook {
     }
 }
 
-fn mac_of(k: &hmac::Hmac<sha2::Sha256>, id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
+fn mac_of(k: &HmacSha256, id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {
     let mut mac = k.clone();
     mac.update(id.as_bytes());
     mac.update(b".");

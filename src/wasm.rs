@@ -23,6 +23,17 @@
 
 use std::cell::RefCell;
 
+// SHA-256 for the HMACs, faster in WebAssembly engines than sha2's (measured reason there),
+// in the main module only: with simd128 (as scripts/build-wasm builds) and one thread. The
+// verify-only module keeps sha2's (+8 KB of unrolled code would take its one-import
+// weight over its 12 KiB budget).
+#[cfg(all(
+    feature = "wasm",
+    target_feature = "simd128",
+    not(target_feature = "atomics")
+))]
+pub(crate) mod sha256;
+
 use crate::signature::{Signature, Signer, VerifyError};
 #[cfg(feature = "wasm")]
 use crate::standard::{Headers, StandardError, StandardWebhook, DEFAULT_TOLERANCE_SECS};
@@ -103,6 +114,47 @@ pub extern "C" fn fw_scratch(len: usize) -> usize {
         }
         fast.scratch.as_mut_ptr() as usize
     })
+}
+
+/// The answer of [`fw_verify`] for MACs the caller computed (see [`check_macs`]): the
+/// header in `scratch[..header_len]`, `count` MACs of 32 bytes at `scratch[HEADER_AREA +
+/// macs_at..]`. [`FALLBACK`] for a count of 0 or over [`MAX_SECRETS`], or ranges past the
+/// scratch region. The main module only (the verify-only module's entry has no such path).
+#[cfg(feature = "wasm")]
+#[no_mangle]
+pub extern "C" fn fw_verify_macs(header_len: usize, macs_at: usize, count: usize) -> u32 {
+    FAST.with(|fast| {
+        let Ok(fast) = fast.try_borrow() else {
+            return FALLBACK;
+        };
+        if count == 0 || count > MAX_SECRETS {
+            return FALLBACK;
+        }
+        let start = HEADER_AREA.saturating_add(macs_at);
+        let (Some(header), Some(macs)) = (
+            fast.scratch.get(..header_len.min(HEADER_AREA)),
+            fast.scratch.get(start..start.saturating_add(32 * count)),
+        ) else {
+            return FALLBACK;
+        };
+        let Ok(header) = core::str::from_utf8(header) else {
+            return FALLBACK;
+        };
+        code(check_macs(macs, header))
+    })
+}
+
+/// Selects the SHA-256 compression of every HMAC: `1` sha2's, `0` the unrolled one (the
+/// default). The JavaScript entry passes 1 under JavaScriptCore, where sha2's is faster
+/// (measured in src/wasm/sha256.rs); the answers are the same either way.
+#[cfg(all(
+    feature = "wasm",
+    target_feature = "simd128",
+    not(target_feature = "atomics")
+))]
+#[no_mangle]
+pub extern "C" fn fw_sha256_sha2(on: u32) {
+    sha256::use_sha2_compress(on != 0);
 }
 
 /// A new, empty slot of keyed states: its number (from 1), or 0 on failure.
@@ -514,6 +566,27 @@ fn slot_mut(slots: &mut [Option<Vec<Signer>>], slot: u32) -> Option<&mut Vec<Sig
     slots.get_mut((slot as usize).wrapping_sub(1))?.as_mut()
 }
 
+/// [`check`] with the MACs already computed by the runtime's own HMAC (the main entries
+/// do so under Bun, whose BoringSSL computes them faster than this module in JavaScriptCore:
+/// see js/full.js `nativeHmac`): the header parsed by the core, then every MAC compared
+/// with it in constant time, all of them tried.
+#[cfg(feature = "wasm")]
+fn check_macs(macs: &[u8], header: &str) -> Result<(), VerifyError> {
+    if macs.is_empty() {
+        return Err(VerifyError::EmptySecret);
+    }
+    let sig: Signature = header.parse()?;
+    let mut ok = subtle::Choice::from(0u8);
+    for mac in macs.chunks(32) {
+        ok |= subtle::ConstantTimeEq::ct_eq(&sig.as_bytes()[..], mac);
+    }
+    if bool::from(ok) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
 /// [`crate::verify_any`] with keys already keyed: every key is tried.
 fn check(signers: &[Signer], body: &[u8], header: &str) -> Result<(), VerifyError> {
     if signers.is_empty() {
@@ -632,6 +705,40 @@ mod tests {
             FALLBACK,
             "lengths past the region"
         );
+    }
+
+    // The MACs a runtime computed (the Bun path of the main entries): the published
+    // example's MAC bytes, decoded from its hex here, not computed.
+    #[wasm_bindgen_test]
+    fn verify_macs_answers_every_reason_and_tries_every_mac() {
+        let good: Vec<u8> = (7..GOOD.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&GOOD[i..i + 2], 16).unwrap())
+            .collect();
+        let other = [0x55u8; 32];
+        for (header, macs, count, code) in [
+            (GOOD, &[&good[..]][..], 1, 0),
+            (GOOD, &[&other[..], &good[..]][..], 2, 0),
+            (GOOD, &[&other[..]][..], 1, 4),
+            ("", &[&good[..]][..], 1, 1),
+            ("sha256=zz", &[&good[..]][..], 1, 2),
+            (&GOOD.replace('7', "g")[..], &[&good[..]][..], 1, 3),
+            (GOOD, &[][..], 0, FALLBACK),
+        ] {
+            put(0, &[header.as_bytes()]);
+            put(HEADER_AREA + 5, macs);
+            assert_eq!(
+                fw_verify_macs(header.len(), 5, count),
+                code,
+                "{header}, {count} MACs"
+            );
+        }
+        assert_eq!(
+            fw_verify_macs(0, usize::MAX, 1),
+            FALLBACK,
+            "past the region"
+        );
+        assert_eq!(fw_verify_macs(0, 0, MAX_SECRETS + 1), FALLBACK, "too many");
     }
 
     #[wasm_bindgen_test]
