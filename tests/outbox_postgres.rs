@@ -762,7 +762,7 @@ fn basics(pg: &Pg, rt: &tokio::runtime::Runtime) {
             .await
             .unwrap()
     });
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     d.shutdown_blocking(Duration::from_secs(5));
 }
 

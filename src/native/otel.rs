@@ -45,10 +45,14 @@ use std::time::Duration;
 
 use opentelemetry::global::{BoxedTracer, ObjectSafeTracerProvider};
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
-use opentelemetry::trace::{Link, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
+    Tracer,
+};
 use opentelemetry::{Context, InstrumentationScope, KeyValue, Value};
 use url::Url;
 
+use super::outbox::StoredTrace;
 use super::outcome::OutcomeKind;
 use super::telemetry::ErrorClass;
 
@@ -289,15 +293,26 @@ impl Otel {
         })
     }
 
-    /// Opens the delivery span, linked to the caller's current span if any.
+    /// Opens the delivery span: a child of the trace context stored with a durable
+    /// event (`stored`), else a new root linked to the caller's current span if any.
     pub(crate) fn delivery(
         &self,
         dest: Arc<DestTrace>,
         webhook_id: &str,
         delivery_id: u64,
+        stored: Option<&StoredTrace>,
     ) -> DeliveryTrace {
-        let caller = Context::current();
-        let caller = caller.span().span_context().clone();
+        let (parent, caller) = match stored.and_then(remote_context) {
+            // The trace continues where the event was fired, whichever process this is.
+            Some(sc) => (
+                Context::new().with_remote_span_context(sc),
+                SpanContext::NONE,
+            ),
+            None => (
+                Context::new(),
+                Context::current().span().span_context().clone(),
+            ),
+        };
         let mut attrs = Vec::with_capacity(5);
         attrs.push(KeyValue::new("url.full", dest.url.clone()));
         attrs.push(KeyValue::new("webhook.id", webhook_id.to_owned()));
@@ -315,9 +330,9 @@ impl Otel {
         if caller.is_valid() {
             builder = builder.with_links(vec![Link::with_context(caller)]);
         }
-        let span = builder.start_with_context(&self.inner.tracer, &Context::new());
+        let span = builder.start_with_context(&self.inner.tracer, &parent);
         DeliveryTrace {
-            cx: Context::new().with_span(span),
+            cx: parent.with_span(span),
             dest,
         }
     }
@@ -347,13 +362,7 @@ impl Otel {
         let cx = delivery.cx.with_span(span);
         let headers = self.inner.propagate.load(Ordering::Relaxed).then(|| {
             let sc = cx.span().span_context().clone();
-            let parent = format!(
-                "00-{:032x}-{:016x}-{:02x}",
-                sc.trace_id(),
-                sc.span_id(),
-                sc.trace_flags().to_u8()
-            );
-            (parent, sc.trace_state().header())
+            (traceparent(&sc), sc.trace_state().header())
         });
         AttemptTrace { cx, headers }
     }
@@ -528,6 +537,67 @@ pub(crate) trait GaugeSource: Send + Sync {
     fn oldest_due_age(&self) -> Option<Duration>;
 }
 
+/// The W3C `traceparent` of a span context (version 00). Formatted here: the propagator
+/// lives in the SDK, which the library does not depend on.
+fn traceparent(sc: &SpanContext) -> String {
+    format!(
+        "00-{:032x}-{:016x}-{:02x}",
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags().to_u8()
+    )
+}
+
+/// The trace context to store with a durable event fired now: the current span's, when
+/// there is a valid one (sampled or not: the relay's sampler decides as a child would).
+pub(crate) fn current_trace() -> Option<StoredTrace> {
+    let cx = Context::current();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| {
+        let state = sc.trace_state().header();
+        StoredTrace {
+            parent: traceparent(sc),
+            state: (!state.is_empty()).then_some(state),
+        }
+    })
+}
+
+/// A stored trace context as the remote parent of a delivery span; `None` for a
+/// `traceparent` that is not valid W3C (version 00 form: `00-<32 hex>-<16 hex>-<2 hex>`,
+/// lowercase, ids not all zero; a later version's extra fields are ignored). An
+/// unparsable `tracestate` is dropped, as the W3C propagator does.
+pub(crate) fn remote_context(stored: &StoredTrace) -> Option<SpanContext> {
+    let mut parts = stored.parent.trim().split('-');
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if !hex(version, 2) || version == "ff" || (version == "00" && parts.next().is_some()) {
+        return None;
+    }
+    if !hex(trace, 32) || !hex(span, 16) || !hex(flags, 2) {
+        return None;
+    }
+    let flags = u8::from_str_radix(flags, 16).ok()?;
+    let state = stored
+        .state
+        .as_deref()
+        .and_then(|s| s.parse::<TraceState>().ok())
+        .unwrap_or_default();
+    let sc = SpanContext::new(
+        TraceId::from_hex(trace).ok()?,
+        SpanId::from_hex(span).ok()?,
+        TraceFlags::new(flags) & TraceFlags::SAMPLED,
+        true,
+        state,
+    );
+    sc.is_valid().then_some(sc)
+}
+
 /// The `outcome` label of a terminal outcome.
 pub(crate) fn outcome_label(kind: &OutcomeKind) -> &'static str {
     match kind {
@@ -551,6 +621,57 @@ impl super::DispatcherBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_trace_context_round_trips_and_junk_is_refused() {
+        let sc = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            "vendor=abc".parse().unwrap(),
+        );
+        let stored = StoredTrace {
+            parent: traceparent(&sc),
+            state: Some("vendor=abc".into()),
+        };
+        // The example of the W3C Trace Context recommendation, section 3.2.
+        assert_eq!(
+            stored.parent,
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        let back = remote_context(&stored).unwrap();
+        assert_eq!(back.trace_id(), sc.trace_id());
+        assert_eq!(back.span_id(), sc.span_id());
+        assert!(back.is_sampled() && back.is_remote());
+        assert_eq!(back.trace_state().header(), "vendor=abc");
+        let parse = |p: &str| {
+            remote_context(&StoredTrace {
+                parent: p.into(),
+                state: None,
+            })
+        };
+        for junk in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(parse(junk).is_none(), "{junk}");
+        }
+        // A later version may carry more fields.
+        assert!(parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x").is_some());
+        assert!(
+            !parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+                .unwrap()
+                .is_sampled()
+        );
+    }
 
     #[test]
     fn host_labels_are_bounded() {
