@@ -1,6 +1,7 @@
 //! Throughput with OpenTelemetry spans and metrics recorded vs not (issue 18's ≤ 10 %).
 //!
-//! Run: `cargo bench --features otel --bench otel_overhead` (`QUICK=1` for a short run).
+//! Run: `cargo bench --features otel --bench otel_overhead` (`QUICK=1` for a short run,
+//! `ONLY=off|on|metrics` for one variant alone, e.g. under `perf record`).
 //!
 //! A lean receiver (hyper, HTTP/1.1 keep-alive, answers 200) runs on its own thread in
 //! this process, on 127.0.0.1. Interleaved rounds fire N signed events at concurrency 16
@@ -126,6 +127,19 @@ mod bench {
         let noop = opentelemetry::trace::noop::NoopTracerProvider::new();
         let (mut off, mut on, mut metrics) = (Vec::new(), Vec::new(), Vec::new());
         let (mut off_cpu, mut on_cpu, mut metrics_cpu) = (Vec::new(), Vec::new(), Vec::new());
+        // ONLY=off|on|metrics runs one variant (for a profile of it alone).
+        if let Ok(only) = std::env::var("ONLY") {
+            for r in 0..rounds {
+                let (rate, cpu) = match only.as_str() {
+                    "off" => round(&url, n, None),
+                    "on" => round(&url, n, Some(Otel::new(&tracer, &meter))),
+                    _ => round(&url, n, Some(Otel::new(&noop, &meter))),
+                };
+                spans.reset();
+                println!("round {r}: {only} {rate:.0}/s {cpu:.1} µs CPU");
+            }
+            return;
+        }
         for r in 0..rounds {
             let runs = [
                 round(&url, n, None),

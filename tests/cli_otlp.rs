@@ -547,3 +547,82 @@ fn exported_spans(hits: &[support::Hit]) -> Vec<Span> {
         .flat_map(|ss| ss.spans)
         .collect()
 }
+
+/// `send --store` stores the W3C trace context of `TRACEPARENT` / `TRACESTATE` (a job
+/// runner's) with the event, none without it; a malformed `TRACEPARENT` is a usage error
+/// that names the variable and stores nothing.
+#[test]
+fn send_store_keeps_the_trace_context_from_the_environment() {
+    use sqlx::Connection;
+    let dir = std::env::temp_dir().join(format!("foreman-cli-otlp-env-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("o.db");
+    let store = format!("sqlite:{}", db.display());
+    // The example of the W3C Trace Context recommendation.
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let send = |job: &str, env: &[(&str, &str)]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "send",
+            "--store",
+            &store,
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--secret",
+            SECRET,
+        ])
+        .env_remove("FOREMAN_WEBHOOK_SECRET")
+        .env_remove("TRACEPARENT")
+        .env_remove("TRACESTATE")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!(r#"{{"job_id":"{job}","state":"succeeded"}}"#).as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert!(send(
+        "job-env",
+        &[
+            ("TRACEPARENT", PARENT),
+            ("TRACESTATE", "rojo=00f067aa0ba902b7")
+        ]
+    )
+    .status
+    .success());
+    assert!(send("job-none", &[]).status.success());
+    let bad = send("job-bad", &[("TRACEPARENT", "00-not-a-trace-01")]);
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("TRACEPARENT"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let rows: Vec<(String, Option<String>, Option<String>)> = rt.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        sqlx::query_as("SELECT job_id, traceparent, tracestate FROM events ORDER BY job_id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        rows,
+        [
+            (
+                "job-env".to_owned(),
+                Some(PARENT.to_owned()),
+                Some("rojo=00f067aa0ba902b7".to_owned())
+            ),
+            ("job-none".to_owned(), None, None),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -263,6 +263,9 @@ pub(crate) struct DestTrace {
 pub(crate) struct DeliveryTrace {
     cx: Context,
     dest: Arc<DestTrace>,
+    /// The delivery span records (sampled by an SDK); when not, and nothing is
+    /// propagated, attempts open no span at all.
+    recording: bool,
 }
 
 /// One attempt's span, from send to classification.
@@ -298,7 +301,7 @@ impl Otel {
     pub(crate) fn delivery(
         &self,
         dest: Arc<DestTrace>,
-        webhook_id: &str,
+        webhook_id: String,
         delivery_id: u64,
         stored: Option<&StoredTrace>,
     ) -> DeliveryTrace {
@@ -315,7 +318,7 @@ impl Otel {
         };
         let mut attrs = Vec::with_capacity(5);
         attrs.push(KeyValue::new("url.full", dest.url.clone()));
-        attrs.push(KeyValue::new("webhook.id", webhook_id.to_owned()));
+        attrs.push(KeyValue::new("webhook.id", webhook_id));
         attrs.push(KeyValue::new("webhook.delivery_id", delivery_id as i64));
         if let Some((host, port)) = &dest.dest {
             attrs.push(KeyValue::new("server.address", host.clone()));
@@ -331,14 +334,22 @@ impl Otel {
             builder = builder.with_links(vec![Link::with_context(caller)]);
         }
         let span = builder.start_with_context(&self.inner.tracer, &parent);
+        let recording = opentelemetry::trace::Span::is_recording(&span);
         DeliveryTrace {
             cx: parent.with_span(span),
             dest,
+            recording,
         }
     }
 
-    /// Opens an attempt span (`attempt` counts from 1) as a child of the delivery span.
-    pub(crate) fn attempt(&self, delivery: &DeliveryTrace, attempt: u32) -> AttemptTrace {
+    /// Opens an attempt span (`attempt` counts from 1) as a child of the delivery span;
+    /// none when the delivery span is not recorded (not sampled, or a no-op tracer) and
+    /// no `traceparent` is sent: its children would not be recorded either.
+    pub(crate) fn attempt(&self, delivery: &DeliveryTrace, attempt: u32) -> Option<AttemptTrace> {
+        let propagate = self.inner.propagate.load(Ordering::Relaxed);
+        if !delivery.recording && !propagate {
+            return None;
+        }
         let mut attrs = Vec::with_capacity(5);
         attrs.push(KeyValue::new("http.request.method", "POST"));
         attrs.push(KeyValue::new("url.full", delivery.dest.url.clone()));
@@ -360,11 +371,12 @@ impl Otel {
             .with_attributes(attrs)
             .start_with_context(&self.inner.tracer, &delivery.cx);
         let cx = delivery.cx.with_span(span);
-        let headers = self.inner.propagate.load(Ordering::Relaxed).then(|| {
-            let sc = cx.span().span_context().clone();
-            (traceparent(&sc), sc.trace_state().header())
+        let headers = propagate.then(|| {
+            let span = cx.span();
+            let sc = span.span_context();
+            (traceparent(sc), sc.trace_state().header())
         });
-        AttemptTrace { cx, headers }
+        Some(AttemptTrace { cx, headers })
     }
 
     /// Ends an attempt span and records the attempt's metrics.
@@ -381,22 +393,23 @@ impl Otel {
             (_, Some(e)) => Some(e.as_str().into()),
             _ => None,
         };
+        // The result's attributes, shared by the span and the duration histogram.
+        let code = status.map(|c| KeyValue::new("http.response.status_code", i64::from(c)));
+        let error_kv = error_type.map(|e| KeyValue::new("error.type", e));
         if let Some(trace) = trace {
             let span = trace.cx.span();
-            if let Some(code) = status {
-                span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
-            }
-            if let Some(e) = &error_type {
-                span.set_attribute(KeyValue::new("error.type", e.clone()));
-                span.set_status(Status::error(e.as_str().into_owned()));
+            // One call per lock of the span (each `SpanRef` call takes it).
+            span.set_attributes(code.iter().chain(&error_kv).cloned());
+            if let Some(e) = &error_kv {
+                span.set_status(Status::error(e.value.as_str().into_owned()));
             }
             span.end();
         }
-        let mut labels = Vec::with_capacity(5);
-        match delivery {
-            Some(d) => labels.extend_from_slice(&d.dest.labels),
-            None => labels.push(KeyValue::new("server.address", OTHER)),
-        }
+        let other = [KeyValue::new("server.address", OTHER)];
+        let host: &[KeyValue] = match delivery {
+            Some(d) => &d.dest.labels,
+            None => &other,
+        };
         let class = match status.map(|c| c / 100) {
             Some(1) => "1xx",
             Some(2) => "2xx",
@@ -406,18 +419,27 @@ impl Otel {
             Some(_) => "other",
             None => "error",
         };
-        self.inner.attempts.add(
-            1,
-            &[labels[0].clone(), KeyValue::new("status_class", class)],
-        );
-        labels.push(KeyValue::new("http.request.method", "POST"));
-        if let Some(code) = status {
-            labels.push(KeyValue::new("http.response.status_code", i64::from(code)));
+        self.inner
+            .attempts
+            .add(1, &[host[0].clone(), KeyValue::new("status_class", class)]);
+        // At most five labels (address, port, method, status code, error type), on the
+        // stack: no allocation per attempt.
+        let method = KeyValue::new("http.request.method", "POST");
+        let mut labels: [KeyValue; 5] = core::array::from_fn(|_| KeyValue::new("", ""));
+        let mut n = 0;
+        for kv in host
+            .iter()
+            .cloned()
+            .chain(core::iter::once(method))
+            .chain(code)
+            .chain(error_kv)
+        {
+            labels[n] = kv;
+            n += 1;
         }
-        if let Some(e) = error_type {
-            labels.push(KeyValue::new("error.type", e));
-        }
-        self.inner.duration.record(duration.as_secs_f64(), &labels);
+        self.inner
+            .duration
+            .record(duration.as_secs_f64(), &labels[..n]);
     }
 
     /// Counts a retry scheduled.
@@ -447,8 +469,10 @@ impl Otel {
         let outcome = outcome_label(kind);
         if let Some(d) = delivery {
             let span = d.cx.span();
-            span.set_attribute(KeyValue::new("webhook.outcome", outcome));
-            span.set_attribute(KeyValue::new("webhook.attempts", i64::from(attempts)));
+            span.set_attributes([
+                KeyValue::new("webhook.outcome", outcome),
+                KeyValue::new("webhook.attempts", i64::from(attempts)),
+            ]);
             if !matches!(kind, OutcomeKind::Delivered { .. }) {
                 span.set_status(Status::error(outcome));
             }
@@ -596,6 +620,20 @@ pub(crate) fn remote_context(stored: &StoredTrace) -> Option<SpanContext> {
         state,
     );
     sc.is_valid().then_some(sc)
+}
+
+/// The context of a W3C trace context received from elsewhere (an incoming request's
+/// headers, the `TRACEPARENT` / `TRACESTATE` environment variables of a job runner), as a
+/// remote parent: attach it around `fire` (`let _g = cx.attach();`) and a durable event
+/// stores it, so its delivery continues that trace. `None` when `traceparent` is not a
+/// valid W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`, lowercase, ids not zero); an
+/// invalid `tracestate` is dropped.
+pub fn remote_parent(traceparent: &str, tracestate: Option<&str>) -> Option<Context> {
+    let stored = StoredTrace {
+        parent: traceparent.to_owned(),
+        state: tracestate.map(str::to_owned),
+    };
+    remote_context(&stored).map(|sc| Context::new().with_remote_span_context(sc))
 }
 
 /// The `outcome` label of a terminal outcome.
