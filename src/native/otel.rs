@@ -72,7 +72,8 @@ pub struct Otel {
 }
 
 struct Inner {
-    tracer: BoxedTracer,
+    /// `None`: metrics only ([`Otel::metrics_only`]), no span work at all.
+    tracer: Option<BoxedTracer>,
     meter: Meter,
     duration: Histogram<f64>,
     deliveries: Counter<u64>,
@@ -105,7 +106,20 @@ impl Otel {
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
         let tracer = BoxedTracer::new(tracer_provider.boxed_tracer(scope.clone()));
-        Self::with(tracer, meter_provider.meter_with_scope(scope))
+        Self::with(Some(tracer), meter_provider.meter_with_scope(scope))
+    }
+
+    /// Metrics only, from this meter provider: no spans, and none of their cost (a no-op
+    /// tracer given to [`new`](Self::new) still has every span's attributes built, then
+    /// dropped); nothing is propagated to receivers. What `relay --metrics-addr` uses.
+    pub fn metrics_only<M>(meter_provider: &M) -> Self
+    where
+        M: MeterProvider + ?Sized,
+    {
+        let scope = InstrumentationScope::builder(SCOPE)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        Self::with(None, meter_provider.meter_with_scope(scope))
     }
 
     /// Instruments from the global providers (`opentelemetry::global`), as set when
@@ -116,12 +130,12 @@ impl Otel {
             .build();
         let tracer = opentelemetry::global::tracer_provider().boxed_tracer(scope.clone());
         Self::with(
-            BoxedTracer::new(tracer),
+            Some(BoxedTracer::new(tracer)),
             opentelemetry::global::meter_provider().meter_with_scope(scope),
         )
     }
 
-    fn with(tracer: BoxedTracer, meter: Meter) -> Self {
+    fn with(tracer: Option<BoxedTracer>, meter: Meter) -> Self {
         let duration = meter
             .f64_histogram("http.client.request.duration")
             .with_unit("s")
@@ -165,7 +179,8 @@ impl Otel {
     }
 
     /// Send each attempt's W3C `traceparent` (and `tracestate`, when not empty) to the
-    /// receiver, so its spans join the sender's trace. Off by default.
+    /// receiver, so its spans join the sender's trace. Off by default; without a tracer
+    /// ([`metrics_only`](Self::metrics_only)) there is nothing to send.
     pub fn propagate(self, on: bool) -> Self {
         self.inner.propagate.store(on, Ordering::Relaxed);
         self
@@ -301,10 +316,17 @@ impl Otel {
     pub(crate) fn delivery(
         &self,
         dest: Arc<DestTrace>,
-        webhook_id: String,
+        webhook_id: impl FnOnce() -> String,
         delivery_id: u64,
         stored: Option<&StoredTrace>,
     ) -> DeliveryTrace {
+        let Some(tracer) = &self.inner.tracer else {
+            return DeliveryTrace {
+                cx: Context::new(),
+                dest,
+                recording: false,
+            };
+        };
         let (parent, caller) = match stored.and_then(remote_context) {
             // The trace continues where the event was fired, whichever process this is.
             Some(sc) => (
@@ -316,24 +338,24 @@ impl Otel {
                 Context::current().span().span_context().clone(),
             ),
         };
-        let mut attrs = Vec::with_capacity(5);
+        // Room for the two set at the outcome: the SDK keeps this vector as the span's
+        // (measured: growing it at the end cost a reallocation and a copy per span).
+        let mut attrs = Vec::with_capacity(7);
         attrs.push(KeyValue::new("url.full", dest.url.clone()));
-        attrs.push(KeyValue::new("webhook.id", webhook_id));
+        attrs.push(KeyValue::new("webhook.id", webhook_id()));
         attrs.push(KeyValue::new("webhook.delivery_id", delivery_id as i64));
         if let Some((host, port)) = &dest.dest {
             attrs.push(KeyValue::new("server.address", host.clone()));
             attrs.push(KeyValue::new("server.port", *port));
         }
-        let mut builder = self
-            .inner
-            .tracer
+        let mut builder = tracer
             .span_builder("webhook deliver")
             .with_kind(SpanKind::Internal)
             .with_attributes(attrs);
         if caller.is_valid() {
             builder = builder.with_links(vec![Link::with_context(caller)]);
         }
-        let span = builder.start_with_context(&self.inner.tracer, &parent);
+        let span = builder.start_with_context(tracer, &parent);
         let recording = opentelemetry::trace::Span::is_recording(&span);
         DeliveryTrace {
             cx: parent.with_span(span),
@@ -346,11 +368,13 @@ impl Otel {
     /// none when the delivery span is not recorded (not sampled, or a no-op tracer) and
     /// no `traceparent` is sent: its children would not be recorded either.
     pub(crate) fn attempt(&self, delivery: &DeliveryTrace, attempt: u32) -> Option<AttemptTrace> {
+        let tracer = self.inner.tracer.as_ref()?;
         let propagate = self.inner.propagate.load(Ordering::Relaxed);
         if !delivery.recording && !propagate {
             return None;
         }
-        let mut attrs = Vec::with_capacity(5);
+        // Room for the status code and error type set at the end (see `delivery`).
+        let mut attrs = Vec::with_capacity(7);
         attrs.push(KeyValue::new("http.request.method", "POST"));
         attrs.push(KeyValue::new("url.full", delivery.dest.url.clone()));
         if let Some((host, port)) = &delivery.dest.dest {
@@ -363,13 +387,11 @@ impl Otel {
                 i64::from(attempt - 1),
             ));
         }
-        let span = self
-            .inner
-            .tracer
+        let span = tracer
             .span_builder("POST")
             .with_kind(SpanKind::Client)
             .with_attributes(attrs)
-            .start_with_context(&self.inner.tracer, &delivery.cx);
+            .start_with_context(tracer, &delivery.cx);
         let cx = delivery.cx.with_span(span);
         let headers = propagate.then(|| {
             let span = cx.span();
@@ -467,7 +489,7 @@ impl Otel {
         attempts: u32,
     ) {
         let outcome = outcome_label(kind);
-        if let Some(d) = delivery {
+        if let Some(d) = delivery.filter(|d| d.recording) {
             let span = d.cx.span();
             span.set_attributes([
                 KeyValue::new("webhook.outcome", outcome),

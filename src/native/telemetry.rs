@@ -129,7 +129,7 @@ impl TelemetryConfig {
         #[cfg(feature = "otel")]
         if let Some(o) = &self.otel {
             let dest = self.dest_trace(o, _job);
-            let trace = o.delivery(dest, _webhook_id(), _job.id, None);
+            let trace = o.delivery(dest, _webhook_id, _job.id, None);
             _job.trail_mut().otel = Some(trace);
         }
     }
@@ -179,7 +179,7 @@ impl TelemetryConfig {
             let (id, attempt) = (_job.id, u32::from(_job.attempts));
             if _job.trail.as_ref().is_none_or(|t| t.otel.is_none()) {
                 let dest = self.dest_trace(o, _job);
-                _job.trail_mut().otel = Some(o.delivery(dest, _webhook_id(), id, _stored));
+                _job.trail_mut().otel = Some(o.delivery(dest, _webhook_id, id, _stored));
             }
             let trail = _job.trail_mut();
             let delivery = trail.otel.as_ref()?;
