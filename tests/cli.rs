@@ -730,14 +730,24 @@ fn cli_structure_main_dispatches_shared_imports_no_subcommand() {
         "DEFAULT_MAX_RETRIES",
         "DEFAULT_BASE_DELAY",
         "DEFAULT_TIMEOUT",
-        "PRIVATE_NETWORKS",
     ] {
         assert!(send.contains(c), "send.rs should use {c}");
     }
+    // `send` and `relay` share one allowlist step, which uses the library's preset.
+    for f in ["send.rs", "relay.rs"] {
+        assert!(read(f).contains("keys_and_allowlist("), "{f}");
+    }
+    let shared = read("shared.rs");
     assert!(
-        !send.contains("\"127.0.0.0/8\""),
-        "the preset lives in the library"
+        shared.contains("PRIVATE_NETWORKS"),
+        "shared.rs should use PRIVATE_NETWORKS"
     );
+    for f in ["send.rs", "relay.rs", "shared.rs"] {
+        assert!(
+            !read(f).contains("\"127.0.0.0/8\""),
+            "{f}: the preset lives in the library"
+        );
+    }
 }
 
 #[test]

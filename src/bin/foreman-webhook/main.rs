@@ -6,6 +6,11 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod demo;
+#[cfg(all(
+    not(target_arch = "wasm32"),
+    any(feature = "sqlite", feature = "postgres")
+))]
+mod duration;
 #[cfg(not(target_arch = "wasm32"))]
 mod listen;
 #[cfg(all(

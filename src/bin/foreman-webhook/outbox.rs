@@ -6,8 +6,9 @@ use clap::{Args, Subcommand};
 use foreman_webhook::native::outbox::{DeliveryState, Redeliver};
 use foreman_webhook::native::EventId;
 
+use crate::duration::{parse_duration, AGE_UNITS};
 use crate::shared::{runtime, Failure, EXIT_NO};
-use crate::store::{parse_duration, Store, StoreArg};
+use crate::store::{Store, StoreArg};
 
 #[derive(Args)]
 pub struct OutboxArgs {
@@ -65,7 +66,7 @@ enum OutboxCommand {
         #[command(flatten)]
         store: StoreArg,
         /// 90s, 15m, 12h, 7d...
-        #[arg(long, value_parser = parse_duration)]
+        #[arg(long, value_parser = |s: &str| parse_duration(s, AGE_UNITS))]
         older_than: std::time::Duration,
     },
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Args;
 use foreman_webhook::native::{CircuitBreaker, DispatcherBuilder, RateLimit};
 
+use crate::duration::{parse_duration, WAIT_UNITS};
 use crate::shared::Failure;
 
 #[derive(Args, Debug, Default)]
@@ -41,26 +42,6 @@ pub struct PolicyArgs {
     rate_limit_host: Vec<String>,
 }
 
-/// `500ms`, `5s`, `5m`, `2h`, or a bare number of seconds.
-pub fn parse_wait(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a wait like 500ms, 5s, 5m or 2h"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("`{s}`: the unit must be ms, s, m or h")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is out of range"))
-}
-
 impl PolicyArgs {
     /// The builder with these policies set.
     pub fn apply(&self, mut b: DispatcherBuilder) -> Result<DispatcherBuilder, Failure> {
@@ -68,7 +49,7 @@ impl PolicyArgs {
             let waits = list
                 .split(',')
                 .filter(|w| !w.trim().is_empty())
-                .map(parse_wait)
+                .map(|w| parse_duration(w, WAIT_UNITS))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| Failure::usage(format!("--retry-schedule: {e}")))?;
             b = b.retry_schedule(&waits);
@@ -105,20 +86,5 @@ impl PolicyArgs {
             b = b.rate_limit_host(host, RateLimit::per_second(rate));
         }
         Ok(b)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn waits_parse_with_units() {
-        assert_eq!(parse_wait("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_wait("5"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_wait("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_wait(" 2h"), Ok(Duration::from_secs(7200)));
-        assert!(parse_wait("5d").is_err());
-        assert!(parse_wait("x").is_err());
     }
 }

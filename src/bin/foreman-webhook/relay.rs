@@ -8,9 +8,8 @@ use std::time::Duration;
 use clap::Args;
 use foreman_webhook::native::{Dispatcher, OutcomeKind};
 
-use crate::shared::{init_log, runtime, ColorChoice, Failure, SecretArgs};
+use crate::shared::{init_log, keys_and_allowlist, runtime, ColorChoice, Failure, SecretArgs};
 use crate::store::{Store, StoreArg};
-use foreman_webhook::PRIVATE_NETWORKS;
 
 #[derive(Args)]
 pub struct RelayArgs {
@@ -164,19 +163,7 @@ pub fn run(a: RelayArgs, color: ColorChoice) -> Result<u8, Failure> {
         }
         builder = store.configure(builder);
         builder = a.policy.apply(builder)?;
-        if let Some(s) = foreman.into_iter().next() {
-            builder = builder.secret(s);
-        }
-        if !standard.is_empty() {
-            builder = builder.standard_webhooks(&standard);
-        }
-        let mut allow: Vec<&str> = a.allow.iter().map(String::as_str).collect();
-        if a.allow_private {
-            allow.extend(PRIVATE_NETWORKS);
-        }
-        for cidr in allow {
-            builder = builder.allow_cidr(cidr);
-        }
+        builder = keys_and_allowlist(builder, foreman, &standard, &a.allow, a.allow_private);
         let dispatcher = builder.build().map_err(|e| Failure {
             code: crate::shared::EXIT_NO,
             message: format!(

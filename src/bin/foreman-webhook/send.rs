@@ -7,10 +7,11 @@ use clap::Args;
 use foreman_webhook::native::{
     Outcome, OutcomeKind, RejectReason, DEFAULT_BASE_DELAY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
-use foreman_webhook::{Dispatcher, Event, PRIVATE_NETWORKS};
+use foreman_webhook::{Dispatcher, Event};
 
 use crate::shared::{
-    init_log, parse_http_url, ColorChoice, Failure, InputArgs, SecretArgs, EXIT_NO,
+    init_log, keys_and_allowlist, parse_http_url, ColorChoice, Failure, InputArgs, SecretArgs,
+    EXIT_NO,
 };
 
 #[derive(Args)]
@@ -106,19 +107,7 @@ pub fn run(a: SendArgs, color: ColorChoice) -> Result<u8, Failure> {
         .on_outcome(move |o| {
             let _ = tx.send(o.clone());
         });
-    if let Some(s) = foreman.into_iter().next() {
-        builder = builder.secret(s);
-    }
-    if !standard.is_empty() {
-        builder = builder.standard_webhooks(&standard);
-    }
-    let mut allow: Vec<&str> = a.allow.iter().map(String::as_str).collect();
-    if a.allow_private {
-        allow.extend(PRIVATE_NETWORKS);
-    }
-    for cidr in allow {
-        builder = builder.allow_cidr(cidr);
-    }
+    builder = keys_and_allowlist(builder, foreman, &standard, &a.allow, a.allow_private);
     let dispatcher = builder.build().map_err(|e| Failure::usage(e.to_string()))?;
     let started = Instant::now();
     dispatcher.fire(&a.url, &event);

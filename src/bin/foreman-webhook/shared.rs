@@ -243,3 +243,29 @@ pub fn parse_http_url(s: &str) -> Result<String, String> {
     }
     Ok(s.to_owned())
 }
+
+/// The sending keys and the network allowlist of `send` and `relay`: the first
+/// `--secret` signs `X-Foreman-Signature`, every `--standard-secret` signs Standard
+/// Webhooks, `--allow CIDR` and `--allow-private` open the SSRF guard.
+pub fn keys_and_allowlist(
+    mut builder: foreman_webhook::native::DispatcherBuilder,
+    foreman: Vec<Secret>,
+    standard: &[Secret],
+    allow: &[String],
+    allow_private: bool,
+) -> foreman_webhook::native::DispatcherBuilder {
+    if let Some(s) = foreman.into_iter().next() {
+        builder = builder.secret(s);
+    }
+    if !standard.is_empty() {
+        builder = builder.standard_webhooks(standard);
+    }
+    let mut cidrs: Vec<&str> = allow.iter().map(String::as_str).collect();
+    if allow_private {
+        cidrs.extend(foreman_webhook::PRIVATE_NETWORKS);
+    }
+    for cidr in cidrs {
+        builder = builder.allow_cidr(cidr);
+    }
+    builder
+}

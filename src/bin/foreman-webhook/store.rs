@@ -81,25 +81,6 @@ impl Store {
     }
 }
 
-/// Parses `90s`, `15m`, `12h`, `7d` (or a bare number of seconds).
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 90s, 15m, 12h or 7d"))?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.saturating_mul(60),
-        "h" => n.saturating_mul(3600),
-        "d" => n.saturating_mul(86_400),
-        _ => return Err(format!("`{s}`: the unit must be s, m, h or d")),
-    };
-    Ok(std::time::Duration::from_secs(secs))
-}
-
 /// `send --store`: store the event(s) durably, no delivery here; exit 0 once committed.
 /// `TRACEPARENT` (and `TRACESTATE`) from the environment as a remote parent context, if
 /// set; a value that is not a W3C `traceparent` is a usage error.
