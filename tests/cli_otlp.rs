@@ -449,9 +449,10 @@ fn stored_trace_context_continues_the_callers_trace_in_other_relays() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    // Relay 1: the traced event's first attempt (503; its retry waits 2 s in the store)
-    // and the plain event; then it stops.
-    let first = relay("2000");
+    // Relay 1: the traced event's first attempt (503; its retry waits 5 s in the store,
+    // time enough to stop relay 1 first even on a loaded machine) and the plain event;
+    // then it stops.
+    let first = relay("5000");
     let deadline = Instant::now() + Duration::from_secs(30);
     while hook.hits().len() < 2 {
         assert!(Instant::now() < deadline, "relay 1 attempted too little");
