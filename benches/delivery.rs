@@ -7,10 +7,11 @@
 //! A fast receiver (hyper, HTTP/1.1 keep-alive, reads the body, answers `200`, one thread)
 //! runs in a child process (this binary with `--receiver`) on 127.0.0.1, so the CPU time
 //! this process spends is the sender's alone. For each concurrency c = 1, 16, 64 and over
-//! interleaved rounds, three senders post the same signed 1 KiB event:
+//! interleaved rounds, four senders post the same signed 1 KiB event:
 //! - `wrk -t1 -c<c>` with the body and header in a Lua script: the receiver's ceiling;
 //! - a plain reqwest loop: c tasks on a current-thread runtime, sign + POST + read the
 //!   response, no queue, no retry bookkeeping;
+//! - the same loop over hyper-util's pooled client (what the Dispatcher sends with);
 //! - the [`Dispatcher`] with `max_concurrency(c)`, built outside a runtime (so on its own
 //!   current-thread runtime, the default for a synchronous worker): N `fire()` calls as
 //!   fast as the caller can, then wait until all N are delivered.
@@ -553,6 +554,7 @@ mod native {
         for c in CONCURRENCY {
             let (mut w, mut w_cpu, mut r, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let (mut r_cpu, mut d_cpu) = (Vec::new(), Vec::new());
+            let (mut h, mut h_cpu) = (Vec::new(), Vec::new());
             // Share of one CPU the receiver used while `f` ran.
             let busy = |f: &mut dyn FnMut()| {
                 let (t, cpu) = (Instant::now(), pid_cpu(receiver.pid));
@@ -581,8 +583,8 @@ mod native {
             let n = ((first.unwrap_or(5000.0) * if quick { 1.0 } else { 2.0 }) as u64)
                 .clamp(2000, 200_000);
             for round in 0..rounds {
-                for k in 0..3 {
-                    match (k + round) % 3 {
+                for k in 0..4 {
+                    match (k + round) % 4 {
                         0 if round > 0 => {
                             wrk_run(&mut w, &mut w_cpu, &mut w_busy);
                         }
@@ -597,6 +599,15 @@ mod native {
                             );
                             r.push(run.per_sec);
                             r_cpu.push(run.cpu_per.as_nanos() as f64);
+                        }
+                        2 => {
+                            let run = hyper_loop(&url, &body, c, n);
+                            eprintln!(
+                                "c={c} hyper-util loop: {:.0}/s, CPU {:?} ({:?} by /proc/self/stat)",
+                                run.per_sec, run.cpu_per, run.cpu_per_proc
+                            );
+                            h.push(run.per_sec);
+                            h_cpu.push(run.cpu_per.as_nanos() as f64);
                         }
                         _ => {
                             let mut lat = Vec::with_capacity(n as usize);
@@ -629,21 +640,25 @@ mod native {
                 median(&mut r_cpu),
                 median(&mut d),
                 median(&mut d_cpu),
+                median(&mut h),
+                median(&mut h_cpu),
             );
             rows.push(row);
         }
 
-        println!("| c | events per run | wrk (receiver ceiling) req/s | wrk CPU/request | reqwest loop ev/s | reqwest CPU/delivery | Dispatcher ev/s | Dispatcher CPU/delivery | Dispatcher / wrk | Dispatcher / reqwest loop |");
-        println!("|---|---|---|---|---|---|---|---|---|---|");
-        for (c, n, wm, r, rc, d, dc) in &rows {
+        println!("| c | events per run | wrk (receiver ceiling) req/s | wrk CPU/request | reqwest loop ev/s | reqwest CPU/delivery | hyper-util loop ev/s | hyper-util CPU/delivery | Dispatcher ev/s | Dispatcher CPU/delivery | Dispatcher / wrk | Dispatcher / reqwest loop | Dispatcher / hyper-util loop |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for (c, n, wm, r, rc, d, dc, h, hc) in &rows {
             println!(
-                "| {c} | {n} | {} | {} | {r:.0} | {} | {d:.0} | {} | {} | {:.2}× |",
+                "| {c} | {n} | {} | {} | {r:.0} | {} | {h:.0} | {} | {d:.0} | {} | {} | {:.2}× | {:.2}× |",
                 wm.map_or("n/a (no wrk)".into(), |v| format!("{:.0}", v.0)),
                 wm.map_or("n/a".into(), |v| fmt_ns(v.1)),
                 fmt_ns(*rc),
+                fmt_ns(*hc),
                 fmt_ns(*dc),
                 wm.map_or("n/a".into(), |v| format!("{:.2}×", d / v.0)),
                 d / r,
+                d / h,
             );
         }
         println!();
@@ -710,7 +725,7 @@ mod native {
 
         println!("| target | measured | verdict |");
         println!("|---|---|---|");
-        if let Some((_, _, wm, r, _, d, _)) = rows.iter().find(|row| row.0 == 64) {
+        if let Some((_, _, wm, r, _, d, _, _, _)) = rows.iter().find(|row| row.0 == 64) {
             match wm {
                 Some((w, _)) => println!(
                     "| Dispatcher ≥ 0.5× wrk's req/s at c=64 | {:.2}× | {} |",

@@ -218,8 +218,9 @@ mod native {
             .secret(Secret::new("whsec-timer-test").unwrap())
             .allow_cidr("127.0.0.1/32")
             .max_pending(n + 1)
-            .max_concurrency(64)
-            .max_per_host(64)
+            // `C=n`: the concurrency limit (default 64, as in the delivery bench).
+            .max_concurrency(env_num("C").unwrap_or(64) as usize)
+            .max_per_host(env_num("C").unwrap_or(64) as usize)
             .max_retries(1)
             .base_delay(delay)
             // `WORKERS=2`: the dispatcher's own runtime on 2 threads (default 1).

@@ -107,7 +107,7 @@
 //!
 //! # Sending from a worker (feature `native`)
 //!
-//! `Dispatcher` (tokio + reqwest) keeps the Go package's promise — `fire` never blocks,
+//! `Dispatcher` (tokio + hyper) keeps the Go package's promise — `fire` never blocks,
 //! fails or panics — and adds bounded queues, graceful shutdown, `Retry-After`, an SSRF
 //! guard (only global addresses by default) and exactly one outcome per event. Built
 //! outside a tokio runtime it runs a small one of its own on a background thread.

@@ -1,4 +1,4 @@
-//! Sending webhooks (feature `native`): the Go `Dispatcher` in tokio + reqwest, bounded,
+//! Sending webhooks (feature `native`): the Go `Dispatcher` in tokio + hyper, bounded,
 //! accounted for, and guarded against SSRF.
 //!
 //! ```no_run

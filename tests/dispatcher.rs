@@ -772,24 +772,17 @@ fn urls_the_http_client_cannot_send_are_rejected_in_fire_with_clipped_logs() {
         format!("http://x.test:{port}/}}"), // a path character that is fine (control)
         long(70_000),
     ];
-    // The premise, from reqwest itself (no packet leaves: it fails building the URI):
-    // the URL parser accepts these, the client refuses them.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = reqwest::Client::new();
+    // The premise: the URL parser accepts these, the request URI type the client sends
+    // with (`http::Uri`) refuses them (so no packet could leave).
     for url in [
         &unsendable[0],
         &unsendable[1],
         &unsendable[2],
         &unsendable[4],
     ] {
-        assert!(url::Url::parse(url).is_ok(), "{url}");
-        let err = rt.block_on(client.post(url.as_str()).send()).unwrap_err();
-        assert!(err.is_builder(), "{url}: {err}");
+        let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert!(parsed.as_str().parse::<http::Uri>().is_err(), "{url}");
     }
-    drop(rt);
 
     let capture = Capture::default();
     let writer = capture.clone();
@@ -983,4 +976,111 @@ async fn base_delay_max_retries_at_the_far_future_horizon_in_virtual_time() {
     assert!(took >= 60 * year && took < 61 * year, "{took:?}");
     let s = d.stats();
     assert_eq!((s.pending, s.exhausted, s.retries_scheduled), (0, 1, 2));
+}
+
+/// A raw loopback listener: each connection's first bytes (up to 4 KiB, or until the
+/// peer pauses), after which `reply` is written and the connection is held for `hold`.
+fn raw_listener(reply: &'static [u8], hold: Duration) -> (u16, std::sync::mpsc::Receiver<Vec<u8>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                s.set_read_timeout(Some(Duration::from_millis(300)))
+                    .unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while got.len() < 4096 {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tx.send(got);
+                let _ = s.write_all(reply);
+                std::thread::sleep(hold);
+            });
+        }
+    });
+    (port, rx)
+}
+
+/// An `https` destination gets TLS (rustls): the first bytes on the wire are a TLS
+/// handshake record offering h2 and http/1.1 by ALPN, nothing of the event leaves in
+/// clear, and a peer that does not speak TLS is a failed (transport) attempt.
+#[test]
+fn https_destinations_get_a_tls_handshake_offering_h2_and_http1() {
+    let (port, firsts) = raw_listener(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+        Duration::ZERO,
+    );
+    let (cb, out) = outcomes();
+    let d = local().max_retries(0).on_outcome(cb).build().unwrap();
+    d.fire(&format!("https://127.0.0.1:{port}/hook"), &event("job-tls"));
+    let o = out.next(10);
+    assert_eq!((o.kind, o.attempts), (OutcomeKind::Exhausted, 1));
+    let first = firsts.recv_timeout(Duration::from_secs(5)).unwrap();
+    // RFC 8446 §5.1: handshake (22), legacy version 3.x; then a ClientHello (1).
+    assert_eq!(&first[..2], &[0x16, 0x03], "{first:02x?}");
+    assert_eq!(first[5], 0x01, "a ClientHello");
+    let has = |needle: &[u8]| first.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"\x02h2"), "ALPN offers h2");
+    assert!(has(b"\x08http/1.1"), "ALPN offers http/1.1");
+    assert!(!has(b"job-tls") && !has(b"POST"), "nothing in clear");
+}
+
+/// The request timeout also bounds the body read: a response head that arrives but a
+/// body that never does ends the attempt at the timeout, with the status the head had.
+#[test]
+fn a_stalled_response_body_ends_at_the_request_timeout() {
+    let (port, _firsts) = raw_listener(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\npartial",
+        Duration::from_secs(10),
+    );
+    let (cb, out) = outcomes();
+    let d = local()
+        .timeout(Duration::from_millis(700))
+        .on_outcome(cb)
+        .build()
+        .unwrap();
+    let t0 = Instant::now();
+    d.fire(
+        &format!("http://127.0.0.1:{port}/hook"),
+        &event("job-stall"),
+    );
+    let o = out.next(10);
+    let took = t0.elapsed();
+    assert_eq!(o.kind, OutcomeKind::Delivered { status: 200 });
+    assert!(
+        took >= Duration::from_millis(650),
+        "waited for the body: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "ended at the timeout: {took:?}"
+    );
+}
+
+/// A URL's `user:password@` is sent as `Authorization: Basic` (percent-decoded, as
+/// reqwest did) and not in the request target. Expected value from coreutils:
+/// `printf 'user:pa ss' | base64`.
+#[test]
+fn url_credentials_become_basic_auth() {
+    let rx = Receiver::always(200);
+    let (cb, out) = outcomes();
+    let d = local().on_outcome(cb).build().unwrap();
+    let url = rx.url("/hook").replace("http://", "http://user:pa%20ss@");
+    d.fire(&url, &event("job-auth"));
+    assert!(matches!(out.next(10).kind, OutcomeKind::Delivered { .. }));
+    let hits = rx.hits();
+    assert_eq!(
+        hits[0].header("authorization"),
+        Some("Basic dXNlcjpwYSBzcw==")
+    );
+    assert_eq!(hits[0].path, "/hook");
+    assert_eq!(hits[0].header("accept"), Some("*/*"));
 }

@@ -311,6 +311,11 @@ impl DispatcherBuilder {
     /// more it is a multi-thread runtime: attempts (signing, TLS, HTTP) spread over the
     /// threads, for bursts one core cannot keep up with; `0` means one per available
     /// core. `fire` never waits for these threads either way.
+    ///
+    /// Measured on 2 shared cores (BENCHMARKS.md, "hyper-util client" run): 2 threads
+    /// cost 30–70 % more CPU per delivery than 1 (thread hand-offs) for no consistent
+    /// gain in rate, and a timer-driven retry phase does not spread over them; hence the
+    /// default of 1.
     #[must_use]
     pub fn worker_threads(mut self, threads: usize) -> Self {
         self.worker_threads = threads;

@@ -1,4 +1,4 @@
-//! The I/O half: `fire`, the scheduler task, attempts over reqwest, shutdown.
+//! The I/O half: `fire`, the scheduler task, attempts over hyper, shutdown.
 //!
 //! Shape: `fire` vets the URL (once per destination and thread, cached), serializes the
 //! event once and sends a [`Job`] over a lock-free channel to a single scheduler task,
@@ -812,7 +812,7 @@ impl Inner {
                 let body = tokio::select! {
                     biased;
                     () = self.cancelled() => Vec::new(),
-                    body = Box::pin(self.http.drain(head.response, keep)) => body,
+                    body = Box::pin(self.http.drain(head.response, head.deadline, keep)) => body,
                 };
                 Some((head.outcome, None, body))
             }

@@ -1,7 +1,7 @@
 //! Name resolution with the SSRF guard applied to its answers.
 //!
 //! Every hostname a delivery connects to goes through [`GuardedResolver`]: the pluggable
-//! [`NameResolver`] answers, the [`AddressPolicy`] filters, and reqwest connects to
+//! [`NameResolver`] answers, the [`AddressPolicy`] filters, and the HTTP connector connects to
 //! exactly the addresses that remain (the vetted addresses are pinned: there is no
 //! second lookup a rebinding DNS server could answer differently). IP-literal hosts never
 //! reach a resolver; the dispatcher checks them before sending.
@@ -13,6 +13,9 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use hyper_util::client::legacy::connect::dns::Name;
 
 use super::address::{is_localhost_name, AddressPolicy};
 
@@ -109,14 +112,31 @@ impl fmt::Display for ForbiddenDestination {
 
 impl std::error::Error for ForbiddenDestination {}
 
-/// The reqwest resolver: asks the [`NameResolver`], keeps only permitted addresses.
+/// The connector's resolver (hyper-util's `HttpConnector` hook): asks the
+/// [`NameResolver`], keeps only permitted addresses. Its refusal is a boxed
+/// [`ForbiddenDestination`], the source of the connect error (see `http::is_forbidden`).
+#[derive(Clone)]
 pub(crate) struct GuardedResolver {
     pub(crate) inner: Arc<dyn NameResolver>,
     pub(crate) policy: Arc<AddressPolicy>,
 }
 
-impl reqwest::dns::Resolve for GuardedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+/// What the connector's resolver returns.
+type Guarded =
+    Pin<Box<dyn Future<Output = Result<std::vec::IntoIter<SocketAddr>, BoxError>> + Send>>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower_service::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = Guarded;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
         let host = name.as_str().to_owned();
         let policy = Arc::clone(&self.policy);
         // RFC 6761: localhost is loopback, whatever a resolver says.
@@ -139,16 +159,15 @@ impl reqwest::dns::Resolve for GuardedResolver {
                 return Err(io::Error::new(io::ErrorKind::NotFound, "no addresses").into());
             }
             if ok.is_empty() {
-                let err: Box<dyn std::error::Error + Send + Sync> =
-                    Box::new(ForbiddenDestination {
-                        host,
-                        addrs: refused,
-                    });
+                let err: BoxError = Box::new(ForbiddenDestination {
+                    host,
+                    addrs: refused,
+                });
                 return Err(err);
             }
-            let addrs: reqwest::dns::Addrs =
-                Box::new(ok.into_iter().map(|ip| SocketAddr::new(ip, 0)));
-            Ok(addrs)
+            // Port 0: the connector puts the URL's port (or the scheme's) in.
+            let addrs: Vec<SocketAddr> = ok.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect();
+            Ok(addrs.into_iter())
         })
     }
 }
