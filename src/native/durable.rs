@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::error::{BuildError, BuildErrorKind};
 use super::outbox::{
-    DurableSettings, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Store, StoreConfig,
+    DurableSettings, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Store,
+    StoreConfig, StoredTrace,
 };
 
 /// What the group-commit writer receives: an event to store, or a flush barrier answered
@@ -36,6 +37,8 @@ pub(crate) struct DurableJob {
     pub(crate) token: i64,
     pub(crate) manual: bool,
     pub(crate) started: bool,
+    /// The trace context stored with the event (its delivery span's parent).
+    pub(crate) trace: Option<Arc<StoredTrace>>,
 }
 
 pub(crate) struct Durable {
@@ -309,6 +312,7 @@ mod tests {
             token,
             manual: false,
             started: false,
+            trace: None,
         }
     }
 
