@@ -1,13 +1,14 @@
 //! Throughput with OpenTelemetry spans and metrics recorded vs not (issue 18's ≤ 10 %).
 //!
-//! Run: `cargo bench --features otel --bench otel_overhead` (`QUICK=1` for a short run).
+//! Run: `cargo bench --features otel --bench otel_overhead` (`QUICK=1` for a short run,
+//! `ONLY=off|on|metrics` for one variant alone, e.g. under `perf record`).
 //!
 //! A lean receiver (hyper, HTTP/1.1 keep-alive, answers 200) runs on its own thread in
 //! this process, on 127.0.0.1. Interleaved rounds fire N signed events at concurrency 16
 //! into a dispatcher without [`DispatcherBuilder::otel`] (what a build without the
 //! feature runs, plus one `None` check per hook) and into one with it, the SDK recording
 //! every span (batch processor into an in-memory exporter) and every metric, and one with
-//! metrics only (a no-op tracer provider); each round reports delivered events/s and the
+//! metrics only (`Otel::metrics_only`, no spans); each round reports delivered events/s and the
 //! process CPU time per delivery (all threads, the in-process receiver included: the
 //! same work in every variant, so the difference is the telemetry's, and unlike the rate
 //! it does not move with the machine's load); the medians are compared.
@@ -123,14 +124,26 @@ mod bench {
             .with_reader(PeriodicReader::builder(InMemoryMetricExporter::default()).build())
             .build();
         round(&url, n / 10, None); // warm-up
-        let noop = opentelemetry::trace::noop::NoopTracerProvider::new();
         let (mut off, mut on, mut metrics) = (Vec::new(), Vec::new(), Vec::new());
         let (mut off_cpu, mut on_cpu, mut metrics_cpu) = (Vec::new(), Vec::new(), Vec::new());
+        // ONLY=off|on|metrics runs one variant (for a profile of it alone).
+        if let Ok(only) = std::env::var("ONLY") {
+            for r in 0..rounds {
+                let (rate, cpu) = match only.as_str() {
+                    "off" => round(&url, n, None),
+                    "on" => round(&url, n, Some(Otel::new(&tracer, &meter))),
+                    _ => round(&url, n, Some(Otel::metrics_only(&meter))),
+                };
+                spans.reset();
+                println!("round {r}: {only} {rate:.0}/s {cpu:.1} µs CPU");
+            }
+            return;
+        }
         for r in 0..rounds {
             let runs = [
                 round(&url, n, None),
                 round(&url, n, Some(Otel::new(&tracer, &meter))),
-                round(&url, n, Some(Otel::new(&noop, &meter))),
+                round(&url, n, Some(Otel::metrics_only(&meter))),
             ];
             spans.reset();
             off.push(runs[0].0);
@@ -146,7 +159,7 @@ mod bench {
         }
         let (off, on, metrics) = (median(off), median(on), median(metrics));
         println!(
-            "median delivered/s: otel off {off:.0}, on {on:.0} ({:+.1} %), metrics only (no-op tracer) {metrics:.0} ({:+.1} %); {} events, {} rounds, concurrency 16",
+            "median delivered/s: otel off {off:.0}, on {on:.0} ({:+.1} %), metrics only {metrics:.0} ({:+.1} %); {} events, {} rounds, concurrency 16",
             (on / off - 1.0) * 100.0,
             (metrics / off - 1.0) * 100.0,
             n,

@@ -478,3 +478,49 @@ fn circuit_breaker_transitions_are_counted_per_destination() {
         );
     }
 }
+
+/// `Otel::metrics_only`: the same metrics, no span anywhere (the SDK's tracer provider,
+/// also current in the caller, records only the caller's own span), and no
+/// `traceparent` to the receiver even with `propagate(true)`.
+#[test]
+fn metrics_only_records_metrics_and_no_spans() {
+    let sdk = sdk();
+    let rx = Receiver::start(|n, _| Reply::status(if n == 0 { 503 } else { 200 }));
+    let (cb, out) = outcomes();
+    let d = Dispatcher::builder()
+        .secret(Secret::new(SECRET).unwrap())
+        .allow_cidr("127.0.0.1/32")
+        .base_delay(Duration::from_millis(10))
+        .on_outcome(cb)
+        .otel(Otel::metrics_only(&sdk.meter).propagate(true))
+        .build()
+        .unwrap();
+    sdk.tracer.tracer("app").in_span("caller", |_| {
+        d.fire(
+            &rx.url("/m"),
+            &Event::new("job-m", "succeeded", Timestamp::UNIX_EPOCH),
+        );
+    });
+    let o = out.next(10);
+    assert!(matches!(o.kind, OutcomeKind::Delivered { status: 200 }));
+    let p = points(&sdk);
+    assert_eq!(
+        total(&p, "webhook.deliveries", &[("outcome", "delivered")]),
+        1.0
+    );
+    assert_eq!(total(&p, "http.client.request.duration", &[]), 2.0);
+    assert_eq!(
+        total(&p, "webhook.attempts", &[("status_class", "5xx")]),
+        1.0
+    );
+    assert_eq!(total(&p, "webhook.retries", &[]), 1.0);
+    let _ = d.shutdown_blocking(Duration::from_secs(5));
+    let spans = sdk.spans.get_finished_spans().unwrap();
+    assert_eq!(
+        spans.iter().map(|s| s.name.as_ref()).collect::<Vec<_>>(),
+        ["caller"]
+    );
+    let hits = rx.hits();
+    assert_eq!(hits.len(), 2);
+    assert!(hits.iter().all(|h| h.header("traceparent").is_none()));
+}

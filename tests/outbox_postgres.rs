@@ -246,6 +246,163 @@ fn postgres_outbox() {
             println!("postgres ordered fleet: {:.1} s", t.elapsed().as_secs_f64());
         }
     }
+    #[cfg(feature = "otlp")]
+    if part("trace") {
+        let t = Instant::now();
+        trace_context(&pg, &rt);
+        println!("postgres trace context: {:.1} s", t.elapsed().as_secs_f64());
+    }
+}
+
+/// The caller's trace context stored with the event (migration v4) continues in a relay
+/// process: three events fired inside a caller span (`fire`'s batched insert,
+/// `fire_durable` and the transactional `enqueue_postgres`) and one outside any span, by
+/// a process that does not deliver; a `relay --otlp-endpoint` delivers them. The traced
+/// events' delivery spans are children of the caller's span and their attempt spans are
+/// in its trace; the untraced event stores NULL and gets a trace of its own.
+#[cfg(feature = "otlp")]
+fn trace_context(pg: &Pg, rt: &tokio::runtime::Runtime) {
+    use opentelemetry::propagation::TextMapPropagator;
+    use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider};
+    use opentelemetry::Context;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::Span;
+    use prost::Message;
+
+    const BIN: &str = env!("CARGO_BIN_EXE_foreman-webhook");
+    let url = pg.database(rt, "trace");
+    let hook = Receiver::always(200);
+    let collector = Receiver::always(200);
+    let target = hook.url("/trace");
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let caller = provider.tracer("caller").start("job finished");
+    let caller_cx = Context::new().with_span(caller);
+    let caller_sc = caller_cx.span().span_context().clone();
+    // The expected column: the SDK's W3C propagator's traceparent for the caller span.
+    let mut carrier = HashMap::new();
+    opentelemetry_sdk::propagation::TraceContextPropagator::new()
+        .inject_context(&caller_cx, &mut carrier);
+    let store = local()
+        .outbox_postgres(&url)
+        .deliver(false)
+        .build()
+        .unwrap();
+    {
+        let _in_span = caller_cx.clone().attach();
+        store.fire(&target, &event("trace-fire"));
+        rt.block_on(store.fire_durable(&target, &event("trace-durable")))
+            .unwrap();
+        rt.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let mut tx = conn.begin().await.unwrap();
+            enqueue_postgres(&mut tx, &target, &event("trace-tx"), None)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        });
+    }
+    rt.block_on(store.fire_durable(&target, &event("untraced")))
+        .unwrap();
+    rt.block_on(store.flush()).unwrap();
+    store.shutdown_blocking(Duration::from_secs(5));
+    let rows: Vec<(String, Option<String>)> = rt.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query_as(
+            "SELECT job_id, traceparent FROM foreman_webhook.foreman_events ORDER BY job_id",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+    });
+    let parent = carrier.get("traceparent").cloned();
+    assert!(parent.is_some());
+    assert_eq!(
+        rows,
+        [
+            ("trace-durable".to_owned(), parent.clone()),
+            ("trace-fire".to_owned(), parent.clone()),
+            ("trace-tx".to_owned(), parent.clone()),
+            ("untraced".to_owned(), None),
+        ]
+    );
+    let relay = Command::new(BIN)
+        .args([
+            "relay",
+            "--store",
+            &url,
+            "--standard-secret",
+            STD_SECRET,
+            "--allow-private",
+            "--poll-ms",
+            "50",
+            "--quiet",
+            "--otlp-endpoint",
+            &format!("http://127.0.0.1:{}", collector.port()),
+            "--otlp-interval-ms",
+            "200",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let outbox = rt
+        .block_on(Outbox::open_postgres(PostgresOptions::new(&url).unwrap()))
+        .unwrap();
+    let t = Instant::now();
+    while rt.block_on(outbox.status()).unwrap().delivered < 4 {
+        assert!(t.elapsed() < Duration::from_secs(30), "not delivered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &relay.id().to_string()])
+        .status();
+    let mut relay = relay;
+    assert!(
+        relay.wait().unwrap().success(),
+        "the relay did not stop cleanly"
+    );
+    let spans: Vec<Span> = collector
+        .hits()
+        .iter()
+        .filter(|h| h.path == "/v1/traces")
+        .flat_map(|h| {
+            ExportTraceServiceRequest::decode(h.body.as_ref())
+                .unwrap()
+                .resource_spans
+        })
+        .flat_map(|rs| rs.scope_spans)
+        .flat_map(|ss| ss.spans)
+        .collect();
+    let trace_id = caller_sc.trace_id().to_bytes().to_vec();
+    let deliveries: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.name == "webhook deliver")
+        .collect();
+    assert_eq!(deliveries.len(), 4, "{spans:#?}");
+    let traced: Vec<&&Span> = deliveries
+        .iter()
+        .filter(|d| d.trace_id == trace_id)
+        .collect();
+    assert_eq!(traced.len(), 3, "{spans:#?}");
+    for d in &traced {
+        assert_eq!(d.parent_span_id, caller_sc.span_id().to_bytes().to_vec());
+        let attempts: Vec<&Span> = spans
+            .iter()
+            .filter(|s| s.name == "POST" && s.parent_span_id == d.span_id)
+            .collect();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].trace_id, trace_id);
+    }
+    let untraced: Vec<&&Span> = deliveries
+        .iter()
+        .filter(|d| d.trace_id != trace_id)
+        .collect();
+    assert_eq!(untraced.len(), 1);
+    assert!(untraced[0].parent_span_id.is_empty());
+    println!(
+        "postgres trace context: 3 traced deliveries continue trace {:032x}, 1 untraced",
+        caller_sc.trace_id()
+    );
 }
 
 /// Per-job ordering across a fleet: events stored in order (`ordered_per_job`) by one
@@ -762,7 +919,7 @@ fn basics(pg: &Pg, rt: &tokio::runtime::Runtime) {
             .await
             .unwrap()
     });
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     d.shutdown_blocking(Duration::from_secs(5));
 }
 

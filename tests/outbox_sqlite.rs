@@ -319,7 +319,7 @@ fn upgrade_from_schema_v1_keeps_and_delivers_pending_rows() {
             .await
             .unwrap()
     });
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4]);
     d.shutdown_blocking(Duration::from_secs(5));
 }
 
@@ -682,4 +682,48 @@ fn flush_resolves_once_everything_fired_before_it_is_committed() {
     let memory = Dispatcher::builder().build().unwrap();
     let e = rt.block_on(memory.flush()).unwrap_err();
     assert_eq!(e.kind(), OutboxErrorKind::NotDurable);
+}
+
+/// Migration v4's trace-context columns stay NULL when nothing traces: fired outside any
+/// OpenTelemetry span (every build), or in a build without the `otel` feature (where no
+/// span is ever current). A delivery fired inside a span is tested in tests/cli_otlp.rs.
+#[test]
+fn no_trace_context_is_stored_without_a_current_span() {
+    let dir = TempDir::new("notrace");
+    let rx = Receiver::always(200);
+    let d = local()
+        .outbox_sqlite(dir.db())
+        .deliver(false)
+        .build()
+        .unwrap();
+    let rt = rt();
+    d.fire(&rx.url("/a"), &event("job-fire"));
+    rt.block_on(d.fire_durable(&rx.url("/b"), &event("job-durable")))
+        .unwrap();
+    rt.block_on(d.flush()).unwrap();
+    d.shutdown_blocking(Duration::from_secs(5));
+    rt.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.db().display()))
+            .await
+            .unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        enqueue_sqlite(&mut tx, &rx.url("/c"), &event("job-tx"), None)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let rows: Vec<(String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT job_id, traceparent, tracestate FROM events ORDER BY job_id")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("job-durable".to_owned(), None, None),
+                ("job-fire".to_owned(), None, None),
+                ("job-tx".to_owned(), None, None),
+            ]
+        );
+    });
+    assert!(rx.hits().is_empty());
 }

@@ -787,12 +787,15 @@ impl Inner {
         let started = Instant::now();
         let webhook_id = claim.as_ref().map(|c| c.event_id.as_str());
         let job_number = job.id;
-        let span = self
-            .telemetry
-            .attempt_started(&mut job, claim.is_some(), || match webhook_id {
+        let span = self.telemetry.attempt_started(
+            &mut job,
+            claim.is_some(),
+            claim.as_ref().and_then(|c| c.trace.as_deref()),
+            || match webhook_id {
                 Some(w) => w.to_owned(),
                 None => self.http.memory_webhook_id(job_number),
-            });
+            },
+        );
         let keep = if claim.is_some() {
             super::outbox::RESPONSE_HEAD_CAP
         } else {
@@ -1025,6 +1028,7 @@ impl Inner {
                     token: c.token,
                     manual: c.manual,
                     started: false,
+                    trace: c.trace.take().map(Arc::new),
                 },
             );
             let body = std::mem::take(&mut c.body);

@@ -16,11 +16,15 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use super::error::{BuildError, BuildErrorKind};
 use super::outbox::{
-    DurableSettings, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Store, StoreConfig,
+    DurableSettings, EventId, Finish, NewDelivery, OutboxError, OutboxErrorKind, Store,
+    StoreConfig, StoredTrace,
 };
 
 /// What the group-commit writer receives: an event to store, or a flush barrier answered
 /// once everything sent before it is committed.
+// Events inline in the channel's slots: a `Box` would be one more allocation per `fire`
+// (flush barriers are rare).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Write {
     Event(NewDelivery),
     Flush(oneshot::Sender<Result<(), OutboxError>>),
@@ -36,6 +40,8 @@ pub(crate) struct DurableJob {
     pub(crate) token: i64,
     pub(crate) manual: bool,
     pub(crate) started: bool,
+    /// The trace context stored with the event (its delivery span's parent).
+    pub(crate) trace: Option<Arc<StoredTrace>>,
 }
 
 pub(crate) struct Durable {
@@ -309,6 +315,7 @@ mod tests {
             token,
             manual: false,
             started: false,
+            trace: None,
         }
     }
 

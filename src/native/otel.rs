@@ -45,10 +45,14 @@ use std::time::Duration;
 
 use opentelemetry::global::{BoxedTracer, ObjectSafeTracerProvider};
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
-use opentelemetry::trace::{Link, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{
+    Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
+    Tracer,
+};
 use opentelemetry::{Context, InstrumentationScope, KeyValue, Value};
 use url::Url;
 
+use super::outbox::StoredTrace;
 use super::outcome::OutcomeKind;
 use super::telemetry::ErrorClass;
 
@@ -68,7 +72,8 @@ pub struct Otel {
 }
 
 struct Inner {
-    tracer: BoxedTracer,
+    /// `None`: metrics only ([`Otel::metrics_only`]), no span work at all.
+    tracer: Option<BoxedTracer>,
     meter: Meter,
     duration: Histogram<f64>,
     deliveries: Counter<u64>,
@@ -101,7 +106,20 @@ impl Otel {
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
         let tracer = BoxedTracer::new(tracer_provider.boxed_tracer(scope.clone()));
-        Self::with(tracer, meter_provider.meter_with_scope(scope))
+        Self::with(Some(tracer), meter_provider.meter_with_scope(scope))
+    }
+
+    /// Metrics only, from this meter provider: no spans, and none of their cost (a no-op
+    /// tracer given to [`new`](Self::new) still has every span's attributes built, then
+    /// dropped); nothing is propagated to receivers. What `relay --metrics-addr` uses.
+    pub fn metrics_only<M>(meter_provider: &M) -> Self
+    where
+        M: MeterProvider + ?Sized,
+    {
+        let scope = InstrumentationScope::builder(SCOPE)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        Self::with(None, meter_provider.meter_with_scope(scope))
     }
 
     /// Instruments from the global providers (`opentelemetry::global`), as set when
@@ -112,12 +130,12 @@ impl Otel {
             .build();
         let tracer = opentelemetry::global::tracer_provider().boxed_tracer(scope.clone());
         Self::with(
-            BoxedTracer::new(tracer),
+            Some(BoxedTracer::new(tracer)),
             opentelemetry::global::meter_provider().meter_with_scope(scope),
         )
     }
 
-    fn with(tracer: BoxedTracer, meter: Meter) -> Self {
+    fn with(tracer: Option<BoxedTracer>, meter: Meter) -> Self {
         let duration = meter
             .f64_histogram("http.client.request.duration")
             .with_unit("s")
@@ -161,7 +179,8 @@ impl Otel {
     }
 
     /// Send each attempt's W3C `traceparent` (and `tracestate`, when not empty) to the
-    /// receiver, so its spans join the sender's trace. Off by default.
+    /// receiver, so its spans join the sender's trace. Off by default; without a tracer
+    /// ([`metrics_only`](Self::metrics_only)) there is nothing to send.
     pub fn propagate(self, on: bool) -> Self {
         self.inner.propagate.store(on, Ordering::Relaxed);
         self
@@ -259,6 +278,9 @@ pub(crate) struct DestTrace {
 pub(crate) struct DeliveryTrace {
     cx: Context,
     dest: Arc<DestTrace>,
+    /// The delivery span records (sampled by an SDK); when not, and nothing is
+    /// propagated, attempts open no span at all.
+    recording: bool,
 }
 
 /// One attempt's span, from send to classification.
@@ -289,42 +311,70 @@ impl Otel {
         })
     }
 
-    /// Opens the delivery span, linked to the caller's current span if any.
+    /// Opens the delivery span: a child of the trace context stored with a durable
+    /// event (`stored`), else a new root linked to the caller's current span if any.
     pub(crate) fn delivery(
         &self,
         dest: Arc<DestTrace>,
-        webhook_id: &str,
+        webhook_id: impl FnOnce() -> String,
         delivery_id: u64,
+        stored: Option<&StoredTrace>,
     ) -> DeliveryTrace {
-        let caller = Context::current();
-        let caller = caller.span().span_context().clone();
-        let mut attrs = Vec::with_capacity(5);
+        let Some(tracer) = &self.inner.tracer else {
+            return DeliveryTrace {
+                cx: Context::new(),
+                dest,
+                recording: false,
+            };
+        };
+        let (parent, caller) = match stored.and_then(remote_context) {
+            // The trace continues where the event was fired, whichever process this is.
+            Some(sc) => (
+                Context::new().with_remote_span_context(sc),
+                SpanContext::NONE,
+            ),
+            None => (
+                Context::new(),
+                Context::current().span().span_context().clone(),
+            ),
+        };
+        // Room for the two set at the outcome: the SDK keeps this vector as the span's
+        // (measured: growing it at the end cost a reallocation and a copy per span).
+        let mut attrs = Vec::with_capacity(7);
         attrs.push(KeyValue::new("url.full", dest.url.clone()));
-        attrs.push(KeyValue::new("webhook.id", webhook_id.to_owned()));
+        attrs.push(KeyValue::new("webhook.id", webhook_id()));
         attrs.push(KeyValue::new("webhook.delivery_id", delivery_id as i64));
         if let Some((host, port)) = &dest.dest {
             attrs.push(KeyValue::new("server.address", host.clone()));
             attrs.push(KeyValue::new("server.port", *port));
         }
-        let mut builder = self
-            .inner
-            .tracer
+        let mut builder = tracer
             .span_builder("webhook deliver")
             .with_kind(SpanKind::Internal)
             .with_attributes(attrs);
         if caller.is_valid() {
             builder = builder.with_links(vec![Link::with_context(caller)]);
         }
-        let span = builder.start_with_context(&self.inner.tracer, &Context::new());
+        let span = builder.start_with_context(tracer, &parent);
+        let recording = opentelemetry::trace::Span::is_recording(&span);
         DeliveryTrace {
-            cx: Context::new().with_span(span),
+            cx: parent.with_span(span),
             dest,
+            recording,
         }
     }
 
-    /// Opens an attempt span (`attempt` counts from 1) as a child of the delivery span.
-    pub(crate) fn attempt(&self, delivery: &DeliveryTrace, attempt: u32) -> AttemptTrace {
-        let mut attrs = Vec::with_capacity(5);
+    /// Opens an attempt span (`attempt` counts from 1) as a child of the delivery span;
+    /// none when the delivery span is not recorded (not sampled, or a no-op tracer) and
+    /// no `traceparent` is sent: its children would not be recorded either.
+    pub(crate) fn attempt(&self, delivery: &DeliveryTrace, attempt: u32) -> Option<AttemptTrace> {
+        let tracer = self.inner.tracer.as_ref()?;
+        let propagate = self.inner.propagate.load(Ordering::Relaxed);
+        if !delivery.recording && !propagate {
+            return None;
+        }
+        // Room for the status code and error type set at the end (see `delivery`).
+        let mut attrs = Vec::with_capacity(7);
         attrs.push(KeyValue::new("http.request.method", "POST"));
         attrs.push(KeyValue::new("url.full", delivery.dest.url.clone()));
         if let Some((host, port)) = &delivery.dest.dest {
@@ -337,25 +387,18 @@ impl Otel {
                 i64::from(attempt - 1),
             ));
         }
-        let span = self
-            .inner
-            .tracer
+        let span = tracer
             .span_builder("POST")
             .with_kind(SpanKind::Client)
             .with_attributes(attrs)
-            .start_with_context(&self.inner.tracer, &delivery.cx);
+            .start_with_context(tracer, &delivery.cx);
         let cx = delivery.cx.with_span(span);
-        let headers = self.inner.propagate.load(Ordering::Relaxed).then(|| {
-            let sc = cx.span().span_context().clone();
-            let parent = format!(
-                "00-{:032x}-{:016x}-{:02x}",
-                sc.trace_id(),
-                sc.span_id(),
-                sc.trace_flags().to_u8()
-            );
-            (parent, sc.trace_state().header())
+        let headers = propagate.then(|| {
+            let span = cx.span();
+            let sc = span.span_context();
+            (traceparent(sc), sc.trace_state().header())
         });
-        AttemptTrace { cx, headers }
+        Some(AttemptTrace { cx, headers })
     }
 
     /// Ends an attempt span and records the attempt's metrics.
@@ -372,22 +415,23 @@ impl Otel {
             (_, Some(e)) => Some(e.as_str().into()),
             _ => None,
         };
+        // The result's attributes, shared by the span and the duration histogram.
+        let code = status.map(|c| KeyValue::new("http.response.status_code", i64::from(c)));
+        let error_kv = error_type.map(|e| KeyValue::new("error.type", e));
         if let Some(trace) = trace {
             let span = trace.cx.span();
-            if let Some(code) = status {
-                span.set_attribute(KeyValue::new("http.response.status_code", i64::from(code)));
-            }
-            if let Some(e) = &error_type {
-                span.set_attribute(KeyValue::new("error.type", e.clone()));
-                span.set_status(Status::error(e.as_str().into_owned()));
+            // One call per lock of the span (each `SpanRef` call takes it).
+            span.set_attributes(code.iter().chain(&error_kv).cloned());
+            if let Some(e) = &error_kv {
+                span.set_status(Status::error(e.value.as_str().into_owned()));
             }
             span.end();
         }
-        let mut labels = Vec::with_capacity(5);
-        match delivery {
-            Some(d) => labels.extend_from_slice(&d.dest.labels),
-            None => labels.push(KeyValue::new("server.address", OTHER)),
-        }
+        let other = [KeyValue::new("server.address", OTHER)];
+        let host: &[KeyValue] = match delivery {
+            Some(d) => &d.dest.labels,
+            None => &other,
+        };
         let class = match status.map(|c| c / 100) {
             Some(1) => "1xx",
             Some(2) => "2xx",
@@ -397,18 +441,27 @@ impl Otel {
             Some(_) => "other",
             None => "error",
         };
-        self.inner.attempts.add(
-            1,
-            &[labels[0].clone(), KeyValue::new("status_class", class)],
-        );
-        labels.push(KeyValue::new("http.request.method", "POST"));
-        if let Some(code) = status {
-            labels.push(KeyValue::new("http.response.status_code", i64::from(code)));
+        self.inner
+            .attempts
+            .add(1, &[host[0].clone(), KeyValue::new("status_class", class)]);
+        // At most five labels (address, port, method, status code, error type), on the
+        // stack: no allocation per attempt.
+        let method = KeyValue::new("http.request.method", "POST");
+        let mut labels: [KeyValue; 5] = core::array::from_fn(|_| KeyValue::new("", ""));
+        let mut n = 0;
+        for kv in host
+            .iter()
+            .cloned()
+            .chain(core::iter::once(method))
+            .chain(code)
+            .chain(error_kv)
+        {
+            labels[n] = kv;
+            n += 1;
         }
-        if let Some(e) = error_type {
-            labels.push(KeyValue::new("error.type", e));
-        }
-        self.inner.duration.record(duration.as_secs_f64(), &labels);
+        self.inner
+            .duration
+            .record(duration.as_secs_f64(), &labels[..n]);
     }
 
     /// Counts a retry scheduled.
@@ -436,10 +489,12 @@ impl Otel {
         attempts: u32,
     ) {
         let outcome = outcome_label(kind);
-        if let Some(d) = delivery {
+        if let Some(d) = delivery.filter(|d| d.recording) {
             let span = d.cx.span();
-            span.set_attribute(KeyValue::new("webhook.outcome", outcome));
-            span.set_attribute(KeyValue::new("webhook.attempts", i64::from(attempts)));
+            span.set_attributes([
+                KeyValue::new("webhook.outcome", outcome),
+                KeyValue::new("webhook.attempts", i64::from(attempts)),
+            ]);
             if !matches!(kind, OutcomeKind::Delivered { .. }) {
                 span.set_status(Status::error(outcome));
             }
@@ -528,6 +583,81 @@ pub(crate) trait GaugeSource: Send + Sync {
     fn oldest_due_age(&self) -> Option<Duration>;
 }
 
+/// The W3C `traceparent` of a span context (version 00). Formatted here: the propagator
+/// lives in the SDK, which the library does not depend on.
+fn traceparent(sc: &SpanContext) -> String {
+    format!(
+        "00-{:032x}-{:016x}-{:02x}",
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags().to_u8()
+    )
+}
+
+/// The trace context to store with a durable event fired now: the current span's, when
+/// there is a valid one (sampled or not: the relay's sampler decides as a child would).
+pub(crate) fn current_trace() -> Option<StoredTrace> {
+    let cx = Context::current();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| {
+        let state = sc.trace_state().header();
+        StoredTrace {
+            parent: traceparent(sc),
+            state: (!state.is_empty()).then_some(state),
+        }
+    })
+}
+
+/// A stored trace context as the remote parent of a delivery span; `None` for a
+/// `traceparent` that is not valid W3C (version 00 form: `00-<32 hex>-<16 hex>-<2 hex>`,
+/// lowercase, ids not all zero; a later version's extra fields are ignored). An
+/// unparsable `tracestate` is dropped, as the W3C propagator does.
+pub(crate) fn remote_context(stored: &StoredTrace) -> Option<SpanContext> {
+    let mut parts = stored.parent.trim().split('-');
+    let (version, trace, span, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    if !hex(version, 2) || version == "ff" || (version == "00" && parts.next().is_some()) {
+        return None;
+    }
+    if !hex(trace, 32) || !hex(span, 16) || !hex(flags, 2) {
+        return None;
+    }
+    let flags = u8::from_str_radix(flags, 16).ok()?;
+    let state = stored
+        .state
+        .as_deref()
+        .and_then(|s| s.parse::<TraceState>().ok())
+        .unwrap_or_default();
+    let sc = SpanContext::new(
+        TraceId::from_hex(trace).ok()?,
+        SpanId::from_hex(span).ok()?,
+        TraceFlags::new(flags) & TraceFlags::SAMPLED,
+        true,
+        state,
+    );
+    sc.is_valid().then_some(sc)
+}
+
+/// The context of a W3C trace context received from elsewhere (an incoming request's
+/// headers, the `TRACEPARENT` / `TRACESTATE` environment variables of a job runner), as a
+/// remote parent: attach it around `fire` (`let _g = cx.attach();`) and a durable event
+/// stores it, so its delivery continues that trace. `None` when `traceparent` is not a
+/// valid W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`, lowercase, ids not zero); an
+/// invalid `tracestate` is dropped.
+pub fn remote_parent(traceparent: &str, tracestate: Option<&str>) -> Option<Context> {
+    let stored = StoredTrace {
+        parent: traceparent.to_owned(),
+        state: tracestate.map(str::to_owned),
+    };
+    remote_context(&stored).map(|sc| Context::new().with_remote_span_context(sc))
+}
+
 /// The `outcome` label of a terminal outcome.
 pub(crate) fn outcome_label(kind: &OutcomeKind) -> &'static str {
     match kind {
@@ -551,6 +681,57 @@ impl super::DispatcherBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_trace_context_round_trips_and_junk_is_refused() {
+        let sc = SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            "vendor=abc".parse().unwrap(),
+        );
+        let stored = StoredTrace {
+            parent: traceparent(&sc),
+            state: Some("vendor=abc".into()),
+        };
+        // The example of the W3C Trace Context recommendation, section 3.2.
+        assert_eq!(
+            stored.parent,
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        let back = remote_context(&stored).unwrap();
+        assert_eq!(back.trace_id(), sc.trace_id());
+        assert_eq!(back.span_id(), sc.span_id());
+        assert!(back.is_sampled() && back.is_remote());
+        assert_eq!(back.trace_state().header(), "vendor=abc");
+        let parse = |p: &str| {
+            remote_context(&StoredTrace {
+                parent: p.into(),
+                state: None,
+            })
+        };
+        for junk in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert!(parse(junk).is_none(), "{junk}");
+        }
+        // A later version may carry more fields.
+        assert!(parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x").is_some());
+        assert!(
+            !parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+                .unwrap()
+                .is_sampled()
+        );
+    }
 
     #[test]
     fn host_labels_are_bounded() {

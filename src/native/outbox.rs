@@ -403,6 +403,33 @@ pub(crate) struct NewDelivery {
     /// Delivered in order with the job's other ordered events to this URL: stored as
     /// the row's `order_key` (the job id), which the claim queries respect.
     pub(crate) ordered: bool,
+    /// The caller's trace context at `fire` (feature `otel`, a valid span current).
+    pub(crate) trace: Option<StoredTrace>,
+}
+
+/// A W3C trace context stored with an event (migration v4): the `traceparent` of the
+/// span current when the event was fired and its `tracestate` (`None` when empty). The
+/// delivery span of whichever process claims the event is its child, so a restarted
+/// process or another relay continues the caller's trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredTrace {
+    pub(crate) parent: String,
+    pub(crate) state: Option<String>,
+}
+
+impl StoredTrace {
+    /// The columns' values, each NULL when absent.
+    pub(crate) fn columns(trace: Option<&Self>) -> (Option<&str>, Option<&str>) {
+        match trace {
+            Some(t) => (Some(t.parent.as_str()), t.state.as_deref()),
+            None => (None, None),
+        }
+    }
+
+    /// From the stored columns: a context only when `traceparent` is set.
+    pub(crate) fn from_columns(parent: Option<String>, state: Option<String>) -> Option<Self> {
+        parent.map(|parent| Self { parent, state })
+    }
 }
 
 impl NewDelivery {
@@ -423,6 +450,7 @@ impl NewDelivery {
             state: event.state.clone(),
             created_ms: now_ms(),
             ordered: false,
+            trace: current_trace(),
         }
     }
 
@@ -437,6 +465,20 @@ impl NewDelivery {
     pub(crate) fn order_key(&self) -> Option<&str> {
         self.ordered.then_some(self.job_id.as_str())
     }
+
+    /// The `traceparent` and `tracestate` columns.
+    pub(crate) fn trace_columns(&self) -> (Option<&str>, Option<&str>) {
+        StoredTrace::columns(self.trace.as_ref())
+    }
+}
+
+/// The trace context to store with an event fired now: the current OpenTelemetry span's
+/// (feature `otel`), none without a valid current span or without the feature.
+fn current_trace() -> Option<StoredTrace> {
+    #[cfg(feature = "otel")]
+    return super::otel::current_trace();
+    #[cfg(not(feature = "otel"))]
+    None
 }
 
 /// Bytes per chunk of the per-thread body arena (see [`encode_body`]): past glibc's
@@ -495,6 +537,8 @@ pub(crate) struct Claimed {
     pub(crate) body: Vec<u8>,
     pub(crate) job_id: String,
     pub(crate) state: String,
+    /// The trace context stored with the event, if any.
+    pub(crate) trace: Option<StoredTrace>,
 }
 
 /// Where a finished attempt leaves its delivery.

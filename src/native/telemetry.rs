@@ -129,7 +129,7 @@ impl TelemetryConfig {
         #[cfg(feature = "otel")]
         if let Some(o) = &self.otel {
             let dest = self.dest_trace(o, _job);
-            let trace = o.delivery(dest, &_webhook_id(), _job.id);
+            let trace = o.delivery(dest, _webhook_id, _job.id, None);
             _job.trail_mut().otel = Some(trace);
         }
     }
@@ -154,11 +154,13 @@ impl TelemetryConfig {
     }
 
     /// An attempt starts: open its span (and the delivery span, for a job claimed from a
-    /// durable store); set the headers to propagate.
+    /// durable store: a child of the trace context stored with its event, `_stored`);
+    /// set the headers to propagate.
     pub(crate) fn attempt_started(
         &self,
         _job: &mut Job,
         durable: bool,
+        _stored: Option<&super::outbox::StoredTrace>,
         _webhook_id: impl FnOnce() -> String,
     ) -> AttemptSpan {
         // A durable retry claimed again (a fresh job past its first attempt): take back
@@ -177,11 +179,11 @@ impl TelemetryConfig {
             let (id, attempt) = (_job.id, u32::from(_job.attempts));
             if _job.trail.as_ref().is_none_or(|t| t.otel.is_none()) {
                 let dest = self.dest_trace(o, _job);
-                _job.trail_mut().otel = Some(o.delivery(dest, &_webhook_id(), id));
+                _job.trail_mut().otel = Some(o.delivery(dest, _webhook_id, id, _stored));
             }
             let trail = _job.trail_mut();
             let delivery = trail.otel.as_ref()?;
-            let span = o.attempt(delivery, attempt);
+            let span = o.attempt(delivery, attempt)?;
             trail.trace_headers = span.headers.clone();
             Some(span)
         }

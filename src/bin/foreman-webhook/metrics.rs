@@ -14,7 +14,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use opentelemetry::trace::noop::NoopTracerProvider;
 use opentelemetry_prometheus::PrometheusExporter;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use prometheus::{Encoder, Registry, TextEncoder};
@@ -89,7 +88,7 @@ impl Prometheus {
         Ok(match self.reader {
             Some(reader) => {
                 let provider = SdkMeterProvider::builder().with_reader(reader).build();
-                let otel = Otel::new(&NoopTracerProvider::new(), &provider);
+                let otel = Otel::metrics_only(&provider);
                 (
                     Some(otel),
                     Metrics {

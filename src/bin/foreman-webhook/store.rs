@@ -82,6 +82,27 @@ impl Store {
 }
 
 /// `send --store`: store the event(s) durably, no delivery here; exit 0 once committed.
+/// `TRACEPARENT` (and `TRACESTATE`) from the environment as a remote parent context, if
+/// set; a value that is not a W3C `traceparent` is a usage error.
+#[cfg(feature = "otel")]
+fn trace_from_env() -> Result<Option<opentelemetry::Context>, Failure> {
+    let Some(parent) = std::env::var("TRACEPARENT")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let state = std::env::var("TRACESTATE").ok();
+    foreman_webhook::native::otel::remote_parent(&parent, state.as_deref())
+        .map(Some)
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "TRACEPARENT={parent:?} is not a W3C traceparent: give \
+                 00-<32 lowercase hex trace id>-<16 hex span id>-<2 hex flags>, or unset it"
+            ))
+        })
+}
+
 pub fn send(
     spec: &str,
     url: &str,
@@ -108,6 +129,10 @@ pub fn send(
         })?]
     };
     let rt = crate::shared::runtime()?;
+    // A W3C trace context from the environment is stored with the events: the relay's
+    // delivery spans continue that trace.
+    #[cfg(feature = "otel")]
+    let _trace = trace_from_env()?.map(opentelemetry::Context::attach);
     rt.block_on(async move {
         // The relay that delivers applies its own address policy (and signs with its
         // secrets); storing accepts any http(s) URL.

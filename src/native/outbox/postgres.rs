@@ -35,6 +35,11 @@ pub(crate) const MIGRATIONS: super::migrate::Versions = &[
         "ordering",
         include_str!("migrations/postgres/0003_ordering.sql"),
     ),
+    (
+        4,
+        "trace context",
+        include_str!("migrations/postgres/0004_trace_context.sql"),
+    ),
 ];
 
 /// The schema the tables live in.
@@ -233,9 +238,11 @@ fn db(context: &'static str) -> impl Fn(sqlx::Error) -> OutboxError {
 /// Inserts one event and its delivery; returns the stored id (the existing one when the
 /// idempotency key is taken).
 async fn insert_one(conn: &mut PgConnection, d: &NewDelivery) -> Result<EventId, OutboxError> {
+    let (traceparent, tracestate) = d.trace_columns();
     let inserted = sqlx::query(
-        "INSERT INTO foreman_webhook.foreman_events (id, idempotency_key, job_id, state, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        "INSERT INTO foreman_webhook.foreman_events (id, idempotency_key, job_id, state, body, \
+           created_at, traceparent, tracestate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
     )
     .bind(d.event_id.as_str())
     .bind(d.idempotency_key.as_deref())
@@ -243,6 +250,8 @@ async fn insert_one(conn: &mut PgConnection, d: &NewDelivery) -> Result<EventId,
     .bind(&d.state)
     .bind(&d.body[..])
     .bind(d.created_ms)
+    .bind(traceparent)
+    .bind(tracestate)
     .execute(&mut *conn)
     .await
     .map_err(db("storing an event"))?
@@ -290,6 +299,8 @@ async fn insert_batch(
     let mut created = Vec::with_capacity(n);
     let mut urls = Vec::with_capacity(n);
     let mut order_keys = Vec::with_capacity(n);
+    let mut traceparents = Vec::with_capacity(n);
+    let mut tracestates = Vec::with_capacity(n);
     for d in batch {
         ids.push(d.event_id.as_str());
         keys.push(d.idempotency_key.as_deref());
@@ -299,18 +310,23 @@ async fn insert_batch(
         created.push(d.created_ms);
         urls.push(d.url.as_str());
         order_keys.push(d.order_key());
+        let (traceparent, tracestate) = d.trace_columns();
+        traceparents.push(traceparent);
+        tracestates.push(tracestate);
     }
     // The deliveries get their ids in the batch's order (`ORDER BY n.ord`): per-job
     // ordering compares ids.
     let inserted: Vec<String> = sqlx::query_scalar(
         "WITH n AS ( \
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], \
-             $6::int8[], $7::text[], $8::text[]) WITH ORDINALITY \
-             AS n(id, key, job_id, state, body, created_at, url, order_key, ord)), \
+             $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY \
+             AS n(id, key, job_id, state, body, created_at, url, order_key, traceparent, \
+               tracestate, ord)), \
          ins AS ( \
            INSERT INTO foreman_webhook.foreman_events (id, idempotency_key, job_id, state, body, \
-             created_at) \
-           SELECT id, key, job_id, state, body, created_at FROM n ON CONFLICT DO NOTHING \
+             created_at, traceparent, tracestate) \
+           SELECT id, key, job_id, state, body, created_at, traceparent, tracestate FROM n \
+           ON CONFLICT DO NOTHING \
            RETURNING id), \
          dl AS ( \
            INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at, \
@@ -328,6 +344,8 @@ async fn insert_batch(
     .bind(&created)
     .bind(&urls)
     .bind(&order_keys)
+    .bind(&traceparents)
+    .bind(&tracestates)
     .fetch_all(&mut *conn)
     .await
     .map_err(db("storing events"))?;
@@ -496,7 +514,7 @@ impl Store for PgStore {
                  FROM due WHERE d.id = due.id \
                  RETURNING d.id, d.event_id, d.url, d.attempts, d.lease_token, d.manual) \
                  SELECT c.id, c.event_id, c.url, c.attempts, c.lease_token, c.manual, \
-                   e.body, e.job_id, e.state \
+                   e.body, e.job_id, e.state, e.traceparent, e.tracestate \
                  FROM claimed c JOIN foreman_webhook.foreman_events e ON e.id = c.event_id",
             )
             .bind(owner)
@@ -521,6 +539,10 @@ impl Store for PgStore {
                     body: r.try_get("body").map_err(&read)?,
                     job_id: r.try_get("job_id").map_err(&read)?,
                     state: r.try_get("state").map_err(&read)?,
+                    trace: super::StoredTrace::from_columns(
+                        r.try_get("traceparent").map_err(&read)?,
+                        r.try_get("tracestate").map_err(&read)?,
+                    ),
                 });
             }
             Ok(claimed)

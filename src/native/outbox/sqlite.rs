@@ -35,6 +35,11 @@ pub(crate) const MIGRATIONS: super::migrate::Versions = &[
         "ordering",
         include_str!("migrations/sqlite/0003_ordering.sql"),
     ),
+    (
+        4,
+        "trace context",
+        include_str!("migrations/sqlite/0004_trace_context.sql"),
+    ),
 ];
 
 /// The longest [`SqliteOptions::busy_timeout`]: one day.
@@ -192,9 +197,11 @@ async fn stored_id(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<Event
 /// Inserts one event and its delivery; returns the stored id (the existing one when the
 /// idempotency key is taken).
 async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<EventId, OutboxError> {
+    let (traceparent, tracestate) = d.trace_columns();
     let inserted = sqlx::query(
-        "INSERT INTO events (id, idempotency_key, job_id, state, body, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        "INSERT INTO events (id, idempotency_key, job_id, state, body, created_at, \
+           traceparent, tracestate) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
     )
     .bind(d.event_id.as_str())
     .bind(d.idempotency_key.as_deref())
@@ -202,6 +209,8 @@ async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<Even
     .bind(&d.state)
     .bind(&d.body[..])
     .bind(d.created_ms)
+    .bind(traceparent)
+    .bind(tracestate)
     .execute(&mut *conn)
     .await
     .map_err(db("storing an event"))?
@@ -223,7 +232,7 @@ async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<Even
     Ok(d.event_id.clone())
 }
 
-/// Rows per multi-row `INSERT` (7 parameters each, far below SQLite's limit). Measured:
+/// Rows per multi-row `INSERT` (8 parameters each, far below SQLite's limit). Measured:
 /// one statement per row cost the writer two trips to sqlx's SQLite thread per event;
 /// 512 rather than 128 a chunk: a quarter of the trips for a full writer batch.
 const INSERT_CHUNK: usize = 512;
@@ -235,15 +244,19 @@ async fn insert_chunk(
     chunk: &[NewDelivery],
 ) -> Result<Vec<EventId>, OutboxError> {
     let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO events (id, idempotency_key, job_id, state, body, created_at) ",
+        "INSERT INTO events (id, idempotency_key, job_id, state, body, created_at, \
+           traceparent, tracestate) ",
     );
     q.push_values(chunk, |mut b, d| {
+        let (traceparent, tracestate) = d.trace_columns();
         b.push_bind(d.event_id.as_str())
             .push_bind(d.idempotency_key.as_deref())
             .push_bind(d.job_id.as_str())
             .push_bind(d.state.as_str())
             .push_bind(&d.body[..])
-            .push_bind(d.created_ms);
+            .push_bind(d.created_ms)
+            .push_bind(traceparent)
+            .push_bind(tracestate);
     });
     q.push(" ON CONFLICT DO NOTHING");
     // The count, not `RETURNING id`: sqlx hands each returned row over from its SQLite
@@ -514,11 +527,13 @@ async fn claim_in(
             body: Vec::new(),
             job_id: String::new(),
             state: String::new(),
+            trace: None,
         });
     }
     for chunk in claimed.chunks_mut(500) {
         let sql = format!(
-            "SELECT id, body, job_id, state FROM events WHERE id IN ({})",
+            "SELECT id, body, job_id, state, traceparent, tracestate FROM events \
+             WHERE id IN ({})",
             placeholders(1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
@@ -535,6 +550,10 @@ async fn claim_in(
                 c.body = e.try_get("body").map_err(db("reading an event"))?;
                 c.job_id = e.try_get("job_id").map_err(db("reading an event"))?;
                 c.state = e.try_get("state").map_err(db("reading an event"))?;
+                c.trace = super::StoredTrace::from_columns(
+                    e.try_get("traceparent").map_err(db("reading an event"))?,
+                    e.try_get("tracestate").map_err(db("reading an event"))?,
+                );
             }
         }
     }
