@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{closed_port, Receiver, Reply};
+use support::{closed_port, Receiver, Reply, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_foreman-webhook");
 const SECRET: &str = "cli-metrics-secret";
@@ -73,10 +73,8 @@ fn value(
 
 #[test]
 fn relay_serves_prometheus_metrics() {
-    let dir = std::env::temp_dir().join(format!("foreman-cli-metrics-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = format!("sqlite:{}", dir.join("o.db").display());
+    let dir = TempDir::new("cli-metrics");
+    let store = format!("sqlite:{}", dir.db().display());
     let rx = Receiver::start(|n, _| Reply::status(if n == 0 { 503 } else { 200 }));
     let dead_url = format!("http://127.0.0.1:{}/gone", closed_port());
     for (url, job) in [(rx.url("/hook"), "job-ok"), (dead_url.clone(), "job-dead")] {
@@ -221,5 +219,4 @@ fn relay_serves_prometheus_metrics() {
     if std::env::var_os("SHOW_METRICS").is_some() {
         eprintln!("{text}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
-use support::{Receiver, Reply};
+use support::{Receiver, Reply, TempDir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_foreman-webhook");
 const SECRET: &str = "cli-otlp-secret";
@@ -30,10 +30,8 @@ fn attr(attrs: &[KeyValue], key: &str) -> Option<Value> {
 
 #[test]
 fn relay_exports_spans_and_metrics_over_otlp_http() {
-    let dir = std::env::temp_dir().join(format!("foreman-cli-otlp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = format!("sqlite:{}", dir.join("o.db").display());
+    let dir = TempDir::new("cli-otlp");
+    let store = format!("sqlite:{}", dir.db().display());
     let hook = Receiver::start(|n, _| Reply::status(if n == 0 { 500 } else { 200 }));
     let collector = Receiver::always(200);
 
@@ -158,7 +156,6 @@ fn relay_exports_spans_and_metrics_over_otlp_http() {
         let sig = h.header("x-foreman-signature").unwrap();
         assert!(!text.contains(sig.trim_start_matches("sha256=")));
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `--otlp-endpoint` and `--metrics-addr` together: one meter provider, two readers, so
@@ -178,10 +175,8 @@ fn relay_exports_over_otlp_and_serves_prometheus_together() {
         head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
     }
 
-    let dir = std::env::temp_dir().join(format!("foreman-cli-otlp-prom-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = format!("sqlite:{}", dir.join("o.db").display());
+    let dir = TempDir::new("cli-otlp-prom");
+    let store = format!("sqlite:{}", dir.db().display());
     let hook = Receiver::always(200);
     let collector = Receiver::always(200);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -285,7 +280,6 @@ fn relay_exports_over_otlp_and_serves_prometheus_together() {
     }
     assert_eq!(delivered_points, 1, "webhook.deliveries over OTLP");
     assert_eq!(spans, 2, "one delivery span, one attempt span");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Stores one event for `url` in `store` with `send --store` (the relay delivers it).
@@ -319,10 +313,8 @@ fn stored_trace_context_continues_the_callers_trace_in_other_relays() {
     use opentelemetry_sdk::trace::SdkTracerProvider;
     use sqlx::Connection;
 
-    let dir = std::env::temp_dir().join(format!("foreman-cli-otlp-trace-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("o.db");
+    let dir = TempDir::new("cli-otlp-trace");
+    let db = dir.db();
     let store = format!("sqlite:{}", db.display());
     // The traced event fails its first attempt; everything else is accepted.
     let traced_hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -522,7 +514,6 @@ fn stored_trace_context_continues_the_callers_trace_in_other_relays() {
         .collect();
     assert_eq!(plain.len(), 1, "{spans:#?}");
     assert!(plain[0].parent_span_id.is_empty());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Whether `outbox status` counts `n` delivered.
@@ -555,10 +546,8 @@ fn exported_spans(hits: &[support::Hit]) -> Vec<Span> {
 #[test]
 fn send_store_keeps_the_trace_context_from_the_environment() {
     use sqlx::Connection;
-    let dir = std::env::temp_dir().join(format!("foreman-cli-otlp-env-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = dir.join("o.db");
+    let dir = TempDir::new("cli-otlp-env");
+    let db = dir.db();
     let store = format!("sqlite:{}", db.display());
     // The example of the W3C Trace Context recommendation.
     const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -625,5 +614,4 @@ fn send_store_keeps_the_trace_context_from_the_environment() {
             ("job-none".to_owned(), None, None),
         ]
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
