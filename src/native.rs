@@ -111,6 +111,7 @@ mod resolve;
 mod retry;
 mod schedule;
 mod telemetry;
+mod timers;
 
 pub use address::{canonical, is_global, is_localhost_name, AddressPolicy, CidrError};
 pub use breaker::CircuitBreaker;

@@ -15,12 +15,13 @@
 //! a burst of fresh events can delay a due retry by at most the attempts already in
 //! flight, never by the length of the burst.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::breaker::{Admit, Breaker, Change, CircuitBreaker};
 use super::ratelimit::{Bucket, RateLimit};
+use super::timers::Timers;
 
 /// A point in time of the scheduler's clock: tokio's or std's `Instant`, or a plain
 /// number of milliseconds in the unit tests.
@@ -274,7 +275,8 @@ pub(crate) trait Schedulable {
 
 /// Ready deliveries, scheduled retries and the slots in use. `T` is the clock's instant.
 pub(crate) struct Sched<J, T> {
-    timers: BinaryHeap<Timer<J, T>>,
+    /// Scheduled retries, earliest first ([`Timers`]: FIFO lanes and a heap).
+    timers: Timers<J, T>,
     /// Retries whose time has come, earliest first: served before anything else.
     due: VecDeque<J>,
     ready: VecDeque<J>,
@@ -328,42 +330,12 @@ pub(crate) struct Started<J, T> {
     pub(crate) changes: Vec<(Box<str>, Change)>,
 }
 
-/// A retry waiting for its time; ordered so that `BinaryHeap` pops the earliest first.
-struct Timer<J, T> {
-    due: T,
-    job: J,
-}
-
-impl<J: Schedulable, T: Ord> PartialEq for Timer<J, T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl<J: Schedulable, T: Ord> Eq for Timer<J, T> {}
-
-impl<J: Schedulable, T: Ord> PartialOrd for Timer<J, T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<J: Schedulable, T: Ord> Ord for Timer<J, T> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: the max-heap's top is the earliest deadline (then the lowest order).
-        other
-            .due
-            .cmp(&self.due)
-            .then_with(|| other.job.order().cmp(&self.job.order()))
-    }
-}
-
 impl<J: Schedulable, T: Moment> Sched<J, T> {
     /// A scheduler with these per-destination policies; `defer`: hand refused
     /// deliveries back (durable store) rather than keep them.
     pub(crate) fn new(policy: GatePolicy, defer: Option<Duration>) -> Self {
         Self {
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             due: VecDeque::new(),
             ready: VecDeque::new(),
             fresh: VecDeque::new(),
@@ -414,9 +386,7 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
     /// Schedules a retry at `due`; `true` if it is now the earliest (the caller's timer
     /// must be re-armed).
     pub(crate) fn push_timer(&mut self, due: T, job: J) -> bool {
-        let earliest = self.timers.peek().is_none_or(|head| due < head.due);
-        self.timers.push(Timer { due, job });
-        earliest
+        self.timers.push(due, job)
     }
 
     /// Queues a fresh event, behind the due retries and the ready queue.
@@ -438,10 +408,8 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
         max_concurrency: usize,
         max_per_host: usize,
     ) -> Started<J, T> {
-        while self.timers.peek().is_some_and(|t| t.due <= now) {
-            if let Some(t) = self.timers.pop() {
-                self.due.push_back(t.job);
-            }
+        while let Some(job) = self.timers.pop_due(now) {
+            self.due.push_back(job);
         }
         while let Some(Reverse((due, _))) = self.wakeups.peek() {
             if *due > now {
@@ -538,9 +506,7 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
             }
         }
         // Give back the memory of a burst once it has drained.
-        if self.timers.is_empty() && self.timers.capacity() > 1024 {
-            self.timers.shrink_to_fit();
-        }
+        self.timers.shrink();
         for queue in [&mut self.due, &mut self.ready, &mut self.fresh] {
             if queue.is_empty() && queue.capacity() > 1024 {
                 queue.shrink_to_fit();
@@ -592,7 +558,7 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
 
     /// When the earliest scheduled retry (or blocked destination) is due.
     pub(crate) fn next_due(&self) -> Option<T> {
-        let timer = self.timers.peek().map(|t| t.due);
+        let timer = self.timers.peek_due();
         let wake = self.wakeups.peek().map(|Reverse((t, _))| *t);
         match (timer, wake) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -606,7 +572,7 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
         let mut all: Vec<J> = self.due.drain(..).collect();
         all.extend(self.ready.drain(..));
         all.extend(self.fresh.drain(..));
-        all.extend(self.timers.drain().map(|t| t.job));
+        all.extend(self.timers.drain());
         for slots in self.hosts.values_mut() {
             all.extend(slots.waiting.drain(..));
         }
