@@ -363,16 +363,17 @@ impl Inner {
         }
         .entered();
         let early = |kind| {
-            let wid = match &event_id {
-                Some(e) => e.as_str().to_owned(),
-                None => memory_id.to_string(),
+            let eid = event_id.as_ref().map(EventId::as_str);
+            let wid: &dyn fmt::Display = match &eid {
+                Some(e) => e,
+                None => &memory_id,
             };
             self.emit(
                 id,
                 &event.job_id,
                 &event.state,
                 0,
-                Some(&wid),
+                Some(wid),
                 url,
                 None,
                 kind,
@@ -449,7 +450,7 @@ impl Inner {
         job_id: &str,
         state: &str,
         attempts: u32,
-        webhook_id: Option<&str>,
+        webhook_id: Option<&dyn fmt::Display>,
         url: &str,
         trail: Option<&Trail>,
         kind: OutcomeKind,
@@ -472,7 +473,9 @@ impl Inner {
                 job_id: job_id.to_owned(),
                 state: state.to_owned(),
                 attempts,
-                webhook_id: webhook_id.map(str::to_owned),
+                // Formatted straight into the outcome: nothing is allocated for it
+                // when no callback reads it.
+                webhook_id: webhook_id.map(ToString::to_string),
                 kind,
                 url: redact_url(url, self.telemetry.keep_query),
                 last_status: trail.and_then(|t| t.last_status),
@@ -495,13 +498,11 @@ impl Inner {
     }
 
     fn finish(&self, job: Job, webhook_id: Option<&EventId>, kind: OutcomeKind) {
-        let memory_id;
-        let webhook_id = match webhook_id {
-            Some(w) => w.as_str(),
-            None => {
-                memory_id = self.http.memory_webhook_id(job.id);
-                &memory_id
-            }
+        let stored = webhook_id.map(EventId::as_str);
+        let memory_id = self.http.memory_id(job.id);
+        let webhook_id: &dyn fmt::Display = match &stored {
+            Some(w) => w,
+            None => &memory_id,
         };
         self.emit(
             job.id,
@@ -1081,7 +1082,7 @@ impl Inner {
                     &c.job_id,
                     &c.state,
                     c.attempts,
-                    Some(c.event_id.as_str()),
+                    Some(&c.event_id.as_str()),
                     &c.url,
                     None,
                     OutcomeKind::Rejected(reason),
@@ -1297,7 +1298,7 @@ impl Inner {
                 &d.job_id,
                 &d.state,
                 0,
-                Some(d.event_id.as_str()),
+                Some(&d.event_id.as_str()),
                 &d.url,
                 None,
                 OutcomeKind::AbandonedAtShutdown,
