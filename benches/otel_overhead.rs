@@ -72,9 +72,9 @@ mod bench {
         }
     }
 
-    /// The tracer provider with the exporter `EXPORTER` names, and a function that
-    /// clears what the exporter kept, if anything.
-    fn tracer_provider(url: &str) -> (SdkTracerProvider, Box<dyn Fn()>) {
+    /// The tracer provider with the exporter `EXPORTER` names, a function that clears
+    /// what the exporter kept, if anything, and the discarding exporter's span count.
+    fn tracer_provider(url: &str) -> (SdkTracerProvider, Box<dyn Fn()>, Option<Discard>) {
         let exporter = std::env::var("EXPORTER").unwrap_or_default();
         match exporter.as_str() {
             "memory" => {
@@ -82,7 +82,7 @@ mod bench {
                 let tp = SdkTracerProvider::builder()
                     .with_batch_exporter(spans.clone())
                     .build();
-                (tp, Box::new(move || spans.reset()))
+                (tp, Box::new(move || spans.reset()), None)
             }
             #[cfg(feature = "otlp")]
             "otlp" => {
@@ -97,7 +97,7 @@ mod bench {
                 let tp = SdkTracerProvider::builder()
                     .with_batch_exporter(spans)
                     .build();
-                (tp, Box::new(|| {}))
+                (tp, Box::new(|| {}), None)
             }
             "" | "discard" => {
                 let _ = url;
@@ -105,7 +105,7 @@ mod bench {
                 let tp = SdkTracerProvider::builder()
                     .with_batch_exporter(count.clone())
                     .build();
-                (tp, Box::new(|| {}))
+                (tp, Box::new(|| {}), Some(count))
             }
             other => panic!("EXPORTER={other}: give discard, memory or otlp (feature otlp)"),
         }
@@ -184,7 +184,19 @@ mod bench {
         let (rounds, n) = if quick { (3, 3_000) } else { (7, 20_000) };
         let base = format!("http://127.0.0.1:{}", receiver());
         let url = format!("{base}/hook");
-        let (tracer, reset) = tracer_provider(&base);
+        let (tracer, reset, exported) = tracer_provider(&base);
+        // The SDK's batch queue drops spans when it is full: say so if it did (a dropped
+        // span would make "on" look cheaper than it is).
+        let check = |deliveries: usize| {
+            if let Some(Discard(count)) = &exported {
+                let _ = tracer.force_flush();
+                let got = count.load(Ordering::Relaxed);
+                println!(
+                    "spans exported: {got} of {} (2 per delivery with spans)",
+                    2 * deliveries
+                );
+            }
+        };
         println!(
             "span exporter: {}",
             std::env::var("EXPORTER").unwrap_or_else(|_| "discard".into())
@@ -206,6 +218,7 @@ mod bench {
                 reset();
                 println!("round {r}: {only} {rate:.0}/s {cpu:.1} µs CPU");
             }
+            check(if only == "on" { rounds * n } else { 0 });
             return;
         }
         for r in 0..rounds {
@@ -226,6 +239,7 @@ mod bench {
                 runs[0].0, runs[0].1, runs[1].0, runs[1].1, runs[2].0, runs[2].1
             );
         }
+        check(rounds * n);
         let (off, on, metrics) = (median(off), median(on), median(metrics));
         println!(
             "median delivered/s: otel off {off:.0}, on {on:.0} ({:+.1} %), metrics only {metrics:.0} ({:+.1} %); {} events, {} rounds, concurrency 16",

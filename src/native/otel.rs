@@ -46,8 +46,8 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::global::{BoxedSpan, BoxedTracer, ObjectSafeTracerProvider};
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
 use opentelemetry::trace::{
-    Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
-    TraceState, Tracer,
+    Link, Span as _, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt,
+    TraceFlags, TraceId, TraceState, Tracer,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, Value};
 use url::Url;
@@ -469,12 +469,12 @@ impl Otel {
             attrs.push(KeyValue::new("server.address", host.clone()));
             attrs.push(KeyValue::new("server.port", *port));
         }
-        let mut builder = tracer
-            .span_builder("webhook deliver")
-            .with_kind(SpanKind::Internal)
-            .with_attributes(attrs);
+        // The builder's fields set in place: each `with_*` moves the whole builder.
+        let mut builder = SpanBuilder::from_name("webhook deliver");
+        builder.span_kind = Some(SpanKind::Internal);
+        builder.attributes = Some(attrs);
         if caller.is_valid() {
-            builder = builder.with_links(vec![Link::with_context(caller)]);
+            builder.links = Some(vec![Link::with_context(caller)]);
         }
         let span = tracer.build_with_context(builder, &parent);
         let recording = span.is_recording();
@@ -515,11 +515,10 @@ impl Otel {
                 i64::from(attempt - 1),
             ));
         }
-        let builder = tracer
-            .span_builder("POST")
-            .with_kind(SpanKind::Client)
-            .with_start_time(started)
-            .with_attributes(attrs);
+        let mut builder = SpanBuilder::from_name("POST");
+        builder.span_kind = Some(SpanKind::Client);
+        builder.start_time = Some(started);
+        builder.attributes = Some(attrs);
         let span = tracer.build_with_context(builder, &delivery.parent);
         let headers = propagate.then(|| {
             let sc = span.span_context();
