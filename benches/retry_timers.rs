@@ -333,6 +333,21 @@ mod native {
                 by_due.len() as f64 / ((last_end - first.0) as f64 / 1e9)
             );
             let _ = first_ends;
+            // The process's CPU over each phase's wall time: how much of a core the
+            // runtime thread got (the caller's thread only fires, then sleeps). With one
+            // thread the retries need what the burst got: if the replay gets less, the
+            // backlog grows whatever a retry costs.
+            let replay_wall = (last_end - first.0).max(1) as f64 / 1e9;
+            println!(
+                "cores used: {:.2} during the first attempts ({:.2} s CPU over {:.2} s), \
+                 {:.2} during the retries ({:.2} s CPU over {:.2} s)",
+                (cpu1 - cpu0).as_secs_f64() / span,
+                (cpu1 - cpu0).as_secs_f64(),
+                span,
+                (cpu2 - cpu1).as_secs_f64() / replay_wall,
+                (cpu2 - cpu1).as_secs_f64(),
+                replay_wall
+            );
             let tenth = (by_due.len() / 10).max(1);
             let p99_of = |part: &[(i64, i64)]| {
                 let mut v: Vec<i64> = part.iter().map(|x| x.1).collect();
