@@ -34,7 +34,7 @@ use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
 };
 use super::retry::{splitmix64, AttemptOutcome, Next, RetryPolicy};
-use super::schedule::{deadline, Sched, Started, Tick};
+use super::schedule::{deadline, Sched, Tick};
 use super::telemetry::{log_span, redact_url, ErrorClass, TelemetryConfig, Trail};
 use crate::Event;
 
@@ -796,46 +796,6 @@ impl Inner {
         report
     }
 
-    /// Starts what a scheduler pass picked: breaker changes logged, refused claims
-    /// deferred, attempts spawned. A due retry with an odd id runs on the retry thread
-    /// (if there is one: its core was idle while the burst the retries come from ran on
-    /// the main one), everything else on the main runtime.
-    fn launch(self: &Arc<Self>, started: Started<Job, Tick>) {
-        for (host, change) in started.changes {
-            self.circuit_changed(&host, change);
-        }
-        for (job, at) in started.deferred {
-            self.defer(job, self.instant(at));
-        }
-        for job in started.go {
-            match &self.retry_handle {
-                Some(h) if job.attempts > 0 && job.id % 2 == 1 => {
-                    drop(h.spawn(Arc::clone(self).retry_attempt(job)));
-                }
-                _ => drop(self.handle.spawn(Arc::clone(self).attempt(job))),
-            }
-        }
-    }
-
-    /// An attempt on the retry thread, then a scheduler pass from there: the thread
-    /// starts the next due retries itself instead of waiting for the scheduler task,
-    /// which runs behind the main thread's own attempts.
-    async fn retry_attempt(self: Arc<Self>, job: Job) {
-        Arc::clone(&self).attempt(job).await;
-        let started = {
-            let mut sched = self.sched();
-            if self.phase.load(Ordering::Acquire) == CANCELLED {
-                return;
-            }
-            sched.start(
-                self.tick(Instant::now()),
-                self.max_concurrency,
-                self.max_per_host,
-            )
-        };
-        self.launch(started);
-    }
-
     /// One attempt, in the delivery's log span: see [`attempt_claimed`](Self::attempt_claimed).
     async fn attempt(self: Arc<Self>, job: Job) {
         use tracing::Instrument as _;
@@ -1483,6 +1443,7 @@ fn admit_fresh(ordered: bool, sched: &mut Sched<Job, Tick>, job: Job) {
 }
 
 async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    let mut other_retry = false;
     loop {
         let mut started = None;
         let mut abandon = Vec::new();
@@ -1515,7 +1476,27 @@ async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::Unbounde
             inner.abandon(job, None);
         }
         if let Some(started) = started {
-            inner.launch(started);
+            for (host, change) in started.changes {
+                inner.circuit_changed(&host, change);
+            }
+            for (job, at) in started.deferred {
+                inner.defer(job, inner.instant(at));
+            }
+            for job in started.go {
+                // Every other due retry runs on the retry thread, if there is one: its
+                // core was idle while the burst these retries come from ran here.
+                let retry_thread = match &inner.retry_handle {
+                    Some(h) if job.attempts > 0 => {
+                        other_retry = !other_retry;
+                        Some(h).filter(|_| other_retry)
+                    }
+                    _ => None,
+                };
+                match retry_thread {
+                    Some(h) => drop(h.spawn(Arc::clone(&inner).attempt(job))),
+                    None => drop(tokio::spawn(Arc::clone(&inner).attempt(job))),
+                }
+            }
         }
         if inner.detached.load(Ordering::Acquire) && inner.pending.load(Ordering::Acquire) == 0 {
             return;
