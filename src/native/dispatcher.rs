@@ -76,20 +76,13 @@ impl Drop for Shared {
 
 /// The runtime the dispatcher made for itself: a current-thread tokio runtime driven by
 /// one background thread named `foreman-webhook` (or, with `worker_threads(n ≥ 2)`, a
-/// multi-thread runtime with n workers of that name). With one thread, a second
-/// current-thread runtime on a thread named `foreman-webhook-retry` takes every other due
-/// retry (in memory; see [`run_scheduler`]): fresh events never run there, so the
-/// retries of a burst come due at the rate one thread ran it and are served by two. It
-/// sleeps (no CPU) while nothing is retried.
+/// multi-thread runtime with n workers of that name).
 struct OwnedRuntime {
     stop: Option<tokio::sync::oneshot::Sender<Arc<Inner>>>,
 }
 
-/// The two runtimes' handles: deliveries and the scheduler; the retry thread's (if any).
-type Handles = (Handle, Option<Handle>);
-
 impl OwnedRuntime {
-    fn start(workers: usize) -> Result<(Handles, Self), BuildError> {
+    fn start(workers: usize) -> Result<(Handle, Self), BuildError> {
         let mut builder = if workers > 1 {
             let mut b = tokio::runtime::Builder::new_multi_thread();
             b.worker_threads(workers);
@@ -103,30 +96,6 @@ impl OwnedRuntime {
             .build()
             .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
         let handle = rt.handle().clone();
-        let retry = if workers > 1 {
-            None
-        } else {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name("foreman-webhook-retry")
-                .build()
-                .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
-            let handle = rt.handle().clone();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            std::thread::Builder::new()
-                .name("foreman-webhook-retry".into())
-                .spawn(move || {
-                    // Until the main thread has seen every delivery end (or is gone).
-                    let _ = rt.block_on(stopped);
-                    rt.shutdown_timeout(Duration::from_millis(100));
-                })
-                .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
-            Some((handle, stop))
-        };
-        let (retry_handle, retry_stop) = match retry {
-            Some((h, s)) => (Some(h), Some(s)),
-            None => (None, None),
-        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<Arc<Inner>>();
         std::thread::Builder::new()
             .name("foreman-webhook".into())
@@ -137,12 +106,9 @@ impl OwnedRuntime {
                     }
                 });
                 rt.shutdown_timeout(Duration::from_millis(100));
-                if let Some(stop) = retry_stop {
-                    let _ = stop.send(());
-                }
             })
             .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
-        Ok(((handle, retry_handle), Self { stop: Some(stop) }))
+        Ok((handle, Self { stop: Some(stop) }))
     }
 }
 
@@ -177,9 +143,6 @@ pub(super) struct Inner {
     next_id: AtomicU64,
     pub(super) detached: AtomicBool,
     handle: Handle,
-    /// The own retry thread's runtime (one-thread own runtime, in memory): every other
-    /// due retry starts there.
-    retry_handle: Option<Handle>,
     /// The durable store's half, when one is configured.
     pub(super) durable: Option<Durable>,
     pub(super) telemetry: TelemetryConfig,
@@ -1443,7 +1406,6 @@ fn admit_fresh(ordered: bool, sched: &mut Sched<Job, Tick>, job: Job) {
 }
 
 async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::UnboundedReceiver<Job>) {
-    let mut other_retry = false;
     loop {
         let mut started = None;
         let mut abandon = Vec::new();
@@ -1483,19 +1445,7 @@ async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::Unbounde
                 inner.defer(job, inner.instant(at));
             }
             for job in started.go {
-                // Every other due retry runs on the retry thread, if there is one: its
-                // core was idle while the burst these retries come from ran here.
-                let retry_thread = match &inner.retry_handle {
-                    Some(h) if job.attempts > 0 => {
-                        other_retry = !other_retry;
-                        Some(h).filter(|_| other_retry)
-                    }
-                    _ => None,
-                };
-                match retry_thread {
-                    Some(h) => drop(h.spawn(Arc::clone(&inner).attempt(job))),
-                    None => drop(tokio::spawn(Arc::clone(&inner).attempt(job))),
-                }
+                tokio::spawn(Arc::clone(&inner).attempt(job));
             }
         }
         if inner.detached.load(Ordering::Acquire) && inner.pending.load(Ordering::Acquire) == 0 {
@@ -1523,16 +1473,16 @@ impl Dispatcher {
     pub(super) fn start(cfg: Config) -> Result<Self, BuildError> {
         let addresses = Arc::new(cfg.addresses.clone());
         let http = Http::new(&cfg, Arc::clone(&addresses))?;
-        let ((handle, retry_handle), owned) = match cfg
+        let (handle, owned) = match cfg
             .runtime
             .clone()
             .map(Ok)
             .unwrap_or_else(Handle::try_current)
         {
-            Ok(handle) => ((handle, None), None),
+            Ok(handle) => (handle, None),
             Err(_) => {
-                let (handles, owned) = OwnedRuntime::start(cfg.worker_threads.max(1))?;
-                (handles, Some(owned))
+                let (handle, owned) = OwnedRuntime::start(cfg.worker_threads.max(1))?;
+                (handle, Some(owned))
             }
         };
         let durable = Durable::open(&cfg.store, &cfg.durable, cfg.max_pending, &handle)?;
@@ -1564,9 +1514,6 @@ impl Dispatcher {
             next_id: AtomicU64::new(0),
             detached: AtomicBool::new(false),
             handle: handle.clone(),
-            // A durable store's retries are claimed rows, run where the store's
-            // connections live.
-            retry_handle: retry_handle.filter(|_| durable.is_none()),
             durable,
             telemetry: cfg.telemetry,
             ordered: cfg.ordered,
