@@ -307,15 +307,19 @@ impl DispatcherBuilder {
 
     /// How many threads the dispatcher's own runtime runs deliveries on, when it makes
     /// one (no [`runtime`](Self::runtime) given and `build` called outside a tokio
-    /// runtime). Default 1: a current-thread runtime on one background thread. With 2 or
-    /// more it is a multi-thread runtime: attempts (signing, TLS, HTTP) spread over the
-    /// threads, for bursts one core cannot keep up with; `0` means one per available
-    /// core. `fire` never waits for these threads either way.
+    /// runtime). Default 1: a current-thread runtime on one background thread, where
+    /// every fresh event is delivered, plus (in memory) a second one for retries: it
+    /// takes half the due retries and, after each, starts the next due ones itself, and
+    /// sleeps while nothing is retried. The retries of a burst come due at the rate one
+    /// thread delivered it, so they need more than that thread to run on time
+    /// (BENCHMARKS.md, "retry lateness"; a retry costs more CPU this way, a fresh event
+    /// does not). With 2 or more it is one multi-thread runtime: attempts (signing,
+    /// TLS, HTTP) spread over the threads, for bursts one core cannot keep up with; `0`
+    /// means one per available core. `fire` never waits for these threads either way.
     ///
     /// Measured on 2 shared cores (BENCHMARKS.md, "hyper-util client" run): 2 threads
     /// cost 30–70 % more CPU per delivery than 1 (thread hand-offs) for no consistent
-    /// gain in rate, and a timer-driven retry phase does not spread over them; hence the
-    /// default of 1.
+    /// gain in rate; hence the default of 1.
     #[must_use]
     pub fn worker_threads(mut self, threads: usize) -> Self {
         self.worker_threads = threads;

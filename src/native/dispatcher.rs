@@ -34,7 +34,7 @@ use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
 };
 use super::retry::{splitmix64, AttemptOutcome, Next, RetryPolicy};
-use super::schedule::{deadline, Sched, Tick};
+use super::schedule::{deadline, Sched, Started, Tick};
 use super::telemetry::{log_span, redact_url, ErrorClass, TelemetryConfig, Trail};
 use crate::Event;
 
@@ -76,13 +76,21 @@ impl Drop for Shared {
 
 /// The runtime the dispatcher made for itself: a current-thread tokio runtime driven by
 /// one background thread named `foreman-webhook` (or, with `worker_threads(n ≥ 2)`, a
-/// multi-thread runtime with n workers of that name).
+/// multi-thread runtime with n workers of that name). With one thread, a second
+/// current-thread runtime on a thread named `foreman-webhook-retry` takes the due retries
+/// with odd ids and starts the next due ones itself after each (in memory; see
+/// [`Inner::launch`]): fresh events never run there, so the retries of a burst come due
+/// at the rate one thread ran it and are served by two. It sleeps (no CPU) while nothing
+/// is retried.
 struct OwnedRuntime {
     stop: Option<tokio::sync::oneshot::Sender<Arc<Inner>>>,
 }
 
+/// The two runtimes' handles: deliveries and the scheduler; the retry thread's (if any).
+type Handles = (Handle, Option<Handle>);
+
 impl OwnedRuntime {
-    fn start(workers: usize) -> Result<(Handle, Self), BuildError> {
+    fn start(workers: usize) -> Result<(Handles, Self), BuildError> {
         let mut builder = if workers > 1 {
             let mut b = tokio::runtime::Builder::new_multi_thread();
             b.worker_threads(workers);
@@ -96,6 +104,30 @@ impl OwnedRuntime {
             .build()
             .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
         let handle = rt.handle().clone();
+        let retry = if workers > 1 {
+            None
+        } else {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .thread_name("foreman-webhook-retry")
+                .build()
+                .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
+            let handle = rt.handle().clone();
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            std::thread::Builder::new()
+                .name("foreman-webhook-retry".into())
+                .spawn(move || {
+                    // Until the main thread has seen every delivery end (or is gone).
+                    let _ = rt.block_on(stopped);
+                    rt.shutdown_timeout(Duration::from_millis(100));
+                })
+                .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
+            Some((handle, stop))
+        };
+        let (retry_handle, retry_stop) = match retry {
+            Some((h, s)) => (Some(h), Some(s)),
+            None => (None, None),
+        };
         let (stop, stopped) = tokio::sync::oneshot::channel::<Arc<Inner>>();
         std::thread::Builder::new()
             .name("foreman-webhook".into())
@@ -106,9 +138,12 @@ impl OwnedRuntime {
                     }
                 });
                 rt.shutdown_timeout(Duration::from_millis(100));
+                if let Some(stop) = retry_stop {
+                    let _ = stop.send(());
+                }
             })
             .map_err(|e| BuildError::new(BuildErrorKind::Runtime, e))?;
-        Ok((handle, Self { stop: Some(stop) }))
+        Ok(((handle, retry_handle), Self { stop: Some(stop) }))
     }
 }
 
@@ -143,6 +178,9 @@ pub(super) struct Inner {
     next_id: AtomicU64,
     pub(super) detached: AtomicBool,
     handle: Handle,
+    /// The own retry thread's runtime (one-thread own runtime, in memory): due retries
+    /// with odd ids start there ([`launch`](Self::launch)).
+    retry_handle: Option<Handle>,
     /// The durable store's half, when one is configured.
     pub(super) durable: Option<Durable>,
     pub(super) telemetry: TelemetryConfig,
@@ -757,6 +795,46 @@ impl Inner {
         report.deadline_reached = true;
         report.stats = self.stats();
         report
+    }
+
+    /// Starts what a scheduler pass picked: breaker changes logged, refused claims
+    /// deferred, attempts spawned. A due retry with an odd id runs on the retry thread
+    /// (if there is one: its core was idle while the burst the retries come from ran on
+    /// the main one), everything else on the main runtime.
+    fn launch(self: &Arc<Self>, started: Started<Job, Tick>) {
+        for (host, change) in started.changes {
+            self.circuit_changed(&host, change);
+        }
+        for (job, at) in started.deferred {
+            self.defer(job, self.instant(at));
+        }
+        for job in started.go {
+            match &self.retry_handle {
+                Some(h) if job.attempts > 0 && job.id % 2 == 1 => {
+                    drop(h.spawn(Arc::clone(self).retry_attempt(job)));
+                }
+                _ => drop(self.handle.spawn(Arc::clone(self).attempt(job))),
+            }
+        }
+    }
+
+    /// An attempt on the retry thread, then a scheduler pass from there: the thread
+    /// starts the next due retries itself instead of waiting for the scheduler task,
+    /// which runs behind the main thread's own attempts.
+    async fn retry_attempt(self: Arc<Self>, job: Job) {
+        Arc::clone(&self).attempt(job).await;
+        let started = {
+            let mut sched = self.sched();
+            if self.phase.load(Ordering::Acquire) == CANCELLED {
+                return;
+            }
+            sched.start(
+                self.tick(Instant::now()),
+                self.max_concurrency,
+                self.max_per_host,
+            )
+        };
+        self.launch(started);
     }
 
     /// One attempt, in the delivery's log span: see [`attempt_claimed`](Self::attempt_claimed).
@@ -1438,15 +1516,7 @@ async fn run_scheduler(inner: Arc<Inner>, mut fresh: tokio::sync::mpsc::Unbounde
             inner.abandon(job, None);
         }
         if let Some(started) = started {
-            for (host, change) in started.changes {
-                inner.circuit_changed(&host, change);
-            }
-            for (job, at) in started.deferred {
-                inner.defer(job, inner.instant(at));
-            }
-            for job in started.go {
-                tokio::spawn(Arc::clone(&inner).attempt(job));
-            }
+            inner.launch(started);
         }
         if inner.detached.load(Ordering::Acquire) && inner.pending.load(Ordering::Acquire) == 0 {
             return;
@@ -1473,16 +1543,16 @@ impl Dispatcher {
     pub(super) fn start(cfg: Config) -> Result<Self, BuildError> {
         let addresses = Arc::new(cfg.addresses.clone());
         let http = Http::new(&cfg, Arc::clone(&addresses))?;
-        let (handle, owned) = match cfg
+        let ((handle, retry_handle), owned) = match cfg
             .runtime
             .clone()
             .map(Ok)
             .unwrap_or_else(Handle::try_current)
         {
-            Ok(handle) => (handle, None),
+            Ok(handle) => ((handle, None), None),
             Err(_) => {
-                let (handle, owned) = OwnedRuntime::start(cfg.worker_threads.max(1))?;
-                (handle, Some(owned))
+                let (handles, owned) = OwnedRuntime::start(cfg.worker_threads.max(1))?;
+                (handles, Some(owned))
             }
         };
         let durable = Durable::open(&cfg.store, &cfg.durable, cfg.max_pending, &handle)?;
@@ -1514,6 +1584,9 @@ impl Dispatcher {
             next_id: AtomicU64::new(0),
             detached: AtomicBool::new(false),
             handle: handle.clone(),
+            // A durable store's retries are claimed rows, run where the store's
+            // connections live.
+            retry_handle: retry_handle.filter(|_| durable.is_none()),
             durable,
             telemetry: cfg.telemetry,
             ordered: cfg.ordered,
