@@ -105,6 +105,7 @@ mod job;
 pub mod otel;
 pub mod outbox;
 mod outcome;
+mod prefault;
 mod random;
 mod ratelimit;
 mod resolve;

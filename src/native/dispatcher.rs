@@ -33,6 +33,7 @@ use super::outbox::{
 use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
 };
+use super::prefault::Prefault;
 use super::retry::{splitmix64, AttemptOutcome, Next, RetryPolicy};
 use super::schedule::{deadline, Sched, Tick};
 use super::telemetry::{log_span, redact_url, ErrorClass, TelemetryConfig, Trail};
@@ -150,6 +151,9 @@ pub(super) struct Inner {
     ordered: bool,
     /// A circuit breaker is configured: attempts report their results to it.
     breaker: bool,
+    /// Body buffers written ahead by a background thread, so `fire` takes no page fault
+    /// (see `prefault.rs`).
+    bodies: Prefault,
 }
 
 /// The in-memory ordering key of a delivery: its job and URL.
@@ -344,10 +348,14 @@ impl Inner {
     ) -> Result<NewDelivery, OutboxError> {
         let (parsed, _) = vet_url(url, &self.addresses)
             .map_err(|r| OutboxError::simple(OutboxErrorKind::Rejected(r)))?;
-        Ok(
-            NewDelivery::new(EventId::random(), parsed.into(), event, idempotency_key)
-                .ordered(self.ordered),
+        Ok(NewDelivery::new(
+            EventId::random(),
+            parsed.into(),
+            event,
+            idempotency_key,
+            None,
         )
+        .ordered(self.ordered))
     }
 
     fn fire(&self, url: &str, event: &Event) -> DeliveryId {
@@ -404,6 +412,7 @@ impl Inner {
                 parsed.into(),
                 event,
                 None,
+                Some(&self.bodies),
             )
             .ordered(self.ordered);
             if !durable.try_enqueue(new) {
@@ -425,7 +434,7 @@ impl Inner {
                 max_pending = self.max_pending, "webhook dropped: pending deliveries at capacity");
             return early(OutcomeKind::DroppedAtCapacity);
         }
-        let Some(mut job) = Job::new(id, event.to_json(), dest, &event.job_id, &event.state) else {
+        let Some(mut job) = Job::new(id, event, dest, Some(&self.bodies)) else {
             self.release_pending();
             error!(error = %RejectReason::InvalidUrl, url = %loggable(url), job_id = %event.job_id,
                 "webhook request creation failed");
@@ -1034,7 +1043,7 @@ impl Inner {
             let body = std::mem::take(&mut c.body);
             let job = vet_url(&c.url, &self.addresses).and_then(|(parsed, host)| {
                 Dest::new(parsed, host)
-                    .and_then(|dest| Job::new(id, body, dest, &c.job_id, &c.state))
+                    .and_then(|dest| Job::from_body(id, body, dest, &c.job_id, &c.state))
                     .ok_or(RejectReason::InvalidUrl)
             });
             match job {
@@ -1510,6 +1519,7 @@ impl Dispatcher {
             telemetry: cfg.telemetry,
             ordered: cfg.ordered,
             breaker: cfg.gates.breaker.is_some(),
+            bodies: Prefault::start(),
         });
         super::telemetry::start(&inner, &handle);
         handle.spawn(run_scheduler(Arc::clone(&inner), fresh_rx));

@@ -394,8 +394,9 @@ pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) struct NewDelivery {
     pub(crate) event_id: EventId,
     pub(crate) idempotency_key: Option<String>,
-    /// The exact bytes every attempt signs and sends (see [`encode_body`]).
-    pub(crate) body: bytes::Bytes,
+    /// The exact bytes every attempt signs and sends: `event.to_json()`'s, written once
+    /// at `fire` (into a pre-faulted buffer, see `prefault.rs`).
+    pub(crate) body: Box<[u8]>,
     pub(crate) url: String,
     pub(crate) job_id: String,
     pub(crate) state: String,
@@ -434,17 +435,23 @@ impl StoredTrace {
 
 impl NewDelivery {
     /// The row for `event` to `url` (already vetted), created now: the body is encoded
-    /// here, once, and stored as the exact bytes every attempt signs and sends.
+    /// here, once, and stored as the exact bytes every attempt signs and sends (written
+    /// into a pre-faulted buffer from `bodies` when it has one at hand).
     pub(crate) fn new(
         event_id: EventId,
         url: String,
         event: &crate::Event,
         idempotency_key: Option<&str>,
+        bodies: Option<&super::prefault::Prefault>,
     ) -> Self {
+        let body = match bodies {
+            Some(bodies) => bodies.write(event.json_len_hint(), |b| event.write_json(b)),
+            None => event.to_json().into_boxed_slice(),
+        };
         Self {
             event_id,
             idempotency_key: idempotency_key.map(str::to_owned),
-            body: encode_body(event),
+            body,
             url,
             job_id: event.job_id.clone(),
             state: event.state.clone(),
@@ -479,48 +486,6 @@ fn current_trace() -> Option<StoredTrace> {
     return super::otel::current_trace();
     #[cfg(not(feature = "otel"))]
     None
-}
-
-/// Bytes per chunk of the per-thread body arena (see [`encode_body`]): past glibc's
-/// mmap threshold, so a fresh chunk is its own mapping, not a `brk` of the heap.
-const BODY_CHUNK: usize = 256 * 1024;
-
-std::thread_local! {
-    /// The rest of this thread's current body chunk.
-    static BODIES: std::cell::RefCell<bytes::BytesMut> =
-        std::cell::RefCell::new(bytes::BytesMut::new());
-}
-
-/// `event.to_json()` (the same serializer, so the same bytes), written into this
-/// thread's current chunk of [`BODY_CHUNK`] bytes and split off as a shared `Bytes`.
-///
-/// Measured reason (`fire()` on a durable store is this plus a channel send): with one
-/// fresh ~1.2 KiB allocation per event, a burst of fires grows the heap while the writer
-/// catches up, and the tail of `fire()` was the heap's growth (`brk` under the address
-/// space lock that the other threads' page faults take too) and its page faults: p99
-/// 6–8 µs with SQLite FULL over 200,000 fires, 2.6–3.1 µs with the heap on huge pages
-/// (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`). A chunk is freed when the last body in it
-/// is dropped (the writer drops them once committed).
-fn encode_body(event: &crate::Event) -> bytes::Bytes {
-    use bytes::BufMut as _;
-    let raw = |r: &Option<crate::RawJson>| r.as_ref().map_or(0, |r| r.get().len());
-    let hint = 160 + event.job_id.len() + raw(&event.result) + raw(&event.artifacts);
-    let encode = |buf: &mut bytes::BytesMut| {
-        if buf.capacity() - buf.len() < hint.saturating_mul(2) {
-            *buf = bytes::BytesMut::with_capacity(BODY_CHUNK.max(hint.saturating_mul(2)));
-        }
-        if serde_json::to_writer(buf.writer(), event).is_err() {
-            // Unreachable: as in `Event::to_json`.
-            unreachable!("Event serialization is infallible");
-        }
-        buf.split().freeze()
-    };
-    BODIES
-        .try_with(|b| match b.try_borrow_mut() {
-            Ok(mut buf) => encode(&mut buf),
-            Err(_) => bytes::Bytes::from(event.to_json()),
-        })
-        .unwrap_or_else(|_| bytes::Bytes::from(event.to_json()))
 }
 
 /// A delivery this process now holds a lease on.
@@ -781,17 +746,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arena_bodies_are_the_events_json() {
+    fn stored_bodies_are_the_events_json() {
+        let pool = super::super::prefault::Prefault::start();
         let mut e = crate::Event::new("job-1", "running", crate::Timestamp::UNIX_EPOCH);
-        let mut bodies = Vec::new();
+        let url = String::from("http://127.0.0.1:9/hook");
         for i in 0..2_000 {
             e.job_id = format!("job-{i}");
             e.result =
                 Some(crate::RawJson::new(format!(r#"{{"log":"{}"}}"#, "x".repeat(i))).unwrap());
-            bodies.push((encode_body(&e), e.to_json()));
-        }
-        for (arena, own) in &bodies {
-            assert_eq!(&arena[..], &own[..]);
+            for bodies in [Some(&pool), None] {
+                let d = NewDelivery::new(EventId::random(), url.clone(), &e, None, bodies);
+                assert_eq!(&d.body[..], &e.to_json()[..]);
+            }
         }
     }
 

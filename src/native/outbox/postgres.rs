@@ -410,7 +410,7 @@ pub async fn enqueue_postgres(
     idempotency_key: Option<&str>,
 ) -> Result<EventId, OutboxError> {
     let url = normalize_url(url)?;
-    let d = NewDelivery::new(EventId::random(), url, event, idempotency_key);
+    let d = NewDelivery::new(EventId::random(), url, event, idempotency_key, None);
     let id = insert_one(conn, &d).await?;
     notify(conn).await?;
     Ok(id)

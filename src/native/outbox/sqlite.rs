@@ -350,7 +350,7 @@ pub async fn enqueue_sqlite(
     idempotency_key: Option<&str>,
 ) -> Result<EventId, OutboxError> {
     let url = normalize_url(url)?;
-    let d = NewDelivery::new(EventId::random(), url, event, idempotency_key);
+    let d = NewDelivery::new(EventId::random(), url, event, idempotency_key, None);
     insert_one(conn, &d).await
 }
 
