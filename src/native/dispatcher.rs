@@ -349,8 +349,8 @@ impl Inner {
         let (parsed, _) = vet_url(url, &self.addresses)
             .map_err(|r| OutboxError::simple(OutboxErrorKind::Rejected(r)))?;
         Ok(NewDelivery::new(
-            EventId::random(),
-            parsed.into(),
+            &EventId::random(),
+            parsed.as_str(),
             event,
             idempotency_key,
             None,
@@ -408,8 +408,8 @@ impl Inner {
             };
             self.pending.fetch_add(1, Ordering::AcqRel);
             let new = NewDelivery::new(
-                event_id.clone().unwrap_or_else(EventId::random),
-                parsed.into(),
+                event_id.as_ref().unwrap_or(&EventId::random()),
+                parsed.as_str(),
                 event,
                 None,
                 Some(&self.bodies),
@@ -1300,14 +1300,14 @@ impl Inner {
     fn abandon_unwritten(&self, durable: &Durable, batch: &mut Vec<NewDelivery>) {
         let n = batch.len();
         for d in batch.drain(..) {
-            warn!(job_id = %d.job_id, url = %loggable(&d.url), "webhook abandoned at shutdown (never stored)");
+            warn!(job_id = %d.job_id(), url = %loggable(d.url()), "webhook abandoned at shutdown (never stored)");
             self.emit(
                 0,
-                &d.job_id,
-                &d.state,
+                d.job_id(),
+                d.state(),
                 0,
-                Some(d.event_id.as_str()),
-                &d.url,
+                Some(d.event_id()),
+                d.url(),
                 None,
                 OutcomeKind::AbandonedAtShutdown,
             );
