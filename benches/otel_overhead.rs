@@ -1,17 +1,29 @@
 //! Throughput with OpenTelemetry spans and metrics recorded vs not (issue 18's ≤ 10 %).
 //!
 //! Run: `cargo bench --features otel --bench otel_overhead` (`QUICK=1` for a short run,
-//! `ONLY=off|on|metrics` for one variant alone, e.g. under `perf record`).
+//! `ONLY=off|on|metrics` for one variant alone, e.g. under `perf record`;
+//! `EXPORTER=discard|memory|otlp` chooses where the spans go, see below).
 //!
 //! A lean receiver (hyper, HTTP/1.1 keep-alive, answers 200) runs on its own thread in
 //! this process, on 127.0.0.1. Interleaved rounds fire N signed events at concurrency 16
 //! into a dispatcher without [`DispatcherBuilder::otel`] (what a build without the
 //! feature runs, plus one `None` check per hook) and into one with it, the SDK recording
-//! every span (batch processor into an in-memory exporter) and every metric, and one with
+//! every span and every metric, and one with
 //! metrics only (`Otel::metrics_only`, no spans); each round reports delivered events/s and the
 //! process CPU time per delivery (all threads, the in-process receiver included: the
 //! same work in every variant, so the difference is the telemetry's, and unlike the rate
 //! it does not move with the machine's load); the medians are compared.
+//!
+//! Where the spans go (`EXPORTER`): the SDK's `BatchSpanProcessor` (its default limits)
+//! always runs, and hands its batches to
+//! - `discard` (default): an exporter that counts the spans and drops them: the cost of
+//!   the instrumentation up to the export boundary (what the dispatcher controls);
+//! - `memory`: the SDK's `InMemorySpanExporter`, which clones every span into a growing
+//!   `Vec` (a test tool; earlier runs used it);
+//! - `otlp` (build with `--features otel,otlp`): opentelemetry-otlp's OTLP/HTTP protobuf
+//!   exporter posting to `/v1/traces` of the in-process receiver (which reads the body
+//!   and answers 200 with an empty body, a valid empty export response): what a relay
+//!   with `--otlp-endpoint` also pays to encode and send its spans.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {}
@@ -41,8 +53,63 @@ mod bench {
     use hyper::service::service_fn;
     use hyper::{Request, Response};
     use hyper_util::rt::TokioIo;
+    use opentelemetry_sdk::error::OTelSdkResult;
     use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use opentelemetry_sdk::trace::{
+        InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter,
+    };
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    /// Counts the spans of each batch and drops them.
+    #[derive(Debug, Default, Clone)]
+    struct Discard(Arc<AtomicU64>);
+
+    impl SpanExporter for Discard {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    /// The tracer provider with the exporter `EXPORTER` names, a function that clears
+    /// what the exporter kept, if anything, and the discarding exporter's span count.
+    fn tracer_provider(url: &str) -> (SdkTracerProvider, Box<dyn Fn()>, Option<Discard>) {
+        let exporter = std::env::var("EXPORTER").unwrap_or_default();
+        match exporter.as_str() {
+            "memory" => {
+                let spans = InMemorySpanExporter::default();
+                let tp = SdkTracerProvider::builder()
+                    .with_batch_exporter(spans.clone())
+                    .build();
+                (tp, Box::new(move || spans.reset()), None)
+            }
+            #[cfg(feature = "otlp")]
+            "otlp" => {
+                use opentelemetry_otlp::{Protocol, WithExportConfig};
+                let _ = url;
+                let spans = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(Protocol::HttpBinary)
+                    .with_endpoint(format!("{url}/v1/traces"))
+                    .build()
+                    .expect("otlp exporter");
+                let tp = SdkTracerProvider::builder()
+                    .with_batch_exporter(spans)
+                    .build();
+                (tp, Box::new(|| {}), None)
+            }
+            "" | "discard" => {
+                let _ = url;
+                let count = Discard::default();
+                let tp = SdkTracerProvider::builder()
+                    .with_batch_exporter(count.clone())
+                    .build();
+                (tp, Box::new(|| {}), Some(count))
+            }
+            other => panic!("EXPORTER={other}: give discard, memory or otlp (feature otlp)"),
+        }
+    }
 
     fn receiver() -> u16 {
         let (tx, rx) = mpsc::channel();
@@ -115,11 +182,25 @@ mod bench {
     pub fn main() {
         let quick = std::env::var_os("QUICK").is_some();
         let (rounds, n) = if quick { (3, 3_000) } else { (7, 20_000) };
-        let url = format!("http://127.0.0.1:{}/hook", receiver());
-        let spans = InMemorySpanExporter::default();
-        let tracer = SdkTracerProvider::builder()
-            .with_batch_exporter(spans.clone())
-            .build();
+        let base = format!("http://127.0.0.1:{}", receiver());
+        let url = format!("{base}/hook");
+        let (tracer, reset, exported) = tracer_provider(&base);
+        // The SDK's batch queue drops spans when it is full: say so if it did (a dropped
+        // span would make "on" look cheaper than it is).
+        let check = |deliveries: usize| {
+            if let Some(Discard(count)) = &exported {
+                let _ = tracer.force_flush();
+                let got = count.load(Ordering::Relaxed);
+                println!(
+                    "spans exported: {got} of {} (2 per delivery with spans)",
+                    2 * deliveries
+                );
+            }
+        };
+        println!(
+            "span exporter: {}",
+            std::env::var("EXPORTER").unwrap_or_else(|_| "discard".into())
+        );
         let meter = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(InMemoryMetricExporter::default()).build())
             .build();
@@ -134,9 +215,10 @@ mod bench {
                     "on" => round(&url, n, Some(Otel::new(&tracer, &meter))),
                     _ => round(&url, n, Some(Otel::metrics_only(&meter))),
                 };
-                spans.reset();
+                reset();
                 println!("round {r}: {only} {rate:.0}/s {cpu:.1} µs CPU");
             }
+            check(if only == "on" { rounds * n } else { 0 });
             return;
         }
         for r in 0..rounds {
@@ -145,7 +227,7 @@ mod bench {
                 round(&url, n, Some(Otel::new(&tracer, &meter))),
                 round(&url, n, Some(Otel::metrics_only(&meter))),
             ];
-            spans.reset();
+            reset();
             off.push(runs[0].0);
             on.push(runs[1].0);
             metrics.push(runs[2].0);
@@ -157,6 +239,7 @@ mod bench {
                 runs[0].0, runs[0].1, runs[1].0, runs[1].1, runs[2].0, runs[2].1
             );
         }
+        check(rounds * n);
         let (off, on, metrics) = (median(off), median(on), median(metrics));
         println!(
             "median delivered/s: otel off {off:.0}, on {on:.0} ({:+.1} %), metrics only {metrics:.0} ({:+.1} %); {} events, {} rounds, concurrency 16",

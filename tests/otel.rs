@@ -236,6 +236,15 @@ fn spans_and_metrics_for_delivered_retried_and_exhausted_events() {
     assert_eq!(attr(a, "error.type"), None);
     assert_eq!(attr(a, "http.request.resend_count"), None);
     assert_eq!(a.status, Status::Unset);
+    // A local child of the delivery span, timed by the dispatcher's own clock readings
+    // (the outcome's timings), inside the delivery span.
+    assert!(!a.parent_span_is_remote);
+    assert_eq!(a.start_time, first.timings[0].started);
+    assert_eq!(
+        a.end_time,
+        first.timings[0].started + first.timings[0].duration
+    );
+    assert!(ok.start_time <= a.start_time && a.end_time <= ok.end_time);
     // The receiver saw the attempt span as its parent (W3C traceparent).
     let hits = rx.hits();
     let ok_hit = hits.iter().find(|h| h.path == "/ok").unwrap();
@@ -261,6 +270,12 @@ fn spans_and_metrics_for_delivered_retried_and_exhausted_events() {
     assert_eq!(attr(r[0], "http.request.resend_count"), None);
     assert_eq!(int(r[1], "http.response.status_code"), Some(200));
     assert_eq!(int(r[1], "http.request.resend_count"), Some(1));
+    for (span, timing) in r.iter().zip(&second.timings) {
+        assert!(!span.parent_span_is_remote);
+        assert_eq!(span.start_time, timing.started);
+        assert_eq!(span.end_time, timing.started + timing.duration);
+        assert!(retry.start_time <= span.start_time && span.end_time <= retry.end_time);
+    }
     let retry_hits: Vec<_> = hits.iter().filter(|h| h.path == "/retry").collect();
     assert_eq!(retry_hits.len(), 2);
     assert_ne!(
@@ -364,6 +379,72 @@ fn spans_and_metrics_for_delivered_retried_and_exhausted_events() {
     for f in forbidden {
         assert!(!everything.contains(&f), "{f:?} leaked:\n{everything}");
     }
+}
+
+/// The counters are added up in the dispatcher and handed to the SDK when a reader
+/// collects: each collection sees every outcome and attempt counted so far, two
+/// dispatchers with their own `Otel` on one meter provider add up, and what was counted
+/// after the last collection is not lost when the dispatcher and its `Otel` are dropped.
+#[test]
+fn counters_add_up_across_collections_and_dispatchers() {
+    let sdk = sdk();
+    let rx = Receiver::start(|_, _| Reply::status(200));
+    let dispatcher = |otel: Otel| {
+        let (cb, out) = outcomes();
+        let d = Dispatcher::builder()
+            .secret(Secret::new(SECRET).unwrap())
+            .allow_cidr("127.0.0.1/32")
+            .on_outcome(cb)
+            .otel(otel)
+            .build()
+            .unwrap();
+        (d, out)
+    };
+    let fire = |d: &Dispatcher, out: &support::Outcomes, n: usize| {
+        for i in 0..n {
+            d.fire(
+                &rx.url("/c"),
+                &Event::new(format!("job-{i}"), "succeeded", Timestamp::UNIX_EPOCH),
+            );
+        }
+        for o in out.take(n, 10) {
+            assert!(matches!(o.kind, OutcomeKind::Delivered { status: 200 }));
+        }
+    };
+    let delivered = |p: &Points| total(p, "webhook.deliveries", &[("outcome", "delivered")]);
+    let ok_attempts = |p: &Points| total(p, "webhook.attempts", &[("status_class", "2xx")]);
+    let (a, a_out) = dispatcher(Otel::new(&sdk.tracer, &sdk.meter));
+    fire(&a, &a_out, 3);
+    let p = points(&sdk);
+    assert_eq!((delivered(&p), ok_attempts(&p)), (3.0, 3.0));
+    let (b, b_out) = dispatcher(Otel::new(&sdk.tracer, &sdk.meter));
+    fire(&b, &b_out, 2);
+    fire(&a, &a_out, 1);
+    let p = points(&sdk);
+    assert_eq!((delivered(&p), ok_attempts(&p)), (6.0, 6.0));
+    // Counted after the last collection, then the dispatchers (and their `Otel`s) go.
+    fire(&a, &a_out, 4);
+    fire(&b, &b_out, 5);
+    let _ = a.shutdown_blocking(Duration::from_secs(5));
+    let _ = b.shutdown_blocking(Duration::from_secs(5));
+    drop((a, b));
+    let p = points(&sdk);
+    assert_eq!((delivered(&p), ok_attempts(&p)), (15.0, 15.0));
+    assert_eq!(total(&p, "http.client.request.duration", &[]), 15.0);
+    assert_eq!(
+        total(
+            &p,
+            "webhook.deliveries",
+            &[("server.address", "127.0.0.1"), ("outcome", "delivered")]
+        ),
+        15.0
+    );
+    assert!(
+        p.iter()
+            .filter(|(n, _, _)| n == "webhook.deliveries" || n == "webhook.attempts")
+            .all(|(_, l, _)| !l.contains_key("server.port") && l.len() == 2),
+        "counters keep their labels (address + outcome / status class): {p:?}"
+    );
 }
 
 #[test]

@@ -800,6 +800,7 @@ impl Inner {
             &mut job,
             claim.is_some(),
             claim.as_ref().and_then(|c| c.trace.as_deref()),
+            started_at,
             || match webhook_id {
                 Some(w) => w.to_owned(),
                 None => self.http.memory_webhook_id(job_number),

@@ -38,16 +38,16 @@
 //! value named like a credential.
 
 use core::fmt;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
+use std::time::{Duration, SystemTime};
 
-use opentelemetry::global::{BoxedTracer, ObjectSafeTracerProvider};
+use opentelemetry::global::{BoxedSpan, BoxedTracer, ObjectSafeTracerProvider};
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
 use opentelemetry::trace::{
-    Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
-    Tracer,
+    Link, Span as _, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt,
+    TraceFlags, TraceId, TraceState, Tracer,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue, Value};
 use url::Url;
@@ -210,14 +210,16 @@ impl Otel {
 /// A bounded set, so the label count cannot grow with the number of destinations.
 struct HostLabels {
     limit: AtomicU64,
-    seen: Mutex<HashSet<String>>,
+    seen: Mutex<HashMap<String, Arc<HostSlot>>>,
+    other: Arc<HostSlot>,
 }
 
 impl HostLabels {
     fn new(limit: usize) -> Self {
         Self {
             limit: AtomicU64::new(limit as u64),
-            seen: Mutex::new(HashSet::new()),
+            seen: Mutex::new(HashMap::new()),
+            other: Arc::new(HostSlot::new(vec![KeyValue::new("server.address", OTHER)])),
         }
     }
 
@@ -229,20 +231,131 @@ impl HostLabels {
         self.limit.store(limit as u64, Ordering::Relaxed);
     }
 
-    /// The labels for a destination: its address and port, or `_other` alone.
-    fn labels(&self, dest: &Dest) -> Vec<KeyValue> {
+    /// The metric slot of a destination: its own (address and port labels) while fewer
+    /// than `limit` destinations have one, else the shared `_other` slot.
+    fn slot(&self, dest: &Dest) -> Arc<HostSlot> {
         let key = format!("{}:{}", dest.host, dest.port);
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let known = seen.contains(&key) || ((seen.len() as u64) < self.limit() && seen.insert(key));
-        drop(seen);
-        if known {
-            vec![
-                KeyValue::new("server.address", dest.host.clone()),
-                KeyValue::new("server.port", i64::from(dest.port)),
-            ]
-        } else {
-            vec![KeyValue::new("server.address", OTHER)]
+        if let Some(slot) = seen.get(&key) {
+            return Arc::clone(slot);
         }
+        if (seen.len() as u64) >= self.limit() {
+            return Arc::clone(&self.other);
+        }
+        let slot = Arc::new(HostSlot::new(vec![
+            KeyValue::new("server.address", dest.host.clone()),
+            KeyValue::new("server.port", i64::from(dest.port)),
+        ]));
+        seen.insert(key, Arc::clone(&slot));
+        slot
+    }
+
+    /// Every slot (at most `limit` + 1).
+    fn slots(&self) -> Vec<Arc<HostSlot>> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.values()
+            .cloned()
+            .chain(core::iter::once(Arc::clone(&self.other)))
+            .collect()
+    }
+}
+
+/// The `status_class` labels of `webhook.attempts`, in [`HostSlot::attempts`] order.
+const CLASSES: [&str; 7] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "error"];
+/// The `outcome` labels of `webhook.deliveries`, in [`HostSlot::deliveries`] order.
+const OUTCOMES: [&str; 5] = [
+    "delivered",
+    "exhausted",
+    "rejected",
+    "dropped_at_capacity",
+    "abandoned_at_shutdown",
+];
+/// The most distinct results (status codes, error classes) whose histogram label sets a
+/// slot keeps ready; rarer ones are built per record.
+const RESULTS_MAX: usize = 32;
+
+/// One metric label set (a destination, or `_other`) and what is counted under it.
+///
+/// The two counters are added up here, in atomics, and handed to the SDK's counters
+/// when a reader collects (see [`Otel::flush`]): the SDK hashes a measurement's whole
+/// attribute set on every `add` (SipHash, about 1 200 instructions per `add` with this
+/// set, counted with perf/otel-instructions.sh), an atomic add costs one instruction.
+/// The exported values are the same: every collection first moves what was counted.
+struct HostSlot {
+    /// `server.address` (+ `server.port`).
+    labels: Vec<KeyValue>,
+    attempts: [AtomicU64; CLASSES.len()],
+    deliveries: [AtomicU64; OUTCOMES.len()],
+    /// The duration histogram's label sets by result (status code, or
+    /// `RESULT_ERROR + ErrorClass`), made once: recorded with the slice as made, which
+    /// the SDK finds first (it looks a measurement's attributes up in the order given).
+    results: RwLock<Vec<(u32, Box<[KeyValue]>)>>,
+}
+
+/// Result keys of errors without a status (above every `u16`).
+const RESULT_ERROR: u32 = 1 << 16;
+
+impl HostSlot {
+    fn new(labels: Vec<KeyValue>) -> Self {
+        Self {
+            labels,
+            attempts: Default::default(),
+            deliveries: Default::default(),
+            results: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// The duration histogram's labels for one result: address, port, method, and the
+    /// status code or error type.
+    fn result_labels(&self, status: Option<u16>, error: Option<ErrorClass>) -> Box<[KeyValue]> {
+        let mut labels = Vec::with_capacity(self.labels.len() + 3);
+        labels.extend(self.labels.iter().cloned());
+        labels.push(KeyValue::new("http.request.method", "POST"));
+        if let Some(code) = status {
+            labels.push(KeyValue::new("http.response.status_code", i64::from(code)));
+        }
+        if let Some(e) = error_type(status, error) {
+            labels.push(KeyValue::new("error.type", e));
+        }
+        labels.into_boxed_slice()
+    }
+
+    /// Records one attempt's duration under its labels.
+    fn record(
+        &self,
+        histogram: &Histogram<f64>,
+        seconds: f64,
+        status: Option<u16>,
+        error: Option<ErrorClass>,
+    ) {
+        let key = match (status, error) {
+            (Some(code), _) => u32::from(code),
+            (None, Some(e)) => RESULT_ERROR + e as u32,
+            (None, None) => RESULT_ERROR + 0xff,
+        };
+        {
+            let results = self.results.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, labels)) = results.iter().find(|(k, _)| *k == key) {
+                histogram.record(seconds, labels);
+                return;
+            }
+        }
+        let labels = self.result_labels(status, error);
+        histogram.record(seconds, &labels);
+        let mut results = self.results.write().unwrap_or_else(PoisonError::into_inner);
+        if results.len() < RESULTS_MAX && !results.iter().any(|(k, _)| *k == key) {
+            results.push((key, labels));
+        }
+    }
+}
+
+/// `error.type` of an attempt: the status code of a non-2xx response, else the error
+/// class of an attempt without a response.
+fn error_type(status: Option<u16>, error: Option<ErrorClass>) -> Option<Value> {
+    match (status, error) {
+        (Some(code), _) if !(200..300).contains(&code) => Some(code.to_string().into()),
+        (_, Some(e)) => Some(e.as_str().into()),
+        _ => None,
     }
 }
 
@@ -263,20 +376,25 @@ impl Dest {
 }
 
 /// What every delivery to one destination shares in its spans and metrics: the redacted
-/// URL, host and port, and the bounded host labels. Computed once per destination (kept
+/// URL, host and port, and the bounded metric slot. Computed once per destination (kept
 /// with the dispatcher's shared destination, so a burst to one URL parses it and takes
 /// the host-label lock once, not once per delivery: measured in benches/otel_overhead).
 pub(crate) struct DestTrace {
     url: Value,
     dest: Option<(Value, i64)>,
-    /// `server.address` (+ `server.port`), bounded by [`HostLabels`].
-    labels: Vec<KeyValue>,
+    /// Labels `server.address` (+ `server.port`) and counters, bounded by [`HostLabels`].
+    slot: Arc<HostSlot>,
 }
 
 /// A delivery's span, kept with the job until its outcome, with its destination's
 /// shared attributes.
 pub(crate) struct DeliveryTrace {
-    cx: Context,
+    /// The span, ended at the outcome (`None` once ended, or without a tracer). Owned
+    /// here rather than inside a `Context`, which would box it a second time.
+    span: Mutex<Option<BoxedSpan>>,
+    /// The parent of the attempt spans: a context holding the delivery span's
+    /// `SpanContext` (local, not remote), which is all the SDK reads from a parent.
+    parent: Context,
     dest: Arc<DestTrace>,
     /// The delivery span records (sampled by an SDK); when not, and nothing is
     /// propagated, attempts open no span at all.
@@ -285,7 +403,9 @@ pub(crate) struct DeliveryTrace {
 
 /// One attempt's span, from send to classification.
 pub(crate) struct AttemptTrace {
-    cx: Context,
+    span: BoxedSpan,
+    /// When the attempt started (the dispatcher's clock reading, also the span's start).
+    started: SystemTime,
     /// The `traceparent` and `tracestate` to send, when propagation is on.
     pub(crate) headers: Option<(String, String)>,
 }
@@ -294,9 +414,9 @@ impl Otel {
     /// The shared attributes of a destination (`url` already redacted).
     pub(crate) fn dest(&self, url: &str) -> Arc<DestTrace> {
         let parsed = Dest::of(url);
-        let labels = match &parsed {
-            Some(d) => self.inner.hosts.labels(d),
-            None => vec![KeyValue::new("server.address", OTHER)],
+        let slot = match &parsed {
+            Some(d) => self.inner.hosts.slot(d),
+            None => Arc::clone(&self.inner.hosts.other),
         };
         let dest = parsed.map(|d| {
             (
@@ -307,7 +427,7 @@ impl Otel {
         Arc::new(DestTrace {
             url: Value::String(Arc::<str>::from(url).into()),
             dest,
-            labels,
+            slot,
         })
     }
 
@@ -322,7 +442,8 @@ impl Otel {
     ) -> DeliveryTrace {
         let Some(tracer) = &self.inner.tracer else {
             return DeliveryTrace {
-                cx: Context::new(),
+                span: Mutex::new(None),
+                parent: Context::new(),
                 dest,
                 recording: false,
             };
@@ -335,7 +456,7 @@ impl Otel {
             ),
             None => (
                 Context::new(),
-                Context::current().span().span_context().clone(),
+                Context::map_current(|cx| cx.span().span_context().clone()),
             ),
         };
         // Room for the two set at the outcome: the SDK keeps this vector as the span's
@@ -348,26 +469,33 @@ impl Otel {
             attrs.push(KeyValue::new("server.address", host.clone()));
             attrs.push(KeyValue::new("server.port", *port));
         }
-        let mut builder = tracer
-            .span_builder("webhook deliver")
-            .with_kind(SpanKind::Internal)
-            .with_attributes(attrs);
+        // The builder's fields set in place: each `with_*` moves the whole builder.
+        let mut builder = SpanBuilder::from_name("webhook deliver");
+        builder.span_kind = Some(SpanKind::Internal);
+        builder.attributes = Some(attrs);
         if caller.is_valid() {
-            builder = builder.with_links(vec![Link::with_context(caller)]);
+            builder.links = Some(vec![Link::with_context(caller)]);
         }
-        let span = builder.start_with_context(tracer, &parent);
-        let recording = opentelemetry::trace::Span::is_recording(&span);
+        let span = tracer.build_with_context(builder, &parent);
+        let recording = span.is_recording();
         DeliveryTrace {
-            cx: parent.with_span(span),
+            parent: Context::new().with_remote_span_context(span.span_context().clone()),
+            span: Mutex::new(Some(span)),
             dest,
             recording,
         }
     }
 
-    /// Opens an attempt span (`attempt` counts from 1) as a child of the delivery span;
-    /// none when the delivery span is not recorded (not sampled, or a no-op tracer) and
-    /// no `traceparent` is sent: its children would not be recorded either.
-    pub(crate) fn attempt(&self, delivery: &DeliveryTrace, attempt: u32) -> Option<AttemptTrace> {
+    /// Opens an attempt span (`attempt` counts from 1, `started` is when it started) as
+    /// a child of the delivery span; none when the delivery span is not recorded (not
+    /// sampled, or a no-op tracer) and no `traceparent` is sent: its children would not
+    /// be recorded either.
+    pub(crate) fn attempt(
+        &self,
+        delivery: &DeliveryTrace,
+        attempt: u32,
+        started: SystemTime,
+    ) -> Option<AttemptTrace> {
         let tracer = self.inner.tracer.as_ref()?;
         let propagate = self.inner.propagate.load(Ordering::Relaxed);
         if !delivery.recording && !propagate {
@@ -387,18 +515,20 @@ impl Otel {
                 i64::from(attempt - 1),
             ));
         }
-        let span = tracer
-            .span_builder("POST")
-            .with_kind(SpanKind::Client)
-            .with_attributes(attrs)
-            .start_with_context(tracer, &delivery.cx);
-        let cx = delivery.cx.with_span(span);
+        let mut builder = SpanBuilder::from_name("POST");
+        builder.span_kind = Some(SpanKind::Client);
+        builder.start_time = Some(started);
+        builder.attributes = Some(attrs);
+        let span = tracer.build_with_context(builder, &delivery.parent);
         let headers = propagate.then(|| {
-            let span = cx.span();
             let sc = span.span_context();
             (traceparent(sc), sc.trace_state().header())
         });
-        Some(AttemptTrace { cx, headers })
+        Some(AttemptTrace {
+            span,
+            started,
+            headers,
+        })
     }
 
     /// Ends an attempt span and records the attempt's metrics.
@@ -410,58 +540,31 @@ impl Otel {
         status: Option<u16>,
         error: Option<ErrorClass>,
     ) {
-        let error_type: Option<Value> = match (status, error) {
-            (Some(code), _) if !(200..300).contains(&code) => Some(code.to_string().into()),
-            (_, Some(e)) => Some(e.as_str().into()),
-            _ => None,
-        };
-        // The result's attributes, shared by the span and the duration histogram.
-        let code = status.map(|c| KeyValue::new("http.response.status_code", i64::from(c)));
-        let error_kv = error_type.map(|e| KeyValue::new("error.type", e));
-        if let Some(trace) = trace {
-            let span = trace.cx.span();
-            // One call per lock of the span (each `SpanRef` call takes it).
-            span.set_attributes(code.iter().chain(&error_kv).cloned());
-            if let Some(e) = &error_kv {
-                span.set_status(Status::error(e.value.as_str().into_owned()));
+        if let Some(mut trace) = trace {
+            let error_type = error_type(status, error);
+            if let Some(code) = status {
+                let code = KeyValue::new("http.response.status_code", i64::from(code));
+                trace.span.set_attribute(code);
             }
-            span.end();
+            if let Some(e) = error_type {
+                trace
+                    .span
+                    .set_status(Status::error(e.as_str().into_owned()));
+                trace.span.set_attribute(KeyValue::new("error.type", e));
+            }
+            trace.span.end_with_timestamp(trace.started + duration);
         }
-        let other = [KeyValue::new("server.address", OTHER)];
-        let host: &[KeyValue] = match delivery {
-            Some(d) => &d.dest.labels,
-            None => &other,
+        let slot = match delivery {
+            Some(d) => &d.dest.slot,
+            None => &self.inner.hosts.other,
         };
         let class = match status.map(|c| c / 100) {
-            Some(1) => "1xx",
-            Some(2) => "2xx",
-            Some(3) => "3xx",
-            Some(4) => "4xx",
-            Some(5) => "5xx",
-            Some(_) => "other",
-            None => "error",
+            Some(c @ 1..=5) => usize::from(c) - 1,
+            Some(_) => 5,
+            None => 6,
         };
-        self.inner
-            .attempts
-            .add(1, &[host[0].clone(), KeyValue::new("status_class", class)]);
-        // At most five labels (address, port, method, status code, error type), on the
-        // stack: no allocation per attempt.
-        let method = KeyValue::new("http.request.method", "POST");
-        let mut labels: [KeyValue; 5] = core::array::from_fn(|_| KeyValue::new("", ""));
-        let mut n = 0;
-        for kv in host
-            .iter()
-            .cloned()
-            .chain(core::iter::once(method))
-            .chain(code)
-            .chain(error_kv)
-        {
-            labels[n] = kv;
-            n += 1;
-        }
-        self.inner
-            .duration
-            .record(duration.as_secs_f64(), &labels[..n]);
+        slot.attempts[class].fetch_add(1, Ordering::Relaxed);
+        slot.record(&self.inner.duration, duration.as_secs_f64(), status, error);
     }
 
     /// Counts a retry scheduled.
@@ -472,7 +575,7 @@ impl Otel {
     /// Counts a circuit-breaker state change of the destination `host` (`host[:port]`).
     pub(crate) fn circuit(&self, host: &str, state: &'static str) {
         let address = match Dest::of(&format!("http://{host}/")) {
-            Some(dest) => self.inner.hosts.labels(&dest)[0].clone(),
+            Some(dest) => self.inner.hosts.slot(&dest).labels[0].clone(),
             None => KeyValue::new("server.address", OTHER),
         };
         self.inner
@@ -488,28 +591,54 @@ impl Otel {
         kind: &OutcomeKind,
         attempts: u32,
     ) {
-        let outcome = outcome_label(kind);
+        let outcome = outcome_index(kind);
+        let label = OUTCOMES[outcome];
         if let Some(d) = delivery.filter(|d| d.recording) {
-            let span = d.cx.span();
-            span.set_attributes([
-                KeyValue::new("webhook.outcome", outcome),
-                KeyValue::new("webhook.attempts", i64::from(attempts)),
-            ]);
-            if !matches!(kind, OutcomeKind::Delivered { .. }) {
-                span.set_status(Status::error(outcome));
+            let span = d.span.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some(mut span) = span {
+                span.set_attribute(KeyValue::new("webhook.outcome", label));
+                span.set_attribute(KeyValue::new("webhook.attempts", i64::from(attempts)));
+                if !matches!(kind, OutcomeKind::Delivered { .. }) {
+                    span.set_status(Status::error(label));
+                }
+                span.end();
             }
-            span.end();
         }
-        let host = match delivery {
-            Some(d) => d.dest.labels[0].clone(),
-            None => match Dest::of(url) {
-                Some(dest) => self.inner.hosts.labels(&dest)[0].clone(),
-                None => KeyValue::new("server.address", OTHER),
-            },
+        let other;
+        let slot = match delivery {
+            Some(d) => &d.dest.slot,
+            None => {
+                other = match Dest::of(url) {
+                    Some(dest) => self.inner.hosts.slot(&dest),
+                    None => Arc::clone(&self.inner.hosts.other),
+                };
+                &other
+            }
         };
-        self.inner
-            .deliveries
-            .add(1, &[KeyValue::new("outcome", outcome), host]);
+        slot.deliveries[outcome].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Hands what the counters' slots added up since the last call to the SDK's
+    /// counters: run first at every collection (from the gauges' callback, which the SDK
+    /// runs before it reads its instruments), and when the instruments are dropped.
+    fn flush(inner: &Inner) {
+        for slot in inner.hosts.slots() {
+            let address = &slot.labels[0];
+            for (n, class) in slot.attempts.iter().zip(CLASSES) {
+                let n = n.swap(0, Ordering::Relaxed);
+                if n > 0 {
+                    let labels = [address.clone(), KeyValue::new("status_class", class)];
+                    inner.attempts.add(n, &labels);
+                }
+            }
+            for (n, outcome) in slot.deliveries.iter().zip(OUTCOMES) {
+                let n = n.swap(0, Ordering::Relaxed);
+                if n > 0 {
+                    let labels = [KeyValue::new("outcome", outcome), address.clone()];
+                    inner.deliveries.add(n, &labels);
+                }
+            }
+        }
     }
 
     /// Registers the queue gauges, read from `source` (held weakly: the gauges report
@@ -517,6 +646,7 @@ impl Otel {
     /// instrument handles are only markers.
     pub(crate) fn gauges(&self, source: &Weak<dyn GaugeSource>) {
         let meter = &self.inner.meter;
+        let otel = Arc::downgrade(&self.inner);
         let pending = Weak::clone(source);
         let in_flight = Weak::clone(source);
         let dead = Weak::clone(source);
@@ -526,6 +656,11 @@ impl Otel {
             .with_unit("{delivery}")
             .with_description("Deliveries accepted and not yet terminal.")
             .with_callback(move |o| {
+                // First the counters' sums (this callback runs before the SDK reads
+                // them; see `HostSlot`), whether or not the dispatcher is still there.
+                if let Some(otel) = otel.upgrade() {
+                    Otel::flush(&otel);
+                }
                 if let Some(s) = pending.upgrade() {
                     o.observe(s.pending(), &[]);
                 }
@@ -658,14 +793,21 @@ pub fn remote_parent(traceparent: &str, tracestate: Option<&str>) -> Option<Cont
     remote_context(&stored).map(|sc| Context::new().with_remote_span_context(sc))
 }
 
-/// The `outcome` label of a terminal outcome.
-pub(crate) fn outcome_label(kind: &OutcomeKind) -> &'static str {
+/// The index in [`OUTCOMES`] of a terminal outcome's `outcome` label.
+fn outcome_index(kind: &OutcomeKind) -> usize {
     match kind {
-        OutcomeKind::Delivered { .. } => "delivered",
-        OutcomeKind::Exhausted => "exhausted",
-        OutcomeKind::Rejected(_) => "rejected",
-        OutcomeKind::DroppedAtCapacity => "dropped_at_capacity",
-        OutcomeKind::AbandonedAtShutdown => "abandoned_at_shutdown",
+        OutcomeKind::Delivered { .. } => 0,
+        OutcomeKind::Exhausted => 1,
+        OutcomeKind::Rejected(_) => 2,
+        OutcomeKind::DroppedAtCapacity => 3,
+        OutcomeKind::AbandonedAtShutdown => 4,
+    }
+}
+
+impl Drop for Inner {
+    /// What the counters' slots still hold goes to the SDK's counters.
+    fn drop(&mut self) {
+        Otel::flush(self);
     }
 }
 
@@ -740,12 +882,14 @@ mod tests {
             host: "127.0.0.1".into(),
             port: p,
         };
-        assert_eq!(h.labels(&d(1)).len(), 2);
-        assert_eq!(h.labels(&d(2)).len(), 2);
+        assert_eq!(h.slot(&d(1)).labels.len(), 2);
+        assert_eq!(h.slot(&d(2)).labels.len(), 2);
         assert_eq!(
-            h.labels(&d(3)),
+            h.slot(&d(3)).labels,
             vec![KeyValue::new("server.address", OTHER)]
         );
-        assert_eq!(h.labels(&d(1)).len(), 2);
+        assert!(Arc::ptr_eq(&h.slot(&d(4)), &h.other));
+        assert_eq!(h.slot(&d(1)).labels.len(), 2);
+        assert_eq!(h.slots().len(), 3);
     }
 }

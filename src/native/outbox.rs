@@ -20,6 +20,8 @@ use std::time::{Duration, SystemTime};
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod migrate;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod rows;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 

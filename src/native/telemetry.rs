@@ -153,14 +153,15 @@ impl TelemetryConfig {
         false
     }
 
-    /// An attempt starts: open its span (and the delivery span, for a job claimed from a
-    /// durable store: a child of the trace context stored with its event, `_stored`);
-    /// set the headers to propagate.
+    /// An attempt starts (at `_started`, the dispatcher's clock reading): open its span
+    /// (and the delivery span, for a job claimed from a durable store: a child of the
+    /// trace context stored with its event, `_stored`); set the headers to propagate.
     pub(crate) fn attempt_started(
         &self,
         _job: &mut Job,
         durable: bool,
         _stored: Option<&super::outbox::StoredTrace>,
+        _started: SystemTime,
         _webhook_id: impl FnOnce() -> String,
     ) -> AttemptSpan {
         // A durable retry claimed again (a fresh job past its first attempt): take back
@@ -183,7 +184,7 @@ impl TelemetryConfig {
             }
             let trail = _job.trail_mut();
             let delivery = trail.otel.as_ref()?;
-            let span = o.attempt(delivery, attempt)?;
+            let span = o.attempt(delivery, attempt, _started)?;
             trail.trace_headers = span.headers.clone();
             Some(span)
         }

@@ -11,9 +11,10 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, Row};
 
+use super::rows::{attempt_row, count_row, delivery_row};
 use super::{
     AttemptRow, BoxFut, Claimed, DeliveryRow, DeliveryState, EventId, Finish, NewDelivery,
-    OutboxError, OutboxStatus, Redeliver, Store, Transition, Trigger, RESPONSE_HEAD_CAP,
+    OutboxError, OutboxStatus, Redeliver, Store, Transition, RESPONSE_HEAD_CAP,
 };
 use crate::Event;
 
@@ -438,29 +439,6 @@ fn normalize_url(url: &str) -> Result<String, OutboxError> {
     Ok(parsed.into())
 }
 
-fn attempt_row(r: &sqlx::postgres::PgRow) -> Result<AttemptRow, sqlx::Error> {
-    let trigger: String = r.try_get("trigger")?;
-    let status: Option<i64> = r.try_get("status")?;
-    let duration: i64 = r.try_get("duration_ms")?;
-    let number: i64 = r.try_get("number")?;
-    Ok(AttemptRow {
-        url: r.try_get("url")?,
-        number: u32::try_from(number).unwrap_or(0),
-        trigger: if trigger == "manual" {
-            Trigger::Manual
-        } else {
-            Trigger::Scheduled
-        },
-        started_ms: r.try_get("started_at")?,
-        duration_ms: u64::try_from(duration).unwrap_or(0),
-        status: status.and_then(|s| u16::try_from(s).ok()),
-        error: r.try_get("error")?,
-        response_head: r
-            .try_get::<Option<Vec<u8>>, _>("response")?
-            .unwrap_or_default(),
-    })
-}
-
 impl Store for PgStore {
     fn insert<'a>(
         &'a self,
@@ -712,16 +690,7 @@ impl Store for PgStore {
                 .await
                 .map_err(db("counting deliveries"))?;
             for r in &rows {
-                let state: String = r.try_get("state").map_err(db("counting deliveries"))?;
-                let n: i64 = r.try_get("n").map_err(db("counting deliveries"))?;
-                let n = u64::try_from(n).unwrap_or(0);
-                match DeliveryState::parse(&state) {
-                    Some(DeliveryState::Pending) => s.pending = n,
-                    Some(DeliveryState::InFlight) => s.in_flight = n,
-                    Some(DeliveryState::Delivered) => s.delivered = n,
-                    Some(DeliveryState::Dead) => s.dead = n,
-                    None => {}
-                }
+                count_row(&mut s, r).map_err(db("counting deliveries"))?;
             }
             let oldest: Option<i64> = sqlx::query_scalar(
                 "SELECT min(e.created_at) FROM foreman_webhook.foreman_deliveries d JOIN foreman_webhook.foreman_events e ON e.id = d.event_id \
@@ -759,20 +728,7 @@ impl Store for PgStore {
             .await
             .map_err(db("listing deliveries"))?;
             rows.iter()
-                .map(|r| {
-                    let st: String = r.try_get("state")?;
-                    let attempts: i64 = r.try_get("attempts")?;
-                    Ok(DeliveryRow {
-                        event_id: EventId(r.try_get("event_id")?),
-                        url: r.try_get("url")?,
-                        job_id: r.try_get("job_id")?,
-                        job_state: r.try_get("job_state")?,
-                        state: DeliveryState::parse(&st).unwrap_or(DeliveryState::Pending),
-                        attempts: u32::try_from(attempts).unwrap_or(0),
-                        next_attempt_ms: r.try_get("next_attempt_at")?,
-                        created_ms: r.try_get("created_at")?,
-                    })
-                })
+                .map(delivery_row)
                 .collect::<Result<_, sqlx::Error>>()
                 .map_err(db("reading deliveries"))
         })
