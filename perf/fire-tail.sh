@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `fire()` latency and page faults in every regime, for the memory store, SQLite FULL
-# and SQLite NORMAL (BENCHMARKS.md, "fire() without page faults"). A benchmark, not a
+# and SQLite NORMAL (and PostgreSQL, see below) (BENCHMARKS.md, "fire() without page faults"). A benchmark, not a
 # test: nothing is asserted. Each line is one run of ≥ 200,000 calls, with the load
 # average (`uptime`) printed before it.
 #
@@ -26,15 +26,20 @@ if [[ -z ${DELIVERY_BIN:-} ]]; then
     DELIVERY_BIN=$(cargo bench --features native --bench delivery --no-run 2>&1 \
         | sed -n 's/.*Executable .*(\(.*delivery-[^)]*\)).*/\1/p' | tail -1)
 fi
+# `FOREMAN_BENCH_POSTGRES_URL=postgres://…/db` adds PostgreSQL rows (one in-process
+# dispatcher; a database it may fill: the rows of each run stay there).
+ROWS=full,normal
+FEATURES=cli,sqlite
+if [[ -n ${FOREMAN_BENCH_POSTGRES_URL:-} ]]; then ROWS=full,normal,pg; FEATURES=cli,sqlite,postgres; fi
 if [[ -z ${OUTBOX_BENCH_BIN:-} ]]; then
-    cargo build --quiet --release --features cli,sqlite --example outbox_bench
+    cargo build --quiet --release --features "$FEATURES" --example outbox_bench
     OUTBOX_BENCH_BIN=${CARGO_TARGET_DIR:-target}/release/examples/outbox_bench
 fi
 
 load() { echo "## $1 — $(uptime | sed 's/.*load/load/'); $(date -u +%H:%M:%S) UTC"; }
 mem() { "$DELIVERY_BIN" 2>&1 | grep -v '^machine\|^$'; }
 sql() {
-    FOREMAN_BENCH_ROWS=full,normal FOREMAN_BENCH_FIRE_ONLY=1 "$OUTBOX_BENCH_BIN" "$N" 2>&1 \
+    FOREMAN_BENCH_ROWS=$ROWS FOREMAN_BENCH_FIRE_ONLY=1 "$OUTBOX_BENCH_BIN" "$N" 2>&1 \
         | grep -v '^|---\|^| store'
 }
 
@@ -47,10 +52,10 @@ load "memory, paced at $RATE/s"
 ONLY=dispatcher C=64 N=$N RATE=$RATE mem
 load "memory, at the cap (max_pending 1000)"
 ONLY=capacity N=$N mem
-load "SQLite, burst"
+load "SQL stores, burst"
 sql
-load "SQLite, paced at $RATE/s"
+load "SQL stores, paced at $RATE/s"
 FOREMAN_BENCH_RATE=$RATE sql
-load "SQLite, at the cap (max_pending 1000)"
+load "SQL stores, at the cap (max_pending 1000)"
 FOREMAN_BENCH_MAX_PENDING=1000 sql
 echo "load after: $(uptime | sed 's/.*load/load/')"
