@@ -27,7 +27,9 @@ if [[ -z ${DELIVERY_BIN:-} ]]; then
         | sed -n 's/.*Executable .*(\(.*delivery-[^)]*\)).*/\1/p' | tail -1)
 fi
 # `FOREMAN_BENCH_POSTGRES_URL=postgres://…/db` adds PostgreSQL rows (one in-process
-# dispatcher; a database it may fill: the rows of each run stay there).
+# dispatcher). The rows stay in that database, and the three SQL runs share it (a later
+# run also delivers what an earlier one left pending): for the numbers in BENCHMARKS.md
+# each run had a fresh database (`FOREMAN_BENCH_ROWS=pg`, one run per database).
 ROWS=full,normal
 FEATURES=cli,sqlite
 if [[ -n ${FOREMAN_BENCH_POSTGRES_URL:-} ]]; then ROWS=full,normal,pg; FEATURES=cli,sqlite,postgres; fi
