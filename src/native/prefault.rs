@@ -51,7 +51,7 @@ struct Shared {
     /// there takes the allocator's lock on the filler thread's arena) unless this lock
     /// is busy.
     empties: Mutex<Vec<Batch>>,
-    /// `ready.len()`, readable without the lock.
+    /// `ready.len()`, readable without the lock (stored under it).
     ready_count: AtomicUsize,
     /// The capacity to give buffers: the size `fire` last needed (0 = no fire yet).
     size: AtomicUsize,
@@ -159,22 +159,23 @@ impl Prefault {
     fn take_batch(&self) -> Option<Batch> {
         let size = self.shared.size.load(Ordering::Relaxed);
         let mut got = None;
-        let mut taken = 0;
+        let mut left = 0;
         if let Ok(mut ready) = self.shared.ready.try_lock() {
             // Stale batches (made before bodies grew) go back: a few per call at most.
-            while taken < 4 {
+            for _ in 0..4 {
                 let Some((cap, batch)) = ready.pop() else {
                     break;
                 };
-                taken += 1;
                 if cap >= size {
                     got = Some(batch);
                     break;
                 }
                 self.recycle(batch);
             }
+            // Kept equal to `ready.len()` under the lock.
+            left = ready.len();
+            self.shared.ready_count.store(left, Ordering::Release);
         }
-        let left = self.shared.ready_count.fetch_sub(taken, Ordering::AcqRel) - taken;
         if left <= target_batches(size) / 2 {
             self.wake();
         }
@@ -242,10 +243,12 @@ impl Shared {
                 batch.push(buf);
             }
             match self.ready.lock() {
-                Ok(mut ready) => ready.push((size, batch)),
+                Ok(mut ready) => {
+                    ready.push((size, batch));
+                    self.ready_count.store(ready.len(), Ordering::Release);
+                }
                 Err(_) => return,
             }
-            self.ready_count.fetch_add(1, Ordering::AcqRel);
         }
     }
 }
