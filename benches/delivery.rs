@@ -381,9 +381,31 @@ mod native {
         }
         done.recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("warm-up deliveries: {:?}", dispatcher.stats()));
+        // The latency vectors' pages touched now, so the page faults counted below are
+        // `fire`'s own.
+        for v in [Some(&mut *lat), cpu_lat.as_deref_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let len = v.len();
+            v.resize(len + n as usize, 0);
+            v.truncate(len);
+        }
         let (t0, cpu0, cpu0_proc) = (Instant::now(), process_cpu(), process_cpu_proc());
         let events0 = thread_events();
-        for _ in 0..n {
+        // `RATE=r` (events/s): paced fires (a steady stream below the cap) instead of a
+        // burst as fast as the caller can.
+        let gap = std::env::var("RATE")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|r| Duration::from_secs_f64(1.0 / r));
+        for i in 0..n {
+            if let Some(gap) = gap {
+                let due = t0 + gap * i as u32;
+                while Instant::now() < due {
+                    std::hint::spin_loop();
+                }
+            }
             if let Some(cpu_lat) = cpu_lat.as_deref_mut() {
                 // Diagnostic: the CPU time of each call too (a syscall each side).
                 let c0 = thread_cpu_ns();
@@ -397,16 +419,17 @@ mod native {
             dispatcher.fire(url, event);
             lat.push(t.elapsed().as_nanos() as u64);
         }
+        let e = thread_events();
+        println!(
+            "{}c={c} run, firing thread during its {n} `fire()` calls: {} minor page \
+             faults ({:.3} per call), {} involuntary and {} voluntary context switches",
+            if cpu_lat.is_some() { "diagnostic " } else { "" },
+            e.0 - events0.0,
+            (e.0 - events0.0) as f64 / n as f64,
+            e.1 - events0.1,
+            e.2 - events0.2
+        );
         if cpu_lat.is_some() {
-            let e = thread_events();
-            println!(
-                "diagnostic c=64 run, firing thread during its {n} `fire()` calls: {} minor page \
-                 faults ({:.3} per call), {} involuntary and {} voluntary context switches",
-                e.0 - events0.0,
-                (e.0 - events0.0) as f64 / n as f64,
-                e.1 - events0.1,
-                e.2 - events0.2
-            );
             println!();
         }
         done.recv_timeout(Duration::from_secs(600))
@@ -442,7 +465,15 @@ mod native {
             })
             .build()
             .expect("dispatcher");
-        let (mut accepted, mut drops) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+        let (mut accepted, mut drops) = (vec![0; calls], vec![0; calls]);
+        // Pages touched now (`vec!` is calloc), so the faults counted are `fire`'s.
+        accepted
+            .iter_mut()
+            .chain(drops.iter_mut())
+            .for_each(|x| *x = 1);
+        accepted.clear();
+        drops.clear();
+        let events0 = thread_events();
         for _ in 0..calls {
             let before = dropped.load(Ordering::Relaxed);
             let t = Instant::now();
@@ -455,6 +486,15 @@ mod native {
                 drops.push(ns);
             }
         }
+        let e = thread_events();
+        println!(
+            "at capacity, firing thread during its {calls} `fire()` calls: {} minor page \
+             faults ({:.3} per call), {} involuntary and {} voluntary context switches",
+            e.0 - events0.0,
+            (e.0 - events0.0) as f64 / calls as f64,
+            e.1 - events0.1,
+            e.2 - events0.2
+        );
         dispatcher.shutdown_blocking(Duration::from_secs(10));
         (accepted, drops)
     }
@@ -522,13 +562,46 @@ mod native {
             };
             let (c, n) = (num("C", 64) as usize, num("N", 200_000));
             let mut lat = Vec::with_capacity(n as usize);
+            if only == "capacity" {
+                // `fire()` with the pending queue held at its cap (max_pending 1000).
+                let (mut accepted, mut drops) = at_capacity(&url, &event, n as usize);
+                let mut all: Vec<u64> = accepted.iter().chain(&drops).copied().collect();
+                println!("{}", lat_row("at capacity: all calls", &mut all).0);
+                println!("{}", lat_row("  of which accepted", &mut accepted).0);
+                println!("{}", lat_row("  of which dropped", &mut drops).0);
+                println!("load average after: {}", load());
+                return;
+            }
+            // `DIAG=1`: each call also timed in thread CPU time, and the calls over
+            // 100 µs of wall time shown with their CPU time (work or descheduling?).
+            let mut cpu_lat = std::env::var_os("DIAG").map(|_| Vec::with_capacity(n as usize));
             let run = if only == "reqwest" {
                 reqwest_loop(&url, &body, c, n)
             } else if only == "hyper" {
                 hyper_loop(&url, &body, c, n)
             } else {
-                dispatcher_run(&url, &event, c, n, &mut lat, None)
+                dispatcher_run(&url, &event, c, n, &mut lat, cpu_lat.as_mut())
             };
+            if let Some(cpu) = &cpu_lat {
+                let slow: Vec<(u64, u64)> = lat
+                    .iter()
+                    .zip(cpu)
+                    .filter(|(w, _)| **w > 100_000)
+                    .map(|(w, c)| (*w, *c))
+                    .collect();
+                let slow_cpu_max = slow.iter().map(|s| s.1).max().unwrap_or(0);
+                println!(
+                    "calls over 100 µs wall: {} of {}; their thread CPU time: max {}, \
+                     sum {} vs wall sum {} (the rest is waiting for a CPU)",
+                    slow.len(),
+                    lat.len(),
+                    fmt_ns(slow_cpu_max as f64),
+                    fmt_ns(slow.iter().map(|s| s.1).sum::<u64>() as f64),
+                    fmt_ns(slow.iter().map(|s| s.0).sum::<u64>() as f64),
+                );
+                let mut cpu = cpu.clone();
+                println!("{}", lat_row("thread CPU time per call", &mut cpu).0);
+            }
             println!(
                 "{only} c={c} n={n}: {:.0} ev/s, CPU {:?} per delivery",
                 run.per_sec, run.cpu_per
@@ -544,6 +617,7 @@ mod native {
                     fmt_ns(*lat.last().unwrap() as f64)
                 );
             }
+            println!("load average after: {}", load());
             return;
         }
         println!("receiver: 127.0.0.1:{} (child process, one thread); body {} B; {rounds} interleaved round(s)", receiver.port, body.len());

@@ -109,7 +109,13 @@ mod native {
             .allow_cidr("127.0.0.1/32")
             .max_concurrency(64)
             .max_per_host(64)
-            .max_pending(n + 16)
+            // `FOREMAN_BENCH_MAX_PENDING=1000`: `fire()` at the cap (most calls dropped).
+            .max_pending(
+                std::env::var("FOREMAN_BENCH_MAX_PENDING")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(n + 16),
+            )
             .poll_interval(Duration::from_millis(100))
             .on_outcome(move |o| {
                 if matches!(o.kind, OutcomeKind::Delivered { .. }) {
@@ -128,7 +134,9 @@ mod native {
         }
         let url = format!("{base}/hook");
         let mut event = template();
-        let mut lat = Vec::with_capacity(n);
+        // Touched now, so the page faults counted below are `fire`'s own.
+        let mut lat = vec![Duration::from_nanos(1); n];
+        lat.clear();
         let t0_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -147,17 +155,46 @@ mod native {
                 })
                 .collect::<Vec<_>>()
         };
+        // Minor page faults of this (the firing) thread: field 10 of its stat line.
+        let minflt = || {
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+            let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+            rest.split_whitespace()
+                .nth(10 - 3)
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         let before = switches();
+        let faults0 = minflt();
         let start = Instant::now();
+        // `FOREMAN_BENCH_RATE=r` (events/s): paced fires (a steady stream below the cap)
+        // instead of a burst as fast as the caller can.
+        let gap = std::env::var("FOREMAN_BENCH_RATE")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|r| Duration::from_secs_f64(1.0 / r));
         for i in 0..n {
             event.job_id = format!("job-{i:06}");
+            if let Some(gap) = gap {
+                let due = start + gap * i as u32;
+                while Instant::now() < due {
+                    std::hint::spin_loop();
+                }
+            }
             let t = Instant::now();
             d.fire(&url, &event);
             lat.push(t.elapsed());
         }
-        if std::env::var_os("FOREMAN_BENCH_SWITCHES").is_some() {
-            eprintln!("{name}: firing thread context switches (voluntary, involuntary) {before:?} -> {:?}", switches());
-        }
+        let faults = minflt() - faults0;
+        let after = switches();
+        let delta = |i: usize| after.get(i).unwrap_or(&0) - before.get(i).unwrap_or(&0);
+        eprintln!(
+            "{name}: firing thread during its {n} fire() calls: {faults} minor page faults \
+             ({:.3} per call), {} voluntary and {} involuntary context switches",
+            faults as f64 / n as f64,
+            delta(0),
+            delta(1)
+        );
         // `FOREMAN_BENCH_FIRE_ONLY=1`: the `fire()` latencies only (with deliveries
         // running meanwhile), not waiting for every delivery; for p99 over many calls.
         let fire_only = std::env::var_os("FOREMAN_BENCH_FIRE_ONLY").is_some();

@@ -83,12 +83,23 @@ impl Event {
     /// verbatim. Receivers are unaffected (the value is the same and the signature
     /// covers whichever bytes were sent); [`Event::to_go_json`] writes Go's exact bytes.
     pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(160 + self.job_id.len() + self.raw_len());
-        if serde_json::to_writer(&mut out, self).is_err() {
+        let mut out = Vec::with_capacity(self.json_len_hint());
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`Event::to_json`]'s bytes to `out` (the same serializer, so the same
+    /// bytes): the dispatcher writes bodies into buffers it prepared ahead.
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        if serde_json::to_writer(out, self).is_err() {
             // Unreachable: strings, integers and validated RawValues always serialize.
             unreachable!("Event serialization is infallible");
         }
-        out
+    }
+
+    /// About how many bytes [`Event::to_json`] writes (a capacity to start from).
+    pub(crate) fn json_len_hint(&self) -> usize {
+        160 + self.job_id.len() + self.raw_len()
     }
 
     /// The bytes Go's `json.Marshal` writes for this event: [`Event::to_json`] with

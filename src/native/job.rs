@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::prefault::Prefault;
+
 /// A vetted destination: the normalized (parsed and re-serialized) URL and the span of
 /// `host[:port]` in it, the per-destination key. Shared by every job `fire` makes for
 /// the same URL from the same thread (see `dispatcher::vetted_dest`), so a burst to one
@@ -68,9 +70,49 @@ pub(crate) struct Job {
 }
 
 impl Job {
-    /// `None` when a part is too long to index (a body over 4 GiB, a URL over 64 KiB; the
-    /// dispatcher refuses URLs over 8 KiB before this).
+    /// The job for `event`: its body (`event.to_json()`'s bytes) written with the job id
+    /// and state into one exact-size buffer, a pre-faulted one from `bodies` when it has
+    /// one at hand (see [`Prefault`]). `None` when a part is too long to index (a body
+    /// over 4 GiB, a URL over 64 KiB; the dispatcher refuses URLs over 8 KiB before this).
     pub(crate) fn new(
+        id: u64,
+        event: &crate::Event,
+        dest: Arc<Dest>,
+        bodies: Option<&Prefault>,
+    ) -> Option<Self> {
+        // Keep only a bounded prefix of absurdly long ids/states: they are for logs.
+        let job_id = clip(&event.job_id, 1024);
+        let state = clip(&event.state, 256);
+        let mut body_len = 0;
+        let mut write = |buf: &mut Vec<u8>| {
+            event.write_json(buf);
+            body_len = buf.len();
+            buf.extend_from_slice(job_id.as_bytes());
+            buf.extend_from_slice(state.as_bytes());
+        };
+        let hint = event.json_len_hint() + job_id.len() + state.len();
+        let buf = match bodies {
+            Some(bodies) => bodies.write(hint, write),
+            None => {
+                let mut buf = Vec::with_capacity(hint);
+                write(&mut buf);
+                buf.into_boxed_slice()
+            }
+        };
+        Some(Self {
+            id,
+            body_len: u32::try_from(body_len).ok()?,
+            job_id_len: u16::try_from(job_id.len()).ok()?,
+            buf,
+            dest,
+            attempts: 0,
+            trail: None,
+        })
+    }
+
+    /// The job for a body read back from a durable store (with its job id and state).
+    /// `None` when a part is too long to index (a body over 4 GiB).
+    pub(crate) fn from_body(
         id: u64,
         mut body: Vec<u8>,
         dest: Arc<Dest>,
@@ -78,7 +120,6 @@ impl Job {
         state: &str,
     ) -> Option<Self> {
         let body_len = u32::try_from(body.len()).ok()?;
-        // Keep only a bounded prefix of absurdly long ids/states: they are for logs.
         let job_id = clip(job_id, 1024);
         let state = clip(state, 256);
         let job_id_len = u16::try_from(job_id.len()).ok()?;
@@ -172,9 +213,10 @@ mod tests {
     fn parts_round_trip() {
         let url = "http://127.0.0.1:8080/hook";
         let dest = Dest::new(url::Url::parse(url).unwrap(), (7, 21)).unwrap();
-        let job = Job::new(7, b"{\"a\":1}".to_vec(), dest, "job-1", "done").unwrap();
-        assert_eq!(job.body(), b"{\"a\":1}");
-        assert_eq!(&job.body_bytes()[..], b"{\"a\":1}");
+        let event = crate::Event::new("job-1", "done", crate::Timestamp::UNIX_EPOCH);
+        let job = Job::new(7, &event, dest, None).unwrap();
+        assert_eq!(job.body(), &event.to_json()[..]);
+        assert_eq!(&job.body_bytes()[..], &event.to_json()[..]);
         assert_eq!(job.url(), url);
         assert_eq!(job.host_key(), "127.0.0.1:8080");
         assert_eq!(job.job_id(), "job-1");
@@ -184,5 +226,25 @@ mod tests {
             "{}",
             std::mem::size_of::<Job>()
         );
+    }
+
+    #[test]
+    fn bodies_written_through_the_pool_are_the_events_json() {
+        let url = "http://127.0.0.1:8080/hook";
+        let dest = Dest::new(url::Url::parse(url).unwrap(), (7, 21)).unwrap();
+        let pool = Prefault::start();
+        let mut e = crate::Event::new("job-1", "running", crate::Timestamp::UNIX_EPOCH);
+        for i in 0..2_000 {
+            e.job_id = format!("job-{i}");
+            e.state = "é".repeat(i % 300);
+            e.result =
+                Some(crate::RawJson::new(format!(r#"{{"log":"{}"}}"#, "x".repeat(i))).unwrap());
+            for bodies in [Some(&pool), None] {
+                let job = Job::new(i as u64, &e, Arc::clone(&dest), bodies).unwrap();
+                assert_eq!(job.body(), &e.to_json()[..]);
+                assert_eq!(job.job_id(), e.job_id);
+                assert_eq!(job.state(), clip(&e.state, 256));
+            }
+        }
     }
 }

@@ -392,21 +392,26 @@ pub(crate) fn ms(d: Duration) -> i64 {
 pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A new event for one URL, as `fire` hands it to the writer.
+///
+/// The body, the event id, the URL, the job id and the state share one exact-size
+/// buffer (`fire` writes it into a pre-faulted one, see `prefault.rs`): strings that
+/// outlive `fire` each took fresh heap on the firing thread while a burst grew the
+/// writer's queue (measured with SQLite FULL, `examples/outbox_bench.rs`).
 #[derive(Debug, Clone)]
 pub(crate) struct NewDelivery {
-    pub(crate) event_id: EventId,
+    /// body ‖ event id ‖ url ‖ job id ‖ state.
+    buf: Box<[u8]>,
+    body_len: u32,
+    id_len: u32,
+    url_len: u32,
+    job_id_len: u32,
     pub(crate) idempotency_key: Option<String>,
-    /// The exact bytes every attempt signs and sends (see [`encode_body`]).
-    pub(crate) body: bytes::Bytes,
-    pub(crate) url: String,
-    pub(crate) job_id: String,
-    pub(crate) state: String,
     pub(crate) created_ms: i64,
     /// Delivered in order with the job's other ordered events to this URL: stored as
     /// the row's `order_key` (the job id), which the claim queries respect.
     pub(crate) ordered: bool,
     /// The caller's trace context at `fire` (feature `otel`, a valid span current).
-    pub(crate) trace: Option<StoredTrace>,
+    pub(crate) trace: Option<Box<StoredTrace>>,
 }
 
 /// A W3C trace context stored with an event (migration v4): the `traceparent` of the
@@ -436,24 +441,86 @@ impl StoredTrace {
 
 impl NewDelivery {
     /// The row for `event` to `url` (already vetted), created now: the body is encoded
-    /// here, once, and stored as the exact bytes every attempt signs and sends.
+    /// here, once, and stored as the exact bytes every attempt signs and sends (written
+    /// into a pre-faulted buffer from `bodies` when it has one at hand).
     pub(crate) fn new(
-        event_id: EventId,
-        url: String,
+        event_id: &EventId,
+        url: &str,
         event: &crate::Event,
         idempotency_key: Option<&str>,
+        bodies: Option<&super::prefault::Prefault>,
     ) -> Self {
+        let (id, job_id, state) = (event_id.as_str(), &event.job_id, &event.state);
+        let mut body_len = 0;
+        let mut write = |b: &mut Vec<u8>| {
+            event.write_json(b);
+            body_len = b.len();
+            for part in [id, url, job_id, state] {
+                b.extend_from_slice(part.as_bytes());
+            }
+        };
+        let hint = event.json_len_hint() + id.len() + url.len() + job_id.len() + state.len();
+        let buf = match bodies {
+            Some(bodies) => bodies.write(hint, write),
+            None => {
+                let mut b = Vec::with_capacity(hint);
+                write(&mut b);
+                b.into_boxed_slice()
+            }
+        };
+        // Lengths over 4 GiB cannot be buffered here in the first place.
+        let len = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Self {
-            event_id,
+            buf,
+            body_len: len(body_len),
+            id_len: len(id.len()),
+            url_len: len(url.len()),
+            job_id_len: len(job_id.len()),
             idempotency_key: idempotency_key.map(str::to_owned),
-            body: encode_body(event),
-            url,
-            job_id: event.job_id.clone(),
-            state: event.state.clone(),
             created_ms: now_ms(),
             ordered: false,
-            trace: current_trace(),
+            trace: current_trace().map(Box::new),
         }
+    }
+
+    /// The buffer's bytes from `skip` (a sum of the lengths before), `len` long.
+    fn part(&self, skip: &[u32], len: usize) -> &[u8] {
+        let from = skip.iter().map(|&n| n as usize).sum::<usize>();
+        self.buf.get(from..from + len).unwrap_or_default()
+    }
+
+    fn text(&self, skip: &[u32], len: u32) -> &str {
+        std::str::from_utf8(self.part(skip, len as usize)).unwrap_or_default()
+    }
+
+    /// The exact bytes every attempt signs and sends: `event.to_json()`'s.
+    pub(crate) fn body(&self) -> &[u8] {
+        self.part(&[], self.body_len as usize)
+    }
+
+    /// The event's id (its `webhook-id`).
+    pub(crate) fn event_id(&self) -> &str {
+        self.text(&[self.body_len], self.id_len)
+    }
+
+    /// The event's id, owned.
+    pub(crate) fn event_id_owned(&self) -> EventId {
+        EventId(self.event_id().to_owned())
+    }
+
+    /// The destination URL (vetted, normalized).
+    pub(crate) fn url(&self) -> &str {
+        self.text(&[self.body_len, self.id_len], self.url_len)
+    }
+
+    pub(crate) fn job_id(&self) -> &str {
+        self.text(&[self.body_len, self.id_len, self.url_len], self.job_id_len)
+    }
+
+    pub(crate) fn state(&self) -> &str {
+        let skip = [self.body_len, self.id_len, self.url_len, self.job_id_len];
+        let from = skip.iter().map(|&n| n as usize).sum::<usize>();
+        std::str::from_utf8(self.buf.get(from..).unwrap_or_default()).unwrap_or_default()
     }
 
     /// Marks the delivery as ordered per job (see `DispatcherBuilder::ordered_per_job`).
@@ -465,12 +532,12 @@ impl NewDelivery {
 
     /// The `order_key` column: the job id when ordered.
     pub(crate) fn order_key(&self) -> Option<&str> {
-        self.ordered.then_some(self.job_id.as_str())
+        self.ordered.then_some(self.job_id())
     }
 
     /// The `traceparent` and `tracestate` columns.
     pub(crate) fn trace_columns(&self) -> (Option<&str>, Option<&str>) {
-        StoredTrace::columns(self.trace.as_ref())
+        StoredTrace::columns(self.trace.as_deref())
     }
 }
 
@@ -481,48 +548,6 @@ fn current_trace() -> Option<StoredTrace> {
     return super::otel::current_trace();
     #[cfg(not(feature = "otel"))]
     None
-}
-
-/// Bytes per chunk of the per-thread body arena (see [`encode_body`]): past glibc's
-/// mmap threshold, so a fresh chunk is its own mapping, not a `brk` of the heap.
-const BODY_CHUNK: usize = 256 * 1024;
-
-std::thread_local! {
-    /// The rest of this thread's current body chunk.
-    static BODIES: std::cell::RefCell<bytes::BytesMut> =
-        std::cell::RefCell::new(bytes::BytesMut::new());
-}
-
-/// `event.to_json()` (the same serializer, so the same bytes), written into this
-/// thread's current chunk of [`BODY_CHUNK`] bytes and split off as a shared `Bytes`.
-///
-/// Measured reason (`fire()` on a durable store is this plus a channel send): with one
-/// fresh ~1.2 KiB allocation per event, a burst of fires grows the heap while the writer
-/// catches up, and the tail of `fire()` was the heap's growth (`brk` under the address
-/// space lock that the other threads' page faults take too) and its page faults: p99
-/// 6–8 µs with SQLite FULL over 200,000 fires, 2.6–3.1 µs with the heap on huge pages
-/// (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`). A chunk is freed when the last body in it
-/// is dropped (the writer drops them once committed).
-fn encode_body(event: &crate::Event) -> bytes::Bytes {
-    use bytes::BufMut as _;
-    let raw = |r: &Option<crate::RawJson>| r.as_ref().map_or(0, |r| r.get().len());
-    let hint = 160 + event.job_id.len() + raw(&event.result) + raw(&event.artifacts);
-    let encode = |buf: &mut bytes::BytesMut| {
-        if buf.capacity() - buf.len() < hint.saturating_mul(2) {
-            *buf = bytes::BytesMut::with_capacity(BODY_CHUNK.max(hint.saturating_mul(2)));
-        }
-        if serde_json::to_writer(buf.writer(), event).is_err() {
-            // Unreachable: as in `Event::to_json`.
-            unreachable!("Event serialization is infallible");
-        }
-        buf.split().freeze()
-    };
-    BODIES
-        .try_with(|b| match b.try_borrow_mut() {
-            Ok(mut buf) => encode(&mut buf),
-            Err(_) => bytes::Bytes::from(event.to_json()),
-        })
-        .unwrap_or_else(|_| bytes::Bytes::from(event.to_json()))
 }
 
 /// A delivery this process now holds a lease on.
@@ -783,17 +808,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn arena_bodies_are_the_events_json() {
+    fn stored_bodies_are_the_events_json() {
+        let pool = super::super::prefault::Prefault::start();
         let mut e = crate::Event::new("job-1", "running", crate::Timestamp::UNIX_EPOCH);
-        let mut bodies = Vec::new();
+        let url = String::from("http://127.0.0.1:9/hook");
         for i in 0..2_000 {
             e.job_id = format!("job-{i}");
             e.result =
                 Some(crate::RawJson::new(format!(r#"{{"log":"{}"}}"#, "x".repeat(i))).unwrap());
-            bodies.push((encode_body(&e), e.to_json()));
-        }
-        for (arena, own) in &bodies {
-            assert_eq!(&arena[..], &own[..]);
+            e.state = "é".repeat(i % 5);
+            let id = EventId::random();
+            for bodies in [Some(&pool), None] {
+                let d = NewDelivery::new(&id, &url, &e, None, bodies);
+                assert_eq!(d.body(), &e.to_json()[..]);
+                assert_eq!(
+                    (d.event_id(), d.url(), d.job_id(), d.state()),
+                    (
+                        id.as_str(),
+                        url.as_str(),
+                        e.job_id.as_str(),
+                        e.state.as_str()
+                    )
+                );
+            }
         }
     }
 

@@ -245,11 +245,11 @@ async fn insert_one(conn: &mut PgConnection, d: &NewDelivery) -> Result<EventId,
            created_at, traceparent, tracestate) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
     )
-    .bind(d.event_id.as_str())
+    .bind(d.event_id())
     .bind(d.idempotency_key.as_deref())
-    .bind(&d.job_id)
-    .bind(&d.state)
-    .bind(&d.body[..])
+    .bind(d.job_id())
+    .bind(d.state())
+    .bind(d.body())
     .bind(d.created_ms)
     .bind(traceparent)
     .bind(tracestate)
@@ -268,20 +268,20 @@ async fn insert_one(conn: &mut PgConnection, d: &NewDelivery) -> Result<EventId,
             .map_err(db("looking up an idempotency key"))?,
             None => None,
         };
-        return Ok(existing.map_or_else(|| d.event_id.clone(), EventId));
+        return Ok(existing.map_or_else(|| d.event_id_owned(), EventId));
     }
     sqlx::query(
         "INSERT INTO foreman_webhook.foreman_deliveries (event_id, url, state, next_attempt_at, order_key) \
          VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT DO NOTHING",
     )
-    .bind(d.event_id.as_str())
-    .bind(&d.url)
+    .bind(d.event_id())
+    .bind(d.url())
     .bind(d.created_ms)
     .bind(d.order_key())
     .execute(&mut *conn)
     .await
     .map_err(db("storing a delivery"))?;
-    Ok(d.event_id.clone())
+    Ok(d.event_id_owned())
 }
 
 /// Inserts a batch of events and their deliveries with one statement (the rows go in as
@@ -303,13 +303,13 @@ async fn insert_batch(
     let mut traceparents = Vec::with_capacity(n);
     let mut tracestates = Vec::with_capacity(n);
     for d in batch {
-        ids.push(d.event_id.as_str());
+        ids.push(d.event_id());
         keys.push(d.idempotency_key.as_deref());
-        jobs.push(d.job_id.as_str());
-        states.push(d.state.as_str());
-        bodies.push(&d.body[..]);
+        jobs.push(d.job_id());
+        states.push(d.state());
+        bodies.push(d.body());
         created.push(d.created_ms);
-        urls.push(d.url.as_str());
+        urls.push(d.url());
         order_keys.push(d.order_key());
         let (traceparent, tracestate) = d.trace_columns();
         traceparents.push(traceparent);
@@ -351,12 +351,12 @@ async fn insert_batch(
     .await
     .map_err(db("storing events"))?;
     if inserted.len() == n {
-        return Ok(batch.iter().map(|d| d.event_id.clone()).collect());
+        return Ok(batch.iter().map(|d| d.event_id_owned()).collect());
     }
     let inserted: std::collections::HashSet<String> = inserted.into_iter().collect();
     let taken: Vec<&str> = batch
         .iter()
-        .filter(|d| !inserted.contains(d.event_id.as_str()))
+        .filter(|d| !inserted.contains(d.event_id()))
         .filter_map(|d| d.idempotency_key.as_deref())
         .collect();
     let existing: std::collections::HashMap<String, String> = sqlx::query_as(
@@ -372,13 +372,13 @@ async fn insert_batch(
     Ok(batch
         .iter()
         .map(|d| {
-            if inserted.contains(d.event_id.as_str()) {
-                return d.event_id.clone();
+            if inserted.contains(d.event_id()) {
+                return d.event_id_owned();
             }
             d.idempotency_key
                 .as_ref()
                 .and_then(|k| existing.get(k))
-                .map_or_else(|| d.event_id.clone(), |id| EventId(id.clone()))
+                .map_or_else(|| d.event_id_owned(), |id| EventId(id.clone()))
         })
         .collect())
 }
@@ -411,7 +411,7 @@ pub async fn enqueue_postgres(
     idempotency_key: Option<&str>,
 ) -> Result<EventId, OutboxError> {
     let url = normalize_url(url)?;
-    let d = NewDelivery::new(EventId::random(), url, event, idempotency_key);
+    let d = NewDelivery::new(&EventId::random(), &url, event, idempotency_key, None);
     let id = insert_one(conn, &d).await?;
     notify(conn).await?;
     Ok(id)

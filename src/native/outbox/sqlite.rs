@@ -192,7 +192,7 @@ async fn stored_id(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<Event
             .map_err(db("looking up an idempotency key"))?,
         None => None,
     };
-    Ok(existing.map_or_else(|| d.event_id.clone(), EventId))
+    Ok(existing.map_or_else(|| d.event_id_owned(), EventId))
 }
 
 /// Inserts one event and its delivery; returns the stored id (the existing one when the
@@ -204,11 +204,11 @@ async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<Even
            traceparent, tracestate) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
     )
-    .bind(d.event_id.as_str())
+    .bind(d.event_id())
     .bind(d.idempotency_key.as_deref())
-    .bind(&d.job_id)
-    .bind(&d.state)
-    .bind(&d.body[..])
+    .bind(d.job_id())
+    .bind(d.state())
+    .bind(d.body())
     .bind(d.created_ms)
     .bind(traceparent)
     .bind(tracestate)
@@ -223,14 +223,14 @@ async fn insert_one(conn: &mut SqliteConnection, d: &NewDelivery) -> Result<Even
         "INSERT INTO deliveries (event_id, url, state, next_attempt_at, order_key) \
          VALUES (?1, ?2, 'pending', ?3, ?4) ON CONFLICT DO NOTHING",
     )
-    .bind(d.event_id.as_str())
-    .bind(&d.url)
+    .bind(d.event_id())
+    .bind(d.url())
     .bind(d.created_ms)
     .bind(d.order_key())
     .execute(&mut *conn)
     .await
     .map_err(db("storing a delivery"))?;
-    Ok(d.event_id.clone())
+    Ok(d.event_id_owned())
 }
 
 /// Rows per multi-row `INSERT` (8 parameters each, far below SQLite's limit). Measured:
@@ -250,11 +250,11 @@ async fn insert_chunk(
     );
     q.push_values(chunk, |mut b, d| {
         let (traceparent, tracestate) = d.trace_columns();
-        b.push_bind(d.event_id.as_str())
+        b.push_bind(d.event_id())
             .push_bind(d.idempotency_key.as_deref())
-            .push_bind(d.job_id.as_str())
-            .push_bind(d.state.as_str())
-            .push_bind(&d.body[..])
+            .push_bind(d.job_id())
+            .push_bind(d.state())
+            .push_bind(d.body())
             .push_bind(d.created_ms)
             .push_bind(traceparent)
             .push_bind(tracestate);
@@ -281,7 +281,7 @@ async fn insert_chunk(
         );
         let mut q = sqlx::query_scalar(&sql);
         for d in chunk {
-            q = q.bind(d.event_id.as_str());
+            q = q.bind(d.event_id());
         }
         q.fetch_all(&mut *conn)
             .await
@@ -291,7 +291,7 @@ async fn insert_chunk(
     };
     let fresh: Vec<&NewDelivery> = chunk
         .iter()
-        .filter(|d| all || inserted.contains(d.event_id.as_str()))
+        .filter(|d| all || inserted.contains(d.event_id()))
         .collect();
     if !fresh.is_empty() {
         let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
@@ -299,8 +299,8 @@ async fn insert_chunk(
         );
         // Rows get their ids in the batch's order: per-job ordering compares ids.
         q.push_values(&fresh, |mut b, d| {
-            b.push_bind(d.event_id.as_str())
-                .push_bind(d.url.as_str())
+            b.push_bind(d.event_id())
+                .push_bind(d.url())
                 .push_bind("pending")
                 .push_bind(d.created_ms)
                 .push_bind(d.order_key());
@@ -313,8 +313,8 @@ async fn insert_chunk(
     }
     let mut ids = Vec::with_capacity(chunk.len());
     for d in chunk {
-        if all || inserted.contains(d.event_id.as_str()) {
-            ids.push(d.event_id.clone());
+        if all || inserted.contains(d.event_id()) {
+            ids.push(d.event_id_owned());
             continue;
         }
         ids.push(stored_id(conn, d).await?);
@@ -351,7 +351,7 @@ pub async fn enqueue_sqlite(
     idempotency_key: Option<&str>,
 ) -> Result<EventId, OutboxError> {
     let url = normalize_url(url)?;
-    let d = NewDelivery::new(EventId::random(), url, event, idempotency_key);
+    let d = NewDelivery::new(&EventId::random(), &url, event, idempotency_key, None);
     insert_one(conn, &d).await
 }
 

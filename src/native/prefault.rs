@@ -1,0 +1,320 @@
+//! Body buffers whose pages are already in memory, so `fire` need not take page faults.
+//!
+//! Measured reason (BENCHMARKS.md, "fire() without page faults"): a burst of fires that
+//! outruns the delivery side grows the heap by one ~1 KiB body per event, and the first
+//! write to each fresh 4 KiB page is a page fault on the firing thread (≈ 3 µs each on a
+//! 2-core VM, 0.24–0.32 per call): that was the tail of `fire()` in a burst (it vanished
+//! with the heap on huge pages, `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, which a library
+//! cannot ask of its users). With this pool: 0.02–0.06 faults per call with SQLite or
+//! PostgreSQL in a burst, none paced; a loop that does nothing but fire into the memory
+//! store outruns the filler thread on 2 cores (≈ 0.1 per call left).
+//!
+//! So each dispatcher owns a small background thread (`foreman-webhook-bodies`) that
+//! allocates body buffers of the size `fire` last needed and *writes* them once
+//! (`resize(n, 0)`: `vec![0; n]` would use `calloc` and leave the pages untouched), then
+//! hands them over in batches of [`BATCH`]. The firing thread keeps one batch in a
+//! thread-local and takes a buffer per event; it swaps an exhausted batch for a full one
+//! with `try_lock` (never waits) and wakes the thread with [`Thread::unpark`] when fewer
+//! than half of the batches it keeps ready are left. With no buffer at hand (pool empty
+//! or busy, a body larger than the buffers) `fire` allocates as before.
+//!
+//! Each body keeps its buffer (exact-size: the buffers are made at the size last needed,
+//! so `into_boxed_slice` does not move it), so a delivery that waits for a retry pins
+//! nothing else, and a freed body returns to the allocator like any other, where the
+//! background thread finds it again for the next buffers (already-touched memory).
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread::Thread;
+
+/// Buffers per batch (one `try_lock` per this many fires).
+pub(crate) const BATCH: usize = 64;
+/// Bytes of buffers kept ready per dispatcher, once it has fired (at least two batches).
+const READY_BYTES: usize = 4 << 20;
+/// Buffers larger than this are not prepared (a body that big is allocated by `fire`).
+const MAX_SIZE: usize = 64 << 10;
+
+type Batch = Vec<Vec<u8>>;
+
+/// A dispatcher's pool of pre-faulted body buffers and the thread that fills it.
+pub(crate) struct Prefault {
+    shared: Arc<Shared>,
+    filler: Option<Thread>,
+}
+
+struct Shared {
+    /// Full batches and the capacity of their buffers, ready for firing threads.
+    ready: Mutex<Vec<(usize, Batch)>>,
+    /// Emptied batch vectors and stale batches (buffers smaller than `fire` now needs),
+    /// for the filler to reuse or free, so that firing threads free none of them (a free
+    /// there takes the allocator's lock on the filler thread's arena) unless this lock
+    /// is busy.
+    empties: Mutex<Vec<Batch>>,
+    /// `ready.len()`, readable without the lock (stored under it).
+    ready_count: AtomicUsize,
+    /// The capacity to give buffers: the size `fire` last needed (0 = no fire yet).
+    size: AtomicUsize,
+    /// Buffers `fire` had to allocate itself (no buffer at hand or one too small).
+    misses: AtomicUsize,
+}
+
+std::thread_local! {
+    /// This thread's current batch (buffers are taken from its end).
+    static LOCAL: RefCell<Batch> = const { RefCell::new(Vec::new()) };
+}
+
+impl Prefault {
+    /// A pool and its filler thread (none if the thread cannot be started: `fire` then
+    /// allocates as it did before).
+    pub(crate) fn start() -> Self {
+        Self::new(true)
+    }
+
+    fn new(filler: bool) -> Self {
+        let shared = Arc::new(Shared {
+            ready: Mutex::new(Vec::new()),
+            empties: Mutex::new(Vec::new()),
+            ready_count: AtomicUsize::new(0),
+            size: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+        });
+        let weak = Arc::downgrade(&shared);
+        let filler = filler
+            .then(|| {
+                std::thread::Builder::new()
+                    .name("foreman-webhook-bodies".into())
+                    .spawn(move || fill_loop(&weak))
+                    .ok()
+            })
+            .flatten()
+            .map(|h| h.thread().clone());
+        Self { shared, filler }
+    }
+
+    /// A pool with no filler thread: every `take` misses (tests and one-off encoders).
+    #[cfg(test)]
+    pub(crate) fn inert() -> Self {
+        Self::new(false)
+    }
+
+    /// Buffers `fire` had to allocate itself so far.
+    #[cfg(test)]
+    pub(crate) fn misses(&self) -> usize {
+        self.shared.misses.load(Ordering::Relaxed)
+    }
+
+    /// Writes a body with `write` into a pre-faulted buffer (or, with none at hand, a
+    /// freshly allocated one of `hint` bytes) and returns it, exact-size. Never blocks.
+    pub(crate) fn write(&self, hint: usize, write: impl FnOnce(&mut Vec<u8>)) -> Box<[u8]> {
+        let mut buf = self.take().unwrap_or_default();
+        let prepared = buf.capacity();
+        if prepared == 0 {
+            buf.reserve_exact(hint);
+        }
+        write(&mut buf);
+        let need = buf.len();
+        // The size for the next buffers: this body's (kept if close, so bodies of one
+        // size in a row get exact buffers and alternating sizes do not thrash it).
+        let size = self.shared.size.load(Ordering::Relaxed);
+        if need > size || need < size - size / 4 {
+            self.shared.size.store(need, Ordering::Relaxed);
+        }
+        if need > prepared || prepared == 0 {
+            self.shared.misses.fetch_add(1, Ordering::Relaxed);
+            if need <= MAX_SIZE {
+                self.wake();
+            }
+        }
+        // No move when the buffer is exact; else shrunk in place (no new page touched).
+        buf.into_boxed_slice()
+    }
+
+    /// A buffer from this thread's batch, swapping an exhausted batch for a full one.
+    fn take(&self) -> Option<Vec<u8>> {
+        LOCAL
+            .try_with(|local| {
+                let mut local = local.try_borrow_mut().ok()?;
+                if let Some(buf) = local.pop() {
+                    return Some(buf);
+                }
+                let full = self.take_batch()?;
+                let empty = std::mem::replace(&mut *local, full);
+                self.recycle(empty);
+                local.pop()
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Hands a batch vector back to the filler (dropped if the lock is busy).
+    fn recycle(&self, batch: Batch) {
+        if batch.capacity() > 0 {
+            if let Ok(mut empties) = self.shared.empties.try_lock() {
+                empties.push(batch);
+            }
+        }
+    }
+
+    fn take_batch(&self) -> Option<Batch> {
+        let size = self.shared.size.load(Ordering::Relaxed);
+        let mut got = None;
+        let mut left = 0;
+        if let Ok(mut ready) = self.shared.ready.try_lock() {
+            // Stale batches (made before bodies grew) go back: a few per call at most.
+            for _ in 0..4 {
+                let Some((cap, batch)) = ready.pop() else {
+                    break;
+                };
+                if cap >= size {
+                    got = Some(batch);
+                    break;
+                }
+                self.recycle(batch);
+            }
+            // Kept equal to `ready.len()` under the lock.
+            left = ready.len();
+            self.shared.ready_count.store(left, Ordering::Release);
+        }
+        if left <= target_batches(size) / 2 {
+            self.wake();
+        }
+        got
+    }
+
+    fn wake(&self) {
+        if let Some(filler) = &self.filler {
+            filler.unpark();
+        }
+    }
+}
+
+impl Drop for Prefault {
+    fn drop(&mut self) {
+        // The filler holds only a `Weak`: woken, it finds the pool gone and exits.
+        if let Some(filler) = &self.filler {
+            filler.unpark();
+        }
+    }
+}
+
+/// Batches to keep ready for buffers of `size` bytes.
+fn target_batches(size: usize) -> usize {
+    (READY_BYTES / (size.max(1) * BATCH)).max(2)
+}
+
+fn fill_loop(pool: &Weak<Shared>) {
+    loop {
+        {
+            let Some(shared) = pool.upgrade() else { return };
+            shared.fill();
+        }
+        std::thread::park();
+    }
+}
+
+impl Shared {
+    /// Makes batches until the target is ready (nothing before the first fire).
+    fn fill(&self) {
+        loop {
+            let size = self.size.load(Ordering::Relaxed);
+            if size == 0 || size > MAX_SIZE {
+                return;
+            }
+            if self.ready_count.load(Ordering::Acquire) >= target_batches(size) {
+                return;
+            }
+            let mut batch = self
+                .empties
+                .lock()
+                .ok()
+                .and_then(|mut e| e.pop())
+                .unwrap_or_default();
+            // A stale batch's buffers are freed here, on this thread.
+            batch.clear();
+            batch.reserve_exact(BATCH);
+            for _ in 0..BATCH {
+                // Writing touches every page (the point; `vec![0; n]` is `calloc`, which
+                // may leave fresh pages untouched); `clear` keeps them.
+                #[allow(clippy::slow_vector_initialization)]
+                let mut buf = Vec::with_capacity(size);
+                buf.resize(size, 0);
+                buf.clear();
+                batch.push(buf);
+            }
+            match self.ready.lock() {
+                Ok(mut ready) => {
+                    ready.push((size, batch));
+                    self.ready_count.store(ready.len(), Ordering::Release);
+                }
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_what_the_writer_wrote_with_or_without_a_buffer() {
+        let write_all = |p: &Prefault| {
+            for i in 0..3_000 {
+                // Sizes that change now and then, and sometimes outgrow the buffers.
+                let want: Vec<u8> = (0..(i / 700 + 1) * 300 + i % 7).map(|b| b as u8).collect();
+                let got = p.write(16, |b| b.extend_from_slice(&want));
+                assert_eq!(&got[..], &want[..]);
+            }
+        };
+        write_all(&Prefault::start());
+        // A thread's batch is its own (whichever pool filled it): a fresh thread with a
+        // pool that has no filler has no buffer at hand for any body.
+        std::thread::spawn(move || {
+            let inert = Prefault::inert();
+            write_all(&inert);
+            assert_eq!(inert.misses(), 3_000);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn bodies_of_a_steady_size_find_a_buffer_made_ahead() {
+        let pool = Prefault::start();
+        let body = vec![7u8; 1100];
+        pool.write(16, |b| b.extend_from_slice(&body));
+        assert_eq!(pool.misses(), 1, "the first body has no buffer yet");
+        let t = std::time::Instant::now();
+        while pool.shared.ready_count.load(Ordering::Acquire) < 4 {
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(20),
+                "no filler"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        for _ in 0..4 * BATCH {
+            let got = pool.write(16, |b| b.extend_from_slice(&body));
+            assert_eq!(&got[..], &body[..]);
+        }
+        assert_eq!(
+            pool.misses(),
+            1,
+            "every later body found a buffer of its size"
+        );
+    }
+
+    #[test]
+    fn the_filler_thread_exits_with_its_pool() {
+        let pool = Prefault::start();
+        pool.write(8, |b| b.extend_from_slice(b"abc"));
+        let weak = Arc::downgrade(&pool.shared);
+        drop(pool);
+        // The only strong reference left is the filler's, for the length of one fill.
+        let t = std::time::Instant::now();
+        while weak.strong_count() > 0 {
+            assert!(t.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+}
