@@ -75,7 +75,7 @@ pub(crate) struct Timers<J, T> {
     heap: BinaryHeap<Timer<J, T>>,
 }
 
-impl<J, T> Default for Timers<J, T> {
+impl<J: Schedulable, T: Ord> Default for Timers<J, T> {
     fn default() -> Self {
         Self {
             lanes: Vec::new(),
