@@ -883,17 +883,7 @@ mod props {
     use crate::native::retry::{AttemptOutcome, Jitter, Next, RetryPolicy};
     use proptest::prelude::*;
 
-    #[derive(Debug, PartialEq)]
-    struct J(u64);
-
-    impl Schedulable for J {
-        fn host_key(&self) -> &str {
-            "h"
-        }
-        fn order(&self) -> u64 {
-            self.0
-        }
-    }
+    use crate::native::timers::tests::J;
 
     fn any_duration() -> impl Strategy<Value = Duration> {
         prop_oneof![

@@ -197,12 +197,13 @@ impl<J: Schedulable, T: Ord + Copy> Timers<J, T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A job on one host whose order is its number (also the scheduler's property tests).
     #[derive(Debug, PartialEq)]
-    struct J(u64);
+    pub(crate) struct J(pub(crate) u64);
 
     impl Schedulable for J {
         fn host_key(&self) -> &str {
