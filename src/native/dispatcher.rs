@@ -11,6 +11,7 @@
 //! exactly one terminal outcome.
 
 use core::fmt;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -384,11 +385,11 @@ impl Inner {
         event: &Event,
         idempotency_key: Option<&str>,
     ) -> Result<NewDelivery, OutboxError> {
-        let (parsed, _) = vet_url(url, &self.addresses)
+        let dest = vetted_dest(url, &self.addresses)
             .map_err(|r| OutboxError::simple(OutboxErrorKind::Rejected(r)))?;
         Ok(NewDelivery::new(
             &EventId::random(),
-            parsed.as_str(),
+            dest.as_str(),
             event,
             idempotency_key,
             None,
@@ -441,14 +442,16 @@ impl Inner {
             early(OutcomeKind::Rejected(reason))
         };
         if let Some(durable) = &self.durable {
-            let parsed = match vet_url(url, &self.addresses) {
-                Ok((parsed, _)) => parsed,
+            // Through the thread's cache of vetted URLs, as in memory: parsing the URL
+            // was half of `fire()`'s time with a durable store (perf, outbox_bench).
+            let dest = match vetted_dest(url, &self.addresses) {
+                Ok(dest) => dest,
                 Err(reason) => return refuse(reason),
             };
             self.pending.fetch_add(1, Ordering::AcqRel);
             let new = NewDelivery::new(
                 event_id.as_ref().unwrap_or(&EventId::random()),
-                parsed.as_str(),
+                dest.as_str(),
                 event,
                 None,
                 Some(&self.bodies),
@@ -896,10 +899,11 @@ impl Inner {
         } else {
             0
         };
+        let body = job.request_body();
         let sent = tokio::select! {
             biased;
             () = self.cancelled() => None,
-            sent = Box::pin(self.http.send(&job, webhook_id)) => Some(sent),
+            sent = Box::pin(self.http.send(&job, body, webhook_id)) => Some(sent),
         };
         let result = match sent {
             None => None,
@@ -1127,10 +1131,8 @@ impl Inner {
                 },
             );
             let body = std::mem::take(&mut c.body);
-            let job = vet_url(&c.url, &self.addresses).and_then(|(parsed, host)| {
-                Dest::new(parsed, host)
-                    .and_then(|dest| Job::from_body(id, body, dest, &c.job_id, &c.state))
-                    .ok_or(RejectReason::InvalidUrl)
+            let job = vetted_dest(&c.url, &self.addresses).and_then(|dest| {
+                Job::from_body(id, body, dest, &c.job_id, &c.state).ok_or(RejectReason::InvalidUrl)
             });
             match job {
                 Ok(mut job) => {
@@ -1238,6 +1240,10 @@ impl Inner {
         let mut batch = Vec::with_capacity(WRITE_BATCH);
         let mut events = Vec::with_capacity(WRITE_BATCH);
         let mut flushes = Vec::new();
+        // What came in and waits for a commit, in order. The channel is emptied into it
+        // every `FRESH_POLL` while a commit is under way as well, so the channel stays
+        // short and `fire` allocates nothing for it (see `Durable::try_enqueue`).
+        let mut backlog: VecDeque<Write> = VecDeque::new();
         let split =
             |batch: &mut Vec<Write>, events: &mut Vec<NewDelivery>, flushes: &mut Vec<_>| {
                 for w in batch.drain(..) {
@@ -1247,36 +1253,84 @@ impl Inner {
                     }
                 }
             };
+        let take = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<Write>,
+                    backlog: &mut VecDeque<Write>| {
+            while let Ok(w) = rx.try_recv() {
+                backlog.push_back(w);
+            }
+        };
+        // When the last batch with events came in: while events keep coming, the writer
+        // looks at the channel every `FRESH_POLL` instead of waiting on it, so that
+        // `fire` does not wake a runtime thread per event (a futex wake-up on the firing
+        // thread, and the woken thread competing for the two cores: the tail of a paced
+        // `fire()`, BENCHMARKS.md). A fired event then waits up to about a millisecond
+        // more before its commit starts; the first one after a quiet spell still wakes
+        // the writer.
+        let mut last_events: Option<Instant> = None;
         loop {
             let idle = self.idle.notified();
             if self.detached.load(Ordering::Acquire) && durable.queued.load(Ordering::Acquire) == 0
             {
                 return;
             }
-            let n = tokio::select! {
-                n = rx.recv_many(&mut batch, WRITE_BATCH) => n,
-                () = self.cancelled() => 0,
-                () = idle => continue,
-            };
-            split(&mut batch, &mut events, &mut flushes);
-            if n == 0 && events.is_empty() && flushes.is_empty() {
-                if self.phase.load(Ordering::Acquire) == CANCELLED {
-                    rx.close();
-                    while let Ok(w) = rx.try_recv() {
-                        batch.push(w);
+            take(&mut rx, &mut backlog);
+            let cancelled = self.phase.load(Ordering::Acquire) == CANCELLED;
+            if backlog.is_empty() && !cancelled {
+                if last_events.is_some_and(|t| t.elapsed() < FRESH_ACTIVE) {
+                    tokio::select! {
+                        () = tokio::time::sleep(FRESH_POLL) => {}
+                        () = self.cancelled() => {}
                     }
+                    // Looks again (or, once the stream has stopped for `FRESH_ACTIVE`,
+                    // waits on the channel); a cancel is seen below.
+                    continue;
+                }
+                tokio::select! {
+                    w = rx.recv() => match w {
+                        Some(w) => backlog.push_back(w),
+                        // Every sender is gone: nothing more can come.
+                        None => return,
+                    },
+                    () = self.cancelled() => {}
+                    () = idle => continue,
+                }
+            }
+            if backlog.is_empty() || self.phase.load(Ordering::Acquire) == CANCELLED {
+                if self.phase.load(Ordering::Acquire) == CANCELLED {
+                    // What was not written is abandoned, each with its outcome.
+                    rx.close();
+                    take(&mut rx, &mut backlog);
+                    batch.extend(backlog.drain(..));
                     split(&mut batch, &mut events, &mut flushes);
                     self.abandon_unwritten(durable, &mut events);
                     for reply in flushes.drain(..) {
                         let _ = reply.send(Err(OutboxError::simple(OutboxErrorKind::ShuttingDown)));
                     }
+                    return;
                 }
-                return;
+                continue;
+            }
+            let n = backlog.len().min(WRITE_BATCH);
+            batch.extend(backlog.drain(..n));
+            split(&mut batch, &mut events, &mut flushes);
+            if !events.is_empty() {
+                last_events = Some(Instant::now());
             }
             let mut wait = Duration::from_millis(20);
             let mut abandoned = false;
             while !events.is_empty() {
-                match durable.store.insert(&events).await {
+                let inserted = {
+                    let insert = durable.store.insert(&events);
+                    tokio::pin!(insert);
+                    loop {
+                        tokio::select! {
+                            biased;
+                            r = &mut insert => break r,
+                            () = tokio::time::sleep(FRESH_POLL) => take(&mut rx, &mut backlog),
+                        }
+                    }
+                };
+                match inserted {
                     Ok(_) => break,
                     Err(e) => {
                         error!(error = %e, events = events.len(), "webhook outbox write failed; retrying");
