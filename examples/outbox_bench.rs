@@ -23,6 +23,11 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "../benches/common/mod.rs"]
+#[allow(unsafe_code)]
+mod common;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod native {
     use std::convert::Infallible;
     use std::io::{Read, Write};
@@ -137,6 +142,13 @@ mod native {
         // Touched now, so the page faults counted below are `fire`'s own.
         let mut lat = vec![Duration::from_nanos(1); n];
         lat.clear();
+        // `FOREMAN_BENCH_DIAG=1`: each call also timed in the firing thread's CPU time
+        // (a slow call that used little CPU waited for one: preemption, interrupts).
+        let mut cpu_lat: Option<Vec<u64>> = std::env::var_os("FOREMAN_BENCH_DIAG").map(|_| {
+            let mut v = vec![1u64; n];
+            v.clear();
+            v
+        });
         let t0_ns = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -181,9 +193,28 @@ mod native {
                     std::hint::spin_loop();
                 }
             }
+            let c0 = cpu_lat.as_ref().map(|_| crate::common::thread_cpu_ns());
             let t = Instant::now();
             d.fire(&url, &event);
             lat.push(t.elapsed());
+            if let (Some(v), Some(c0)) = (cpu_lat.as_mut(), c0) {
+                v.push(crate::common::thread_cpu_ns() - c0);
+            }
+        }
+        if let Some(mut v) = cpu_lat {
+            v.sort_unstable();
+            let q = |p: f64| v[((v.len() - 1) as f64 * p) as usize] as f64 / 1000.0;
+            let mut wall: Vec<u128> = lat.iter().map(Duration::as_nanos).collect();
+            wall.sort_unstable();
+            let over = lat.iter().filter(|d| d.as_micros() >= 5).count();
+            eprintln!(
+                "{name}: fire() thread CPU time p50 {:.2} µs p99 {:.2} µs p99.9 {:.2} µs \
+                 (wall p99 {:.2} µs; calls ≥ 5 µs wall: {over})",
+                q(0.5),
+                q(0.99),
+                q(0.999),
+                wall[(wall.len() - 1) * 99 / 100] as f64 / 1000.0
+            );
         }
         let faults = minflt() - faults0;
         let after = switches();

@@ -147,8 +147,9 @@
 //! # Features
 #![doc = document_features::document_features!()]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// No `unsafe` but in two audited places, each allowed where it is: the npm package's
-// wasm exports (`wasm`) and one `madvise` call in the dispatcher (`native::prefault`).
+// No `unsafe` but in audited places, each allowed where it is: the npm package's wasm
+// exports (`wasm`) and the dispatcher's body chunks (`native::chunks`: one copy in, one
+// slice out).
 #![deny(unsafe_code)]
 // Library code returns errors (tests may unwrap), and uses one module style: `foo.rs`
 // next to `foo/`. Set here, not in Cargo.toml's [lints], which would also cover the

@@ -101,6 +101,7 @@
 mod address;
 mod breaker;
 mod builder;
+mod chunks;
 mod config;
 mod dispatcher;
 mod durable;

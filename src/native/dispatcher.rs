@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, warn};
 
 use super::address::AddressPolicy;
+use super::chunks::Chunks;
 use super::config::{Config, OutcomeFn};
 use super::durable::{Durable, DurableJob, Write};
 use super::error::{BuildError, BuildErrorKind};
@@ -190,9 +191,16 @@ pub(super) struct Inner {
     ordered: bool,
     /// A circuit breaker is configured: attempts report their results to it.
     breaker: bool,
-    /// Body buffers written ahead by a background thread, so `fire` takes no page fault
-    /// (see `prefault.rs`).
-    bodies: Prefault,
+    /// Body memory written ahead by a background thread, so `fire` takes no page fault.
+    bodies: Bodies,
+}
+
+/// Where `fire` writes bodies: exact-size buffers for the in-memory store, whose bodies
+/// may wait for a retry (`prefault.rs`), shared chunks for a durable store, whose bodies
+/// live until their batch is committed (`chunks.rs`).
+enum Bodies {
+    Exact(Prefault),
+    Chunks(Chunks),
 }
 
 /// The in-memory ordering key of a delivery: its job and URL.
@@ -454,7 +462,10 @@ impl Inner {
                 dest.as_str(),
                 event,
                 None,
-                Some(&self.bodies),
+                match &self.bodies {
+                    Bodies::Chunks(c) => Some(c),
+                    Bodies::Exact(_) => None,
+                },
             )
             .ordered(self.ordered);
             if !durable.try_enqueue(new) {
@@ -476,7 +487,11 @@ impl Inner {
                 max_pending = self.max_pending, "webhook dropped: pending deliveries at capacity");
             return early(OutcomeKind::DroppedAtCapacity);
         }
-        let Some(mut job) = Job::new(id, event, dest, Some(&self.bodies)) else {
+        let exact = match &self.bodies {
+            Bodies::Exact(p) => Some(p),
+            Bodies::Chunks(_) => None,
+        };
+        let Some(mut job) = Job::new(id, event, dest, exact) else {
             self.release_pending();
             error!(error = %RejectReason::InvalidUrl, url = %loggable(url), job_id = %event.job_id,
                 "webhook request creation failed");
@@ -899,11 +914,10 @@ impl Inner {
         } else {
             0
         };
-        let body = job.request_body();
         let sent = tokio::select! {
             biased;
             () = self.cancelled() => None,
-            sent = Box::pin(self.http.send(&job, body, webhook_id)) => Some(sent),
+            sent = Box::pin(self.http.send(&job, webhook_id)) => Some(sent),
         };
         let result = match sent {
             None => None,
@@ -1643,6 +1657,7 @@ impl Dispatcher {
         let durable = Durable::open(&cfg.store, &cfg.durable, cfg.max_pending, &handle)?;
         let (fresh, fresh_rx) = tokio::sync::mpsc::unbounded_channel();
         let keep_trail = cfg.on_outcome.is_some() || cfg.telemetry.wants_trail();
+        let is_durable = durable.is_some();
         let inner = Arc::new(Inner {
             http,
             policy: cfg.policy,
@@ -1676,7 +1691,11 @@ impl Dispatcher {
             telemetry: cfg.telemetry,
             ordered: cfg.ordered,
             breaker: cfg.gates.breaker.is_some(),
-            bodies: Prefault::start(),
+            bodies: if is_durable {
+                Bodies::Chunks(Chunks::start())
+            } else {
+                Bodies::Exact(Prefault::start())
+            },
         });
         super::telemetry::start(&inner, &handle);
         handle.spawn(run_scheduler(Arc::clone(&inner), fresh_rx));

@@ -1,23 +1,19 @@
 //! One pending delivery, packed small: the body and the strings the logs need share one
-//! buffer, the destination URL is shared between the jobs fired to it (64 bytes of `Job`
-//! and the bytes themselves). A scheduled retry is this plus an 8-byte deadline in the
-//! scheduler's timers: no task, no timer object per retry.
+//! exact-size allocation, the destination URL is shared between the jobs fired to it
+//! (48 bytes of `Job` + the bytes themselves). A scheduled retry is
+//! this plus an 8-byte deadline in the scheduler's binary heap: no task, no timer object
+//! per retry.
 //!
-//! `fire` writes the buffer into a chunk shared with other bodies (`prefault.rs`: no page
-//! fault on the firing thread); the first attempt sends it from there without a copy and
-//! moves it to an exact-size allocation of its own, as does a delivery that has to wait
-//! before its first attempt ([`Schedulable::park`](super::schedule::Schedulable::park)),
-//! so a chunk is not kept alive by a delivery that waits. A body in its own allocation is
-//! copied into a fresh `Bytes` for each attempt instead of being kept as a shared `Bytes`
-//! (measured, `examples/pending_memory.rs`): a shared `Bytes` costs a 32-byte shared
-//! header allocated at the first attempt per waiting delivery, while the copy costs
-//! ≈ 50 ns per KiB per attempt.
+//! The body is copied into a fresh `Bytes` for each attempt instead of being kept as a
+//! shared `Bytes` (measured, `examples/pending_memory.rs`): a shared `Bytes` costs 16 more
+//! bytes in the `Job` and a 32-byte shared header allocated at the first attempt, i.e.
+//! ≈ 48 B per waiting delivery, while the copy costs ≈ 50 ns per KiB per attempt.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::prefault::{Body, Prefault};
+use super::prefault::Prefault;
 
 /// A vetted destination: the normalized (parsed and re-serialized) URL and the span of
 /// `host[:port]` in it, the per-destination key. Shared by every job `fire` makes for
@@ -65,10 +61,10 @@ impl Dest {
     }
 }
 
-/// `buf` = body ‖ job_id ‖ state (see the module docs); `dest` is shared.
+/// `buf` = body ‖ job_id ‖ state, one exact-size allocation; `dest` is shared.
 pub(crate) struct Job {
     pub(crate) id: u64,
-    buf: Body,
+    buf: Box<[u8]>,
     dest: Arc<Dest>,
     body_len: u32,
     job_id_len: u16,
@@ -80,8 +76,8 @@ pub(crate) struct Job {
 
 impl Job {
     /// The job for `event`: its body (`event.to_json()`'s bytes) written with the job id
-    /// and state into one buffer, cut from a chunk of `bodies` when it has one at hand
-    /// (see [`Prefault`]), else exact-size. `None` when a part is too long to index (a body
+    /// and state into one exact-size buffer, a pre-faulted one from `bodies` when it has
+    /// one at hand (see [`Prefault`]). `None` when a part is too long to index (a body
     /// over 4 GiB, a URL over 64 KiB; the dispatcher refuses URLs over 8 KiB before this).
     pub(crate) fn new(
         id: u64,
@@ -105,7 +101,7 @@ impl Job {
             None => {
                 let mut buf = Vec::with_capacity(hint);
                 write(&mut buf);
-                Body::Own(buf.into_boxed_slice())
+                buf.into_boxed_slice()
             }
         };
         Some(Self {
@@ -137,7 +133,7 @@ impl Job {
         body.extend_from_slice(state.as_bytes());
         Some(Self {
             id,
-            buf: Body::Own(body.into_boxed_slice()),
+            buf: body.into_boxed_slice(),
             dest,
             body_len,
             job_id_len,
@@ -147,29 +143,17 @@ impl Job {
     }
 
     /// The exact bytes to sign and send.
-    #[cfg(test)]
     pub(crate) fn body(&self) -> &[u8] {
-        self.buf
-            .as_slice()
-            .get(..self.body_len as usize)
-            .unwrap_or_default()
+        self.buf.get(..self.body_len as usize).unwrap_or_default()
     }
 
-    /// The body as an owned `Bytes` for one request: from its chunk without a copy the
-    /// first time (the job's own buffer then moves out of the chunk), else a copy (see
-    /// the module docs).
-    pub(crate) fn request_body(&mut self) -> Bytes {
-        self.buf.request_bytes(self.body_len as usize)
-    }
-
-    /// Moves the buffer out of a shared chunk (see the module docs).
-    pub(crate) fn unshare(&mut self) {
-        self.buf.unshare();
+    /// The body as an owned `Bytes` for one request (a copy; see the module docs).
+    pub(crate) fn body_bytes(&self) -> Bytes {
+        Bytes::copy_from_slice(self.body())
     }
 
     fn part(&self, from: usize, len: usize) -> &str {
         self.buf
-            .as_slice()
             .get(from..from + len)
             .and_then(|b| std::str::from_utf8(b).ok())
             .unwrap_or("")
@@ -201,7 +185,7 @@ impl Job {
 
     pub(crate) fn state(&self) -> &str {
         let from = self.body_len as usize + self.job_id_len as usize;
-        self.part(from, self.buf.as_slice().len().saturating_sub(from))
+        self.part(from, self.buf.len().saturating_sub(from))
     }
 }
 
@@ -224,9 +208,6 @@ impl super::schedule::Schedulable for Job {
     fn order(&self) -> u64 {
         self.id
     }
-    fn park(&mut self) {
-        self.unshare();
-    }
 }
 
 #[cfg(test)]
@@ -240,15 +221,13 @@ mod tests {
         let event = crate::Event::new("job-1", "done", crate::Timestamp::UNIX_EPOCH);
         let job = Job::new(7, &event, dest, None).unwrap();
         assert_eq!(job.body(), &event.to_json()[..]);
-        let mut job = job;
-        assert_eq!(&job.request_body()[..], &event.to_json()[..]);
-        assert_eq!(&job.request_body()[..], &event.to_json()[..]);
+        assert_eq!(&job.body_bytes()[..], &event.to_json()[..]);
         assert_eq!(job.url(), url);
         assert_eq!(job.host_key(), "127.0.0.1:8080");
         assert_eq!(job.job_id(), "job-1");
         assert_eq!(job.state(), "done");
         assert!(
-            std::mem::size_of::<Job>() <= 64,
+            std::mem::size_of::<Job>() <= 48,
             "{}",
             std::mem::size_of::<Job>()
         );

@@ -404,14 +404,14 @@ pub(crate) type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A new event for one URL, as `fire` hands it to the writer.
 ///
 /// The body, the event id, the URL, the job id and the state share one buffer (`fire`
-/// cuts it from a chunk written ahead, see `prefault.rs`; it lives until its batch is
+/// cuts it from a chunk written ahead, see `chunks.rs`; it lives until its batch is
 /// committed): strings that outlive `fire` each took fresh heap on the firing thread
 /// while a burst grew the writer's queue (measured with SQLite FULL,
 /// `examples/outbox_bench.rs`).
 #[derive(Debug, Clone)]
 pub(crate) struct NewDelivery {
     /// body ‖ event id ‖ url ‖ job id ‖ state.
-    buf: super::prefault::Body,
+    buf: super::chunks::Body,
     body_len: u32,
     id_len: u32,
     url_len: u32,
@@ -459,7 +459,7 @@ impl NewDelivery {
         url: &str,
         event: &crate::Event,
         idempotency_key: Option<&str>,
-        bodies: Option<&super::prefault::Prefault>,
+        bodies: Option<&super::chunks::Chunks>,
     ) -> Self {
         let (id, job_id, state) = (event_id.as_str(), &event.job_id, &event.state);
         let mut body_len = 0;
@@ -476,7 +476,7 @@ impl NewDelivery {
             None => {
                 let mut b = Vec::with_capacity(hint);
                 write(&mut b);
-                super::prefault::Body::Own(b.into_boxed_slice())
+                super::chunks::Body::Own(b.into_boxed_slice())
             }
         };
         // Lengths over 4 GiB cannot be buffered here in the first place.
@@ -823,7 +823,7 @@ mod tests {
 
     #[test]
     fn stored_bodies_are_the_events_json() {
-        let pool = super::super::prefault::Prefault::start();
+        let pool = super::super::chunks::Chunks::start();
         let mut e = crate::Event::new("job-1", "running", crate::Timestamp::UNIX_EPOCH);
         let url = String::from("http://127.0.0.1:9/hook");
         for i in 0..2_000 {
