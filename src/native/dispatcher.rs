@@ -35,7 +35,6 @@ use super::outbox::{
 use super::outcome::{
     Counters, DeliveryId, Outcome, OutcomeKind, RejectReason, ShutdownReport, Stats,
 };
-use super::prefault::Prefault;
 use super::retry::{splitmix64, AttemptOutcome, Next, RetryPolicy};
 use super::schedule::{deadline, Sched, Started, Tick};
 use super::telemetry::{log_span, redact_url, ErrorClass, TelemetryConfig, Trail};
@@ -191,16 +190,9 @@ pub(super) struct Inner {
     ordered: bool,
     /// A circuit breaker is configured: attempts report their results to it.
     breaker: bool,
-    /// Body memory written ahead by a background thread, so `fire` takes no page fault.
-    bodies: Bodies,
-}
-
-/// Where `fire` writes bodies: exact-size buffers for the in-memory store, whose bodies
-/// may wait for a retry (`prefault.rs`), shared chunks for a durable store, whose bodies
-/// live until their batch is committed (`chunks.rs`).
-enum Bodies {
-    Exact(Prefault),
-    Chunks(Chunks),
+    /// Body memory written ahead by a background thread, so `fire` takes no page fault
+    /// (see `chunks.rs`).
+    bodies: Chunks,
 }
 
 /// The in-memory ordering key of a delivery: its job and URL.
@@ -462,10 +454,7 @@ impl Inner {
                 dest.as_str(),
                 event,
                 None,
-                match &self.bodies {
-                    Bodies::Chunks(c) => Some(c),
-                    Bodies::Exact(_) => None,
-                },
+                Some(&self.bodies),
             )
             .ordered(self.ordered);
             if !durable.try_enqueue(new) {
@@ -487,11 +476,7 @@ impl Inner {
                 max_pending = self.max_pending, "webhook dropped: pending deliveries at capacity");
             return early(OutcomeKind::DroppedAtCapacity);
         }
-        let exact = match &self.bodies {
-            Bodies::Exact(p) => Some(p),
-            Bodies::Chunks(_) => None,
-        };
-        let Some(mut job) = Job::new(id, event, dest, exact) else {
+        let Some(mut job) = Job::new(id, event, dest, Some(&self.bodies)) else {
             self.release_pending();
             error!(error = %RejectReason::InvalidUrl, url = %loggable(url), job_id = %event.job_id,
                 "webhook request creation failed");
@@ -914,10 +899,11 @@ impl Inner {
         } else {
             0
         };
+        let body = job.request_body();
         let sent = tokio::select! {
             biased;
             () = self.cancelled() => None,
-            sent = Box::pin(self.http.send(&job, webhook_id)) => Some(sent),
+            sent = Box::pin(self.http.send(&job, body, webhook_id)) => Some(sent),
         };
         let result = match sent {
             None => None,
@@ -1657,7 +1643,6 @@ impl Dispatcher {
         let durable = Durable::open(&cfg.store, &cfg.durable, cfg.max_pending, &handle)?;
         let (fresh, fresh_rx) = tokio::sync::mpsc::unbounded_channel();
         let keep_trail = cfg.on_outcome.is_some() || cfg.telemetry.wants_trail();
-        let is_durable = durable.is_some();
         let inner = Arc::new(Inner {
             http,
             policy: cfg.policy,
@@ -1691,11 +1676,7 @@ impl Dispatcher {
             telemetry: cfg.telemetry,
             ordered: cfg.ordered,
             breaker: cfg.gates.breaker.is_some(),
-            bodies: if is_durable {
-                Bodies::Chunks(Chunks::start())
-            } else {
-                Bodies::Exact(Prefault::start())
-            },
+            bodies: Chunks::start(),
         });
         super::telemetry::start(&inner, &handle);
         handle.spawn(run_scheduler(Arc::clone(&inner), fresh_rx));

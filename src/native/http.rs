@@ -149,15 +149,16 @@ impl Http {
     /// Sends the request; returns as soon as the response head arrives, with the status
     /// and `Retry-After` (the status decides the outcome) and the response, whose body
     /// [`drain`](Self::drain) reads within the same deadline.
+    /// `body` is `job`'s body ([`Job::request_body`]).
     /// `webhook_id` is the stored event id with a durable store; `None` derives it from
     /// the dispatcher instance and the job.
     pub(super) async fn send(
         &self,
         job: &Job,
+        body: Bytes,
         webhook_id: Option<&str>,
     ) -> Result<Sent, (AttemptOutcome, Failure)> {
         let deadline = deadline_after(self.timeout);
-        let body = job.body_bytes();
         let dest = job.dest();
         let mut headers = HeaderMap::with_capacity(8);
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

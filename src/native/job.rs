@@ -1,19 +1,23 @@
 //! One pending delivery, packed small: the body and the strings the logs need share one
-//! exact-size allocation, the destination URL is shared between the jobs fired to it
-//! (48 bytes of `Job` + the bytes themselves). A scheduled retry is
-//! this plus an 8-byte deadline in the scheduler's binary heap: no task, no timer object
-//! per retry.
+//! buffer, the destination URL is shared between the jobs fired to it (64 bytes of `Job`
+//! and the bytes themselves). A scheduled retry is this plus an 8-byte deadline in the
+//! scheduler's timers: no task, no timer object per retry.
 //!
-//! The body is copied into a fresh `Bytes` for each attempt instead of being kept as a
-//! shared `Bytes` (measured, `examples/pending_memory.rs`): a shared `Bytes` costs 16 more
-//! bytes in the `Job` and a 32-byte shared header allocated at the first attempt, i.e.
-//! ≈ 48 B per waiting delivery, while the copy costs ≈ 50 ns per KiB per attempt.
+//! `fire` writes the buffer into a chunk shared with other bodies (`chunks.rs`: no page
+//! fault on the firing thread); the first attempt sends it from there without a copy and
+//! moves it to an exact-size buffer of its own (from `prefault.rs`), as does a delivery
+//! that has to wait before its first attempt ([`Schedulable::park`](super::schedule::Schedulable::park)),
+//! so a chunk is not kept alive by a delivery that waits. A body in its own allocation is
+//! copied into a fresh `Bytes` for each attempt instead of being kept as a shared `Bytes`
+//! (measured, `examples/pending_memory.rs`): a shared `Bytes` costs a 32-byte shared
+//! header allocated at the first attempt per waiting delivery, while the copy costs
+//! ≈ 50 ns per KiB per attempt.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::prefault::Prefault;
+use super::chunks::{Body, Chunks};
 
 /// A vetted destination: the normalized (parsed and re-serialized) URL and the span of
 /// `host[:port]` in it, the per-destination key. Shared by every job `fire` makes for
@@ -61,10 +65,10 @@ impl Dest {
     }
 }
 
-/// `buf` = body ‖ job_id ‖ state, one exact-size allocation; `dest` is shared.
+/// `buf` = body ‖ job_id ‖ state (see the module docs); `dest` is shared.
 pub(crate) struct Job {
     pub(crate) id: u64,
-    buf: Box<[u8]>,
+    buf: Body,
     dest: Arc<Dest>,
     body_len: u32,
     job_id_len: u16,
@@ -76,14 +80,14 @@ pub(crate) struct Job {
 
 impl Job {
     /// The job for `event`: its body (`event.to_json()`'s bytes) written with the job id
-    /// and state into one exact-size buffer, a pre-faulted one from `bodies` when it has
-    /// one at hand (see [`Prefault`]). `None` when a part is too long to index (a body
+    /// and state into one buffer, cut from a chunk of `bodies` when it has one at hand
+    /// (see [`Chunks`]), else exact-size. `None` when a part is too long to index (a body
     /// over 4 GiB, a URL over 64 KiB; the dispatcher refuses URLs over 8 KiB before this).
     pub(crate) fn new(
         id: u64,
         event: &crate::Event,
         dest: Arc<Dest>,
-        bodies: Option<&Prefault>,
+        bodies: Option<&Chunks>,
     ) -> Option<Self> {
         // Keep only a bounded prefix of absurdly long ids/states: they are for logs.
         let job_id = clip(&event.job_id, 1024);
@@ -101,7 +105,7 @@ impl Job {
             None => {
                 let mut buf = Vec::with_capacity(hint);
                 write(&mut buf);
-                buf.into_boxed_slice()
+                Body::Own(buf.into_boxed_slice())
             }
         };
         Some(Self {
@@ -133,7 +137,7 @@ impl Job {
         body.extend_from_slice(state.as_bytes());
         Some(Self {
             id,
-            buf: body.into_boxed_slice(),
+            buf: Body::Own(body.into_boxed_slice()),
             dest,
             body_len,
             job_id_len,
@@ -143,17 +147,29 @@ impl Job {
     }
 
     /// The exact bytes to sign and send.
+    #[cfg(test)]
     pub(crate) fn body(&self) -> &[u8] {
-        self.buf.get(..self.body_len as usize).unwrap_or_default()
+        self.buf
+            .as_slice()
+            .get(..self.body_len as usize)
+            .unwrap_or_default()
     }
 
-    /// The body as an owned `Bytes` for one request (a copy; see the module docs).
-    pub(crate) fn body_bytes(&self) -> Bytes {
-        Bytes::copy_from_slice(self.body())
+    /// The body as an owned `Bytes` for one request: from its chunk without a copy the
+    /// first time (the job's own buffer then moves out of the chunk), else a copy (see
+    /// the module docs).
+    pub(crate) fn request_body(&mut self) -> Bytes {
+        self.buf.request_bytes(self.body_len as usize)
+    }
+
+    /// Moves the buffer out of a shared chunk (see the module docs).
+    pub(crate) fn unshare(&mut self) {
+        self.buf.unshare();
     }
 
     fn part(&self, from: usize, len: usize) -> &str {
         self.buf
+            .as_slice()
             .get(from..from + len)
             .and_then(|b| std::str::from_utf8(b).ok())
             .unwrap_or("")
@@ -185,7 +201,7 @@ impl Job {
 
     pub(crate) fn state(&self) -> &str {
         let from = self.body_len as usize + self.job_id_len as usize;
-        self.part(from, self.buf.len().saturating_sub(from))
+        self.part(from, self.buf.as_slice().len().saturating_sub(from))
     }
 }
 
@@ -208,6 +224,9 @@ impl super::schedule::Schedulable for Job {
     fn order(&self) -> u64 {
         self.id
     }
+    fn park(&mut self) {
+        self.unshare();
+    }
 }
 
 #[cfg(test)]
@@ -221,13 +240,15 @@ mod tests {
         let event = crate::Event::new("job-1", "done", crate::Timestamp::UNIX_EPOCH);
         let job = Job::new(7, &event, dest, None).unwrap();
         assert_eq!(job.body(), &event.to_json()[..]);
-        assert_eq!(&job.body_bytes()[..], &event.to_json()[..]);
+        let mut job = job;
+        assert_eq!(&job.request_body()[..], &event.to_json()[..]);
+        assert_eq!(&job.request_body()[..], &event.to_json()[..]);
         assert_eq!(job.url(), url);
         assert_eq!(job.host_key(), "127.0.0.1:8080");
         assert_eq!(job.job_id(), "job-1");
         assert_eq!(job.state(), "done");
         assert!(
-            std::mem::size_of::<Job>() <= 48,
+            std::mem::size_of::<Job>() <= 64,
             "{}",
             std::mem::size_of::<Job>()
         );
@@ -237,7 +258,7 @@ mod tests {
     fn bodies_written_through_the_pool_are_the_events_json() {
         let url = "http://127.0.0.1:8080/hook";
         let dest = Dest::new(url::Url::parse(url).unwrap(), (7, 21)).unwrap();
-        let pool = Prefault::start();
+        let pool = Chunks::start();
         let mut e = crate::Event::new("job-1", "running", crate::Timestamp::UNIX_EPOCH);
         for i in 0..2_000 {
             e.job_id = format!("job-{i}");

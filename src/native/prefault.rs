@@ -198,6 +198,16 @@ impl Drop for Prefault {
     }
 }
 
+/// `bytes` in an exact-size buffer from a process-wide pool (a body leaving its chunk,
+/// `chunks::Body::unshare`): the buffers of delivery bodies that wait for a retry are then
+/// made on one thread, packed together, away from the runtime threads' short-lived
+/// allocations.
+pub(crate) fn exact(bytes: &[u8]) -> Box<[u8]> {
+    static POOL: std::sync::OnceLock<Prefault> = std::sync::OnceLock::new();
+    POOL.get_or_init(Prefault::start)
+        .write(bytes.len(), |b| b.extend_from_slice(bytes))
+}
+
 /// Batches to keep ready for buffers of `size` bytes.
 fn target_batches(size: usize) -> usize {
     (READY_BYTES / (size.max(1) * BATCH)).max(2)

@@ -271,6 +271,10 @@ pub(crate) trait Schedulable {
     fn host_key(&self) -> &str;
     /// A tie-breaker among retries due at the same instant (lower first).
     fn order(&self) -> u64;
+    /// Called when the delivery is put aside to wait (a host's queue, behind its job's
+    /// earlier events, a scheduled retry): it gives up memory it shares with others (a
+    /// body chunk, `prefault.rs`), which a long wait must not keep alive.
+    fn park(&mut self) {}
 }
 
 /// Ready deliveries, scheduled retries and the slots in use. `T` is the clock's instant.
@@ -355,9 +359,12 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
 
     /// Queues an ordered delivery: ready at once if nothing of its (job, URL) `key` is
     /// out, else behind the others of that key, until [`order_done`](Self::order_done).
-    pub(crate) fn push_ordered(&mut self, key: &str, job: J) {
+    pub(crate) fn push_ordered(&mut self, key: &str, mut job: J) {
         match self.order.get_mut(key) {
-            Some(queue) => queue.push_back(job),
+            Some(queue) => {
+                job.park();
+                queue.push_back(job);
+            }
             None => {
                 self.order.insert(key.into(), VecDeque::new());
                 self.ready.push_back(job);
@@ -385,7 +392,8 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
 
     /// Schedules a retry at `due`; `true` if it is now the earliest (the caller's timer
     /// must be re-armed).
-    pub(crate) fn push_timer(&mut self, due: T, job: J) -> bool {
+    pub(crate) fn push_timer(&mut self, due: T, mut job: J) -> bool {
+        job.park();
         self.timers.push(due, job)
     }
 
@@ -456,6 +464,8 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
                 continue;
             }
             if slots.active >= max_per_host || slots.blocked.is_some() {
+                let mut job = job;
+                job.park();
                 slots.waiting.push_back(job);
                 continue;
             }
@@ -501,6 +511,8 @@ impl<J: Schedulable, T: Moment> Sched<J, T> {
                 Pass::Wait(at, _) => {
                     slots.blocked = Some(at);
                     self.wakeups.push(Reverse((at, job.host_key().into())));
+                    let mut job = job;
+                    job.park();
                     slots.waiting.push_front(job);
                 }
             }
@@ -612,6 +624,45 @@ mod tests {
 
     fn ids(v: &[J]) -> Vec<u64> {
         v.iter().map(|j| j.0).collect()
+    }
+
+    /// A delivery that counts the times it was put aside to wait.
+    struct P(u64, &'static str, u32);
+
+    impl Schedulable for P {
+        fn host_key(&self) -> &str {
+            self.1
+        }
+        fn order(&self) -> u64 {
+            self.0
+        }
+        fn park(&mut self) {
+            self.2 += 1;
+        }
+    }
+
+    fn parks(v: &[P]) -> Vec<(u64, u32)> {
+        v.iter().map(|p| (p.0, p.2)).collect()
+    }
+
+    #[test]
+    fn deliveries_put_aside_to_wait_are_parked_and_those_that_start_at_once_are_not() {
+        let mut s: Sched<P, u64> = Sched::default();
+        for p in [P(1, "h", 0), P(2, "h", 0), P(3, "other", 0)] {
+            s.push_fresh(p);
+        }
+        // One per host: 2 waits in h's queue.
+        assert_eq!(parks(&s.start(0, 10, 1).go), [(1, 0), (3, 0)]);
+        s.release("h");
+        assert_eq!(parks(&s.start(0, 10, 1).go), [(2, 1)]);
+        // A scheduled retry, and an ordered delivery behind its pair's earlier one.
+        s.push_timer(5, P(4, "x", 0));
+        s.push_ordered("k", P(5, "y", 0));
+        s.push_ordered("k", P(6, "y", 0));
+        assert_eq!(parks(&s.start(5, 10, 10).go), [(4, 1), (5, 0)]);
+        s.release("y");
+        assert!(s.order_done("k"));
+        assert_eq!(parks(&s.start(5, 10, 10).go), [(6, 1)]);
     }
 
     #[test]
