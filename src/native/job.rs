@@ -1,13 +1,14 @@
 //! One pending delivery, packed small: the body and the strings the logs need share one
-//! buffer, the destination URL is shared between the jobs fired to it (64 bytes of `Job`
+//! buffer, the destination URL is shared between the jobs fired to it (56 bytes of `Job`
 //! and the bytes themselves). A scheduled retry is this plus an 8-byte deadline in the
 //! scheduler's timers: no task, no timer object per retry.
 //!
 //! `fire` writes the buffer into a chunk shared with other bodies (`chunks.rs`: no page
-//! fault on the firing thread); the first attempt sends it from there without a copy and
-//! moves it to an exact-size buffer of its own (from `prefault.rs`), as does a delivery
-//! that has to wait before its first attempt ([`Schedulable::park`](super::schedule::Schedulable::park)),
-//! so a chunk is not kept alive by a delivery that waits. A body in its own allocation is
+//! fault on the firing thread), and attempts send it from there without a copy. A
+//! delivery that has to wait (a retry, a host or ordering queue:
+//! [`Schedulable::park`](super::schedule::Schedulable::park)) moves it to an exact-size
+//! buffer of its own (from `prefault.rs`), so a chunk is not kept alive by a delivery
+//! that waits. A body in its own buffer is
 //! copied into a fresh `Bytes` for each attempt instead of being kept as a shared `Bytes`
 //! (measured, `examples/pending_memory.rs`): a shared `Bytes` costs a 32-byte shared
 //! header allocated at the first attempt per waiting delivery, while the copy costs
@@ -155,10 +156,9 @@ impl Job {
             .unwrap_or_default()
     }
 
-    /// The body as an owned `Bytes` for one request: from its chunk without a copy the
-    /// first time (the job's own buffer then moves out of the chunk), else a copy (see
-    /// the module docs).
-    pub(crate) fn request_body(&mut self) -> Bytes {
+    /// The body as an owned `Bytes` for one request: from its chunk without a copy, or a
+    /// copy of its own buffer (see the module docs).
+    pub(crate) fn request_body(&self) -> Bytes {
         self.buf.request_bytes(self.body_len as usize)
     }
 
@@ -240,7 +240,6 @@ mod tests {
         let event = crate::Event::new("job-1", "done", crate::Timestamp::UNIX_EPOCH);
         let job = Job::new(7, &event, dest, None).unwrap();
         assert_eq!(job.body(), &event.to_json()[..]);
-        let mut job = job;
         assert_eq!(&job.request_body()[..], &event.to_json()[..]);
         assert_eq!(&job.request_body()[..], &event.to_json()[..]);
         assert_eq!(job.url(), url);
@@ -248,7 +247,7 @@ mod tests {
         assert_eq!(job.job_id(), "job-1");
         assert_eq!(job.state(), "done");
         assert!(
-            std::mem::size_of::<Job>() <= 64,
+            std::mem::size_of::<Job>() <= 56,
             "{}",
             std::mem::size_of::<Job>()
         );
