@@ -1,36 +1,36 @@
-//! Body memory for a durable store that is already in memory, so `fire` need not take
-//! page faults: bodies are copied into shared chunks on huge pages.
+//! Body memory that is already in memory, so `fire` need not take page faults: bodies are
+//! copied into shared chunks on huge pages.
 //!
-//! Measured reason (BENCHMARKS.md, "fire() without page faults"): with a durable store, a
-//! burst of fires that outruns the writer (SQLite FULL's fsyncs) grows the writer's queue
-//! by one ~1.2 KiB row buffer per event, and the first write to each fresh 4 KiB page is
-//! a page fault on the firing thread (≈ 1–3 µs on a 2-core VM). The exact-size buffers
-//! of `prefault.rs`, made ahead by a thread that takes those same faults itself, fell
-//! behind in such a burst: 86 % of the firing thread's faults with SQLite FULL were its
-//! misses (`perf record -e page-faults`, `examples/outbox_bench`), and `fire()` p99 was
-//! 4.6–5.9 µs.
+//! Measured reason (BENCHMARKS.md, "`fire()` ≤ 5 µs with every store"): a burst of fires
+//! that outruns the delivery side or the writer (SQLite FULL's fsyncs) grows the queue by
+//! one ~1.1 KiB body per event, and the first write to each fresh 4 KiB page is a page
+//! fault on the firing thread (≈ 1–3 µs on a 2-core VM). The exact-size buffers of
+//! `prefault.rs`, made ahead by a thread that takes those same faults itself, fell behind
+//! in such a burst: 86 % of the firing thread's faults with SQLite FULL were its misses
+//! (`perf record -e page-faults`, `examples/outbox_bench`), and `fire()` p99 was 4.8–6.0 µs
+//! in a memory-store burst.
 //!
-//! So a dispatcher with a durable store owns a small background thread
-//! (`foreman-webhook-bodies`) that makes **chunks**: anonymous mappings of 2 MiB (which
-//! Linux places on a 2 MiB boundary since 6.7), advised as a transparent huge page and
-//! written once, so one fault (on this thread) brings in the whole chunk. Firing threads
-//! copy bodies into a chunk one after the other (a body is a range of it and a reference
-//! count on it: no allocation): a chunk holds ≈ 1,700 row buffers of 1.2 KiB. A firing
-//! thread keeps its current chunk in a thread-local and swaps a full one for a ready one
-//! with `try_lock` (never waits), waking the thread when fewer than half the chunks it
-//! keeps ready are left. With none ready (the filler fell behind, or has no core to run
-//! on) the firing thread maps one itself: one huge page fault once per ≈ 1,700 bodies
-//! instead of a 4 KiB one every three or four. A body over [`MAX_BODY`] gets its own
-//! allocation.
+//! So each dispatcher owns a small background thread (`foreman-webhook-bodies`) that
+//! makes **chunks**: anonymous mappings of 2 MiB (which Linux places on a 2 MiB boundary
+//! since 6.7), advised as a transparent huge page and written once, so one fault (on this
+//! thread) brings in the whole chunk. Firing threads copy bodies into a chunk one after
+//! the other (a body is a range of it and a reference count on it: no allocation): a
+//! chunk holds ≈ 1,900 bodies of 1 KiB. A firing thread keeps its current chunk in a
+//! thread-local and swaps a full one for a ready one with `try_lock` (never waits), waking
+//! the thread when fewer than half the chunks it keeps ready are left. With none ready
+//! (the filler fell behind, or has no core to run on) the firing thread maps one itself:
+//! one huge page fault once per ≈ 1,900 bodies instead of a 4 KiB one every three or
+//! four. A body over [`MAX_BODY`] gets its own allocation.
 //!
 //! A chunk is unmapped when the last body in it is dropped (its memory goes back to the
-//! system at once). A durable store's row buffers live only until their batch is
-//! committed, so chunks are freed in the order they were filled. The in-memory store
-//! does not use chunks: its bodies may wait 31 s for their retries, and one waiting body
-//! would keep a whole chunk; moved out to an allocation of its own when it starts waiting,
-//! it cost 12 % more memory per pending retry than `prefault.rs`'s buffers
-//! (`examples/pending_memory.rs`: 1,267 B against 1,130 B). With nothing fired for a
-//! while a dispatcher keeps at most [`READY`] + 1 chunks (8 MiB) in memory.
+//! system at once), so a body must not stay long: a durable store's rows live until their
+//! batch is committed; in memory, attempts read the chunk, and a delivery that waits (a
+//! retry, a host or ordering queue) first moves its body to an exact-size buffer of its
+//! own ([`Body::unshare`]; one waiting body would otherwise keep 2 MiB). Those buffers
+//! come from `prefault.rs`'s pool, made on its thread: allocated by the runtime threads
+//! among their short-lived allocations they cost 12 % more memory per pending retry. With
+//! nothing fired for a while a dispatcher keeps at most [`READY`] + 1 chunks (8 MiB) in
+//! memory.
 //!
 //! The two `unsafe` blocks of the native code are here: the copy of a body into its chunk
 //! and the slice a body reads back ([`Piece`]); their invariant is stated there. Where

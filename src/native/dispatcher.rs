@@ -215,11 +215,12 @@ impl Dispatcher {
     /// [`OutcomeKind::DroppedAtCapacity`], a fire after shutdown began
     /// [`OutcomeKind::AbandonedAtShutdown`].
     ///
-    /// With a durable store `fire` hands the event to a bounded channel that a writer task
+    /// With a durable store `fire` hands the event to a channel that a writer task
     /// commits in batches (one transaction, one fsync, per batch). Until that commit the
     /// event is only in memory: a crash in that window (normally a few milliseconds)
-    /// loses it, and a full channel ([`max_pending`](super::DispatcherBuilder::max_pending))
-    /// drops it as [`OutcomeKind::DroppedAtCapacity`]. Use
+    /// loses it, and with [`max_pending`](super::DispatcherBuilder::max_pending) events
+    /// already on their way to the store it is dropped as
+    /// [`OutcomeKind::DroppedAtCapacity`]. Use
     /// [`fire_durable`](Self::fire_durable) to wait for the commit.
     pub fn fire(&self, url: &str, event: &Event) -> DeliveryId {
         self.shared.inner.fire(url, event)
