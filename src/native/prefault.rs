@@ -1,27 +1,25 @@
-//! Body buffers whose pages are already in memory, so `fire` need not take page faults.
+//! Exact-size buffers made ahead on one thread, for bodies that leave their chunk to wait
+//! for a retry or in a queue (`chunks.rs`, `Body::unshare`; [`exact`]).
 //!
-//! Measured reason (BENCHMARKS.md, "fire() without page faults"): a burst of fires that
-//! outruns the delivery side grows the heap by one ~1 KiB body per event, and the first
-//! write to each fresh 4 KiB page is a page fault on the firing thread (≈ 3 µs each on a
-//! 2-core VM, 0.24–0.32 per call): that was the tail of `fire()` in a burst (it vanished
-//! with the heap on huge pages, `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, which a library
-//! cannot ask of its users). With this pool: 0.02–0.06 faults per call with SQLite or
-//! PostgreSQL in a burst, none paced; a loop that does nothing but fire into the memory
-//! store outruns the filler thread on 2 cores (≈ 0.1 per call left).
+//! Measured reason (`examples/pending_memory.rs`): copied into buffers that the runtime
+//! threads allocate themselves, among their short-lived allocations, 100,000 bodies
+//! waiting for a retry took 1,267 B each; in this pool's buffers, 1,113–1,157 B (the
+//! budget is 1,150 B, issue 15). Before chunks, `fire` wrote every body into one of these
+//! buffers; it fell behind a burst (a thread faulting 4 KiB pages cannot outrun a loop
+//! that fires on a 2-core VM), which chunks on huge pages do not.
 //!
-//! So each dispatcher owns a small background thread (`foreman-webhook-bodies`) that
-//! allocates body buffers of the size `fire` last needed and *writes* them once
-//! (`resize(n, 0)`: `vec![0; n]` would use `calloc` and leave the pages untouched), then
-//! hands them over in batches of [`BATCH`]. The firing thread keeps one batch in a
-//! thread-local and takes a buffer per event; it swaps an exhausted batch for a full one
-//! with `try_lock` (never waits) and wakes the thread with [`Thread::unpark`] when fewer
-//! than half of the batches it keeps ready are left. With no buffer at hand (pool empty
-//! or busy, a body larger than the buffers) `fire` allocates as before.
+//! One process-wide pool with a small background thread (`foreman-webhook-bodies`) that
+//! allocates buffers of the size last asked for and *writes* them once (`resize(n, 0)`:
+//! `vec![0; n]` would use `calloc` and leave the pages untouched), then hands them over in
+//! batches of [`BATCH`]. A thread keeps one batch in a thread-local and takes a buffer per
+//! body; it swaps an exhausted batch for a full one with `try_lock` (never waits) and
+//! wakes the pool's thread with [`Thread::unpark`] when fewer than half of the batches it
+//! keeps ready are left. With no buffer at hand (pool empty or busy, a body larger than
+//! the buffers) it allocates.
 //!
-//! Each body keeps its buffer (exact-size: the buffers are made at the size last needed,
-//! so `into_boxed_slice` does not move it), so a delivery that waits for a retry pins
-//! nothing else, and a freed body returns to the allocator like any other, where the
-//! background thread finds it again for the next buffers (already-touched memory).
+//! Each body keeps its buffer (exact-size: the buffers are made at the size last asked
+//! for, so `into_boxed_slice` does not move it), and a freed body returns to the
+//! allocator like any other, where the pool's thread finds it again for the next buffers.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};

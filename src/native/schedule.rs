@@ -273,7 +273,7 @@ pub(crate) trait Schedulable {
     fn order(&self) -> u64;
     /// Called when the delivery is put aside to wait (a host's queue, behind its job's
     /// earlier events, a scheduled retry): it gives up memory it shares with others (a
-    /// body chunk, `prefault.rs`), which a long wait must not keep alive.
+    /// body chunk, `chunks.rs`), which a long wait must not keep alive.
     fn park(&mut self) {}
 }
 
