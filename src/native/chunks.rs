@@ -18,9 +18,9 @@
 //! chunk holds ≈ 1,900 bodies of 1 KiB. A firing thread keeps its current chunk in a
 //! thread-local and swaps a full one for a ready one with `try_lock` (never waits), waking
 //! the thread when fewer than half the chunks it keeps ready are left. With none ready
-//! (the filler fell behind, or has no core to run on) the firing thread maps one itself:
-//! one huge page fault once per ≈ 1,900 bodies instead of a 4 KiB one every three or
-//! four. A body over [`MAX_BODY`] gets its own allocation.
+//! (the filler fell behind, or has no core to run on) the firing thread maps one itself
+//! and takes 4 KiB faults as it fills it, as before chunks. A body over [`MAX_BODY`] gets
+//! its own allocation.
 //!
 //! A chunk is unmapped when the last body in it is dropped (its memory goes back to the
 //! system at once), so a body must not stay long: a durable store's rows live until their
@@ -307,7 +307,8 @@ impl Chunks {
             return Some(Body::Chunk(piece));
         }
         // None ready (the filler is behind, or has no core to run on): this thread maps
-        // one, untouched (its first body takes the page fault; see `make_chunk`).
+        // one, untouched, and takes its 4 KiB faults as it fills it, as `fire` did before
+        // chunks (see `make_chunk`).
         let fresh = self.take_chunk().or_else(|| make_chunk(false))?;
         if let Some(full) = chunk.replace(fresh) {
             self.recycle(full);
@@ -392,18 +393,19 @@ impl Shared {
 }
 
 /// A chunk of [`CHUNK`] bytes: an anonymous mapping (Linux places one of a multiple of
-/// 2 MiB on a 2 MiB boundary since 6.7, so one huge page can back it), advised as a huge
-/// page, and with `touch` written to (one byte per 4 KiB page: one fault in all on a
+/// 2 MiB on a 2 MiB boundary since 6.7, so one huge page can back it), with `touch`
+/// advised as a huge page and written to (one byte per 4 KiB page: one fault in all on a
 /// huge page, else one per page). `None` if the mapping fails.
 fn make_chunk(touch: bool) -> Option<Cursor> {
     let mut map = memmap2::MmapOptions::new().len(CHUNK).map_anon().ok()?;
-    // Also for a chunk a firing thread maps itself: its first body then takes one huge
-    // page fault (0.1–0.5 ms, more if the kernel compacts memory for it) instead of the
-    // ≈ 500 faults of 1–3 µs that 4 KiB pages cost over its ≈ 1,700 bodies, which put
-    // `fire()` p99 at 2.6–2.8 µs in a memory-store burst instead of 1.2–1.3 µs (the
-    // filler falls behind in such a burst; the longest call rose from ≈ 4 to ≈ 9 ms).
+    // Only for the filler thread: with its own chunks on huge pages a firing thread's
+    // longest calls in a memory-store burst were 10 and 28 ms (a huge page fault, the
+    // kernel compacting memory for it: `defrag`), 3–16 ms with 4 KiB faults spread over
+    // the chunk's bodies, for a p99 no better (2.5 against 2.3 µs).
     #[cfg(target_os = "linux")]
-    let _ = map.advise(memmap2::Advice::HugePage);
+    if touch {
+        let _ = map.advise(memmap2::Advice::HugePage);
+    }
     if touch {
         for byte in map.iter_mut().step_by(4096) {
             *byte = 0;
