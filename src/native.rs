@@ -106,6 +106,7 @@ mod config;
 mod dispatcher;
 mod durable;
 mod error;
+mod filler;
 mod http;
 mod job;
 #[cfg(feature = "otel")]

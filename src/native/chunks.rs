@@ -39,8 +39,9 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::thread::Thread;
+use std::sync::{Arc, Mutex};
+
+use super::filler::{Fill, Filler};
 
 /// Bytes per chunk: one huge page on x86-64 and aarch64 (4 KiB base pages).
 pub(crate) const CHUNK: usize = 2 << 20;
@@ -181,7 +182,7 @@ impl Cursor {
 /// A dispatcher's pool of chunks and the thread that makes them.
 pub(crate) struct Chunks {
     shared: Arc<Shared>,
-    filler: Option<Thread>,
+    filler: Filler,
 }
 
 struct Shared {
@@ -231,16 +232,7 @@ impl Chunks {
             #[cfg(test)]
             taken: AtomicUsize::new(0),
         });
-        let weak = Arc::downgrade(&shared);
-        let filler = filler
-            .then(|| {
-                std::thread::Builder::new()
-                    .name("foreman-webhook-bodies".into())
-                    .spawn(move || fill_loop(&weak))
-                    .ok()
-            })
-            .flatten()
-            .map(|h| h.thread().clone());
+        let filler = Filler::start(&shared, filler);
         Self { shared, filler }
     }
 
@@ -344,30 +336,11 @@ impl Chunks {
     }
 
     fn wake(&self) {
-        if let Some(filler) = &self.filler {
-            filler.unpark();
-        }
+        self.filler.wake();
     }
 }
 
-impl Drop for Chunks {
-    fn drop(&mut self) {
-        // The filler holds only a `Weak`: woken, it finds the pool gone and exits.
-        self.wake();
-    }
-}
-
-fn fill_loop(pool: &Weak<Shared>) {
-    loop {
-        {
-            let Some(shared) = pool.upgrade() else { return };
-            shared.fill();
-        }
-        std::thread::park();
-    }
-}
-
-impl Shared {
+impl Fill for Shared {
     /// Drops spent chunk remainders and makes chunks until [`READY`] are ready (nothing
     /// before the first fire).
     fn fill(&self) {

@@ -685,8 +685,8 @@ pub(crate) trait Store: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Outbox {
     store: Arc<dyn Store>,
-    /// The dispatcher's runtime, for a handle from [`Dispatcher::outbox`]
-    /// (super::Dispatcher::outbox): the store's pool lives there, and a pooled connection
+    /// The dispatcher's runtime, for a handle from
+    /// [`Dispatcher::outbox`](super::Dispatcher::outbox): the store's pool lives there, and a pooled connection
     /// used from another runtime is given back by a task on *that* runtime (lost if it
     /// is not driven any more), so the calls run on the dispatcher's runtime.
     runtime: Option<tokio::runtime::Handle>,

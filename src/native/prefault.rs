@@ -13,7 +13,7 @@
 //! `vec![0; n]` would use `calloc` and leave the pages untouched), then hands them over in
 //! batches of [`BATCH`]. A thread keeps one batch in a thread-local and takes a buffer per
 //! body; it swaps an exhausted batch for a full one with `try_lock` (never waits) and
-//! wakes the pool's thread with [`Thread::unpark`] when fewer than half of the batches it
+//! wakes the pool's thread (`filler.rs`) when fewer than half of the batches it
 //! keeps ready are left. With no buffer at hand (pool empty or busy, a body larger than
 //! the buffers) it allocates.
 //!
@@ -23,8 +23,9 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::thread::Thread;
+use std::sync::{Arc, Mutex};
+
+use super::filler::{Fill, Filler};
 
 /// Buffers per batch (one `try_lock` per this many fires).
 pub(crate) const BATCH: usize = 64;
@@ -38,7 +39,7 @@ type Batch = Vec<Vec<u8>>;
 /// A dispatcher's pool of pre-faulted body buffers and the thread that fills it.
 pub(crate) struct Prefault {
     shared: Arc<Shared>,
-    filler: Option<Thread>,
+    filler: Filler,
 }
 
 struct Shared {
@@ -77,16 +78,7 @@ impl Prefault {
             size: AtomicUsize::new(0),
             misses: AtomicUsize::new(0),
         });
-        let weak = Arc::downgrade(&shared);
-        let filler = filler
-            .then(|| {
-                std::thread::Builder::new()
-                    .name("foreman-webhook-bodies".into())
-                    .spawn(move || fill_loop(&weak))
-                    .ok()
-            })
-            .flatten()
-            .map(|h| h.thread().clone());
+        let filler = Filler::start(&shared, filler);
         Self { shared, filler }
     }
 
@@ -181,18 +173,7 @@ impl Prefault {
     }
 
     fn wake(&self) {
-        if let Some(filler) = &self.filler {
-            filler.unpark();
-        }
-    }
-}
-
-impl Drop for Prefault {
-    fn drop(&mut self) {
-        // The filler holds only a `Weak`: woken, it finds the pool gone and exits.
-        if let Some(filler) = &self.filler {
-            filler.unpark();
-        }
+        self.filler.wake();
     }
 }
 
@@ -211,17 +192,7 @@ fn target_batches(size: usize) -> usize {
     (READY_BYTES / (size.max(1) * BATCH)).max(2)
 }
 
-fn fill_loop(pool: &Weak<Shared>) {
-    loop {
-        {
-            let Some(shared) = pool.upgrade() else { return };
-            shared.fill();
-        }
-        std::thread::park();
-    }
-}
-
-impl Shared {
+impl Fill for Shared {
     /// Makes batches until the target is ready (nothing before the first fire).
     fn fill(&self) {
         loop {
