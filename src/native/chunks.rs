@@ -236,13 +236,13 @@ impl Chunks {
         Self { shared, filler }
     }
 
-    /// A pool with no filler thread: every body misses (tests and one-off encoders).
+    /// A pool with no filler thread (tests): firing threads map every chunk themselves.
     #[cfg(test)]
     pub(crate) fn inert() -> Self {
         Self::new(false)
     }
 
-    /// Bodies `fire` had to allocate itself so far.
+    /// Bodies allocated apart so far (over [`MAX_BODY`], or no thread-local at hand).
     #[cfg(test)]
     pub(crate) fn misses(&self) -> usize {
         self.shared.misses.load(Ordering::Relaxed)
