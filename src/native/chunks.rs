@@ -216,8 +216,8 @@ std::thread_local! {
 }
 
 impl Chunks {
-    /// A pool and its filler thread (none if the thread cannot be started: `fire` then
-    /// allocates as it did before).
+    /// A pool and its filler thread (none if the thread cannot be started: firing
+    /// threads then map their chunks themselves).
     pub(crate) fn start() -> Self {
         Self::new(true)
     }
@@ -328,11 +328,13 @@ impl Chunks {
         got
     }
 
-    /// Hands a full chunk to the filler to let go of (dropped here if its lock is busy).
+    /// Hands a full chunk to the filler to let go of (dropped here if its lock is busy),
+    /// and wakes it: a spent chunk keeps its 2 MiB until the filler drops it.
     fn recycle(&self, rest: Cursor) {
         if let Ok(mut spent) = self.shared.spent.try_lock() {
             spent.push(rest);
         }
+        self.wake();
     }
 
     fn wake(&self) {

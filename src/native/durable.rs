@@ -1,7 +1,7 @@
 //! The durable store's state inside a dispatcher: the channel `fire` feeds (bounded by a
 //! count), the claims this process holds (lease tokens, stored event ids), and the
-//! wake-up for the claim loop. The loops themselves (writer, claimer, pruner) run in the dispatcher; this
-//! file knows nothing of it.
+//! wake-up for the claim loop. The loops themselves (writer, claimer, pruner) run in the
+//! dispatcher; this file knows nothing of it.
 #![cfg_attr(
     not(any(feature = "sqlite", feature = "postgres")),
     allow(dead_code, unused_variables)

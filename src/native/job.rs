@@ -8,11 +8,10 @@
 //! delivery that has to wait (a retry, a host or ordering queue:
 //! [`Schedulable::park`](super::schedule::Schedulable::park)) moves it to an exact-size
 //! buffer of its own (from `prefault.rs`), so a chunk is not kept alive by a delivery
-//! that waits. A body in its own buffer is
-//! copied into a fresh `Bytes` for each attempt instead of being kept as a shared `Bytes`
-//! (measured, `examples/pending_memory.rs`): a shared `Bytes` costs a 32-byte shared
-//! header allocated at the first attempt per waiting delivery, while the copy costs
-//! ≈ 50 ns per KiB per attempt.
+//! that waits. A body in its own buffer is copied into a fresh `Bytes` for each attempt
+//! instead of being kept as a shared `Bytes` (measured, `examples/pending_memory.rs`): a
+//! shared `Bytes` costs a 32-byte shared header allocated at the first attempt per
+//! waiting delivery, while the copy costs ≈ 50 ns per KiB per attempt.
 
 use std::sync::Arc;
 
